@@ -1,0 +1,4 @@
+pub mod reference;
+pub mod scan;
+pub mod source;
+pub mod yaml;

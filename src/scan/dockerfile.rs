@@ -1,0 +1,5 @@
+use super::Reference;
+
+pub(super) fn scan(_text: &str) -> Vec<Reference> {
+    Vec::new()
+}

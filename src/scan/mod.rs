@@ -1,0 +1,384 @@
+//! Scanners: one per file kind, each turning a file's text into the image references it holds,
+//! with the exact bytes every part came from.
+//!
+//! A reference's text is often assembled: a compose default inside `${VAR:-…}`, a Dockerfile
+//! `ARG` default, Helm's `repository` and `tag` keys. [`Value`] keeps the evaluated text together
+//! with where each piece of it sits in the file, so a finding can point at the tag wherever it
+//! was written, and a fix can rewrite exactly those bytes.
+
+mod compose;
+mod dockerfile;
+mod flow;
+mod helm;
+pub mod interpolate;
+mod kubernetes;
+mod kustomize;
+
+use std::ops::Range;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::source::{SourceFile, Span};
+use crate::yaml::{Stream, SyntaxError};
+
+/// The kinds of files tagpin reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileKind {
+    Compose,
+    Kubernetes,
+    Helm,
+    Kustomize,
+    Dockerfile,
+    Flow,
+}
+
+impl FileKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileKind::Compose => "compose",
+            FileKind::Kubernetes => "kubernetes",
+            FileKind::Helm => "helm",
+            FileKind::Kustomize => "kustomize",
+            FileKind::Dockerfile => "dockerfile",
+            FileKind::Flow => "flow",
+        }
+    }
+}
+
+/// Text evaluated from a file, with the file offset of each piece that was copied verbatim.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Value {
+    pub text: String,
+    pieces: Vec<Piece>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Piece {
+    range: Range<usize>,
+    /// Byte offset in the file of the piece's first byte; `None` when the text is not in the
+    /// file as such (an escaped scalar, a `:` joining Helm keys).
+    origin: Option<usize>,
+}
+
+impl Value {
+    /// Text that appears byte for byte in the file at `at`.
+    pub fn verbatim(text: &str, at: usize) -> Self {
+        let mut value = Value::default();
+        value.push(text, Some(at));
+        value
+    }
+
+    /// Text that was computed, not copied.
+    pub fn synthetic(text: &str) -> Self {
+        let mut value = Value::default();
+        value.push(text, None);
+        value
+    }
+
+    pub fn push(&mut self, text: &str, origin: Option<usize>) {
+        if text.is_empty() {
+            return;
+        }
+        let start = self.text.len();
+        self.text.push_str(text);
+        self.pieces.push(Piece { range: start..self.text.len(), origin });
+    }
+
+    pub fn append(&mut self, other: &Value) {
+        for piece in &other.pieces {
+            self.push(&other.text[piece.range.clone()], piece.origin);
+        }
+    }
+
+    /// Where a range of the text sits in the file, if it was copied from one place.
+    pub fn span_of(&self, range: Range<usize>) -> Option<Span> {
+        if range.is_empty() {
+            // An empty range (e.g. where a missing tag would go) sits at the end of a piece.
+            let piece = self.pieces.iter().find(|p| p.range.start < range.start && range.start <= p.range.end)?;
+            let at = piece.origin? + range.start - piece.range.start;
+            return Some(at..at);
+        }
+        let piece = self.pieces.iter().find(|p| p.range.start <= range.start && range.end <= p.range.end)?;
+        let at = piece.origin? + range.start - piece.range.start;
+        Some(at..at + range.len())
+    }
+}
+
+/// A variable with no default: the reference cannot be checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Variable {
+    pub name: String,
+    pub span: Span,
+}
+
+/// One image reference found in a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    pub kind: FileKind,
+    /// The value as written: the scalar, or the operand of `FROM`.
+    pub span: Span,
+    /// The reference after evaluation (defaults, `ARG`s, Helm keys joined).
+    pub value: Value,
+    /// Where in the document it was found, e.g. `services.web.image`.
+    pub context: String,
+    /// A variable that has no default, if any.
+    pub unresolved: Option<Variable>,
+    /// A Helm tag left empty: the chart renders its `appVersion`, which the chart version pins.
+    pub chart_tag: bool,
+}
+
+impl Reference {
+    pub fn new(kind: FileKind, span: Span, value: Value, context: String) -> Self {
+        Self { kind, span, value, context, unresolved: None, chart_tag: false }
+    }
+}
+
+/// What scanning one file gave.
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub references: Vec<Reference>,
+    /// Why the file was passed over on purpose (a Helm template), for `--verbose`.
+    pub skipped: Option<String>,
+}
+
+/// A problem that kept tagpin from reading a file, at a 1-based line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanError {
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+impl From<SyntaxError> for ScanError {
+    fn from(e: SyntaxError) -> Self {
+        ScanError {
+            line: Some(e.line),
+            column: Some(e.column),
+            message: format!("invalid YAML: {}", e.message),
+        }
+    }
+}
+
+/// What a file's name says about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The name decides the kind.
+    Known(FileKind),
+    /// A YAML file whose content decides: a document with `apiVersion` and `kind`, a top-level
+    /// `services:` of mappings, or a Kestra flow.
+    Yaml,
+    /// A file under a Helm chart's `templates/`: Go templates, not YAML.
+    HelmTemplate,
+}
+
+/// The kind of a file from its path, or `None` when tagpin does not read such files.
+pub fn classify(path: &Path) -> Option<Kind> {
+    let name = path.file_name()?.to_str()?;
+    let lower = name.to_ascii_lowercase();
+    if lower == "dockerfile"
+        || lower == "containerfile"
+        || lower.starts_with("dockerfile.")
+        || lower.starts_with("containerfile.")
+        || lower.ends_with(".dockerfile")
+        || lower.ends_with(".containerfile")
+    {
+        return Some(Kind::Known(FileKind::Dockerfile));
+    }
+    if name == "Kustomization" {
+        return Some(Kind::Known(FileKind::Kustomize));
+    }
+    let stem = lower.strip_suffix(".yaml").or_else(|| lower.strip_suffix(".yml"))?;
+    if stem == "kustomization" {
+        return Some(Kind::Known(FileKind::Kustomize));
+    }
+    if stem == "chart" {
+        return None;
+    }
+    if in_chart_templates(path) {
+        return Some(Kind::HelmTemplate);
+    }
+    if stem == "compose"
+        || stem.starts_with("compose.")
+        || stem.starts_with("docker-compose")
+        || stem.ends_with(".compose")
+    {
+        return Some(Kind::Known(FileKind::Compose));
+    }
+    if stem.starts_with("values") || stem.ends_with("-values") || beside_chart(path) {
+        return Some(Kind::Known(FileKind::Helm));
+    }
+    Some(Kind::Yaml)
+}
+
+fn beside_chart(path: &Path) -> bool {
+    path.parent()
+        .is_some_and(|dir| dir.join("Chart.yaml").is_file() || dir.join("Chart.yml").is_file())
+}
+
+/// A folder named `templates` that is a chart's (a `Chart.yaml` beside it), at any depth.
+fn in_chart_templates(path: &Path) -> bool {
+    path.ancestors()
+        .skip(1)
+        .filter(|dir| dir.file_name().is_some_and(|n| n == "templates"))
+        .any(|dir| dir.parent().is_some_and(beside_chart))
+}
+
+/// Go template actions where YAML structure would be: what a Helm template looks like.
+fn looks_like_template(text: &str) -> bool {
+    text.contains("{{")
+}
+
+/// Scan one file whose kind was classified from its name.
+pub fn scan(file: &SourceFile, kind: Kind) -> Result<Scan, ScanError> {
+    let text = file.text.as_str();
+    match kind {
+        Kind::HelmTemplate => Ok(skipped("Helm template (Go template syntax, rendered by Helm)")),
+        Kind::Known(FileKind::Dockerfile) => Ok(Scan { references: dockerfile::scan(text), skipped: None }),
+        Kind::Yaml if looks_like_template(text) && under_templates_folder(&file.path) => {
+            Ok(skipped("Helm template (Go template syntax, rendered by Helm)"))
+        }
+        Kind::Known(kind) => scan_yaml(file, Some(kind)),
+        Kind::Yaml => scan_yaml(file, None),
+    }
+}
+
+fn skipped(why: &str) -> Scan {
+    Scan { references: Vec::new(), skipped: Some(why.to_string()) }
+}
+
+fn scan_yaml(file: &SourceFile, kind: Option<FileKind>) -> Result<Scan, ScanError> {
+    let text = file.text.as_str();
+    let stream = match Stream::parse(text) {
+        Ok(stream) => stream,
+        Err(e) if looks_like_template(text) => {
+            return Err(ScanError {
+                message: format!(
+                    "invalid YAML: {} (the file has `{{{{ }}}}`: if it is a template, exclude it)",
+                    e.message
+                ),
+                ..e.into()
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut references = Vec::new();
+    for document in &stream.documents {
+        let root = document.root;
+        let doc = Doc { stream: &stream, text };
+        match kind {
+            Some(FileKind::Compose) => compose::scan(&doc, root, &mut references),
+            Some(FileKind::Helm) => helm::scan(&doc, root, &mut references),
+            Some(FileKind::Kustomize) => kustomize::scan(&doc, root, &mut references),
+            Some(FileKind::Kubernetes) | Some(FileKind::Flow) | Some(FileKind::Dockerfile) | None => {
+                if kubernetes::is_manifest(&doc, root) {
+                    kubernetes::scan(&doc, root, &mut references);
+                } else if compose::is_compose(&doc, root) {
+                    compose::scan(&doc, root, &mut references);
+                } else if flow::is_flow(&doc, root) {
+                    flow::scan(&doc, root, &mut references);
+                }
+            }
+        }
+    }
+    dedupe(&mut references);
+    Ok(Scan { references, skipped: None })
+}
+
+/// Helm templates copied out of their chart still sit under `templates/` or say so in their name.
+fn under_templates_folder(path: &Path) -> bool {
+    path.ancestors().skip(1).any(|dir| dir.file_name().is_some_and(|n| n == "templates"))
+        || path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.contains("templates"))
+}
+
+/// A value reached twice (an anchor used by two services) is one reference.
+fn dedupe(references: &mut Vec<Reference>) {
+    references.sort_by_key(|r| (r.span.start, r.span.end));
+    references.dedup_by(|a, b| a.span == b.span && a.value == b.value);
+}
+
+/// A YAML document and the text it came from, with the helpers every YAML scanner needs.
+pub(crate) struct Doc<'a> {
+    pub stream: &'a Stream,
+    pub text: &'a str,
+}
+
+impl Doc<'_> {
+    /// A scalar as a [`Value`]: verbatim when the file holds it as such.
+    pub fn value(&self, id: crate::yaml::NodeId) -> Option<Value> {
+        let text = self.stream.scalar(id)?;
+        Some(match self.stream.verbatim_span(id, self.text) {
+            Some(span) => Value::verbatim(text, span.start),
+            None => Value::synthetic(text),
+        })
+    }
+
+    /// A reference from a scalar holding a whole image reference (`image: app:1`).
+    pub fn image_scalar(&self, kind: FileKind, id: crate::yaml::NodeId, context: String) -> Option<Reference> {
+        let value = self.value(id)?;
+        if value.text.trim().is_empty() || self.stream.is_null(id) {
+            return None;
+        }
+        let span = self.stream.node(id).span.clone();
+        Some(Reference::new(kind, span, value, context))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+
+    /// Scan `text` as a file named `name`, returning (evaluated reference, text at its tag span).
+    pub fn scan_named(name: &str, text: &str) -> Vec<Reference> {
+        let file = SourceFile::new(name.into(), text.to_string());
+        let kind = classify(Path::new(name)).expect("a kind");
+        scan(&file, kind).expect("scans").references
+    }
+
+    pub fn images(references: &[Reference]) -> Vec<&str> {
+        references.iter().map(|r| r.value.text.as_str()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_decide_the_kind() {
+        let cases = [
+            ("Dockerfile", Some(Kind::Known(FileKind::Dockerfile))),
+            ("build/Dockerfile.prod", Some(Kind::Known(FileKind::Dockerfile))),
+            ("app.Dockerfile", Some(Kind::Known(FileKind::Dockerfile))),
+            ("Containerfile", Some(Kind::Known(FileKind::Dockerfile))),
+            ("compose.yaml", Some(Kind::Known(FileKind::Compose))),
+            ("docker-compose.override.yml", Some(Kind::Known(FileKind::Compose))),
+            ("kestra.compose.yml", Some(Kind::Known(FileKind::Compose))),
+            ("values.yaml", Some(Kind::Known(FileKind::Helm))),
+            ("values-prod.yaml", Some(Kind::Known(FileKind::Helm))),
+            ("prod-values.yml", Some(Kind::Known(FileKind::Helm))),
+            ("kustomization.yaml", Some(Kind::Known(FileKind::Kustomize))),
+            ("Kustomization", Some(Kind::Known(FileKind::Kustomize))),
+            ("deploy.yaml", Some(Kind::Yaml)),
+            ("Chart.yaml", None),
+            ("README.md", None),
+        ];
+        for (name, expected) in cases {
+            assert_eq!(classify(Path::new(name)), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn value_maps_ranges_back_to_the_file() {
+        let mut value = Value::verbatim("kestra/kestra", 10);
+        value.push(":", None);
+        value.append(&Value::verbatim("latest", 40));
+        assert_eq!(value.text, "kestra/kestra:latest");
+        assert_eq!(value.span_of(14..20), Some(40..46));
+        assert_eq!(value.span_of(0..13), Some(10..23));
+        assert_eq!(value.span_of(13..14), None);
+        assert_eq!(value.span_of(10..16), None);
+        assert_eq!(value.span_of(13..13), Some(23..23));
+    }
+}

@@ -1,0 +1,90 @@
+//! A file's text and the one way tagpin turns byte offsets into the line and column a user sees.
+//!
+//! Every span in tagpin is a byte range into the file's text; columns are reported in characters
+//! (1-based) because that is what editors and SARIF consumers expect.
+
+use std::ops::Range;
+use std::path::PathBuf;
+
+/// A byte range into a file's text.
+pub type Span = Range<usize>;
+
+/// A 1-based line and character column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+}
+
+/// A file that was read, with the path as the user named it.
+#[derive(Debug)]
+pub struct SourceFile {
+    pub path: PathBuf,
+    pub text: String,
+    line_starts: Vec<usize>,
+}
+
+impl SourceFile {
+    pub fn new(path: PathBuf, text: String) -> Self {
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Self { path, text, line_starts }
+    }
+
+    /// The path as it is printed: forward slashes, as given.
+    pub fn display_path(&self) -> String {
+        display_path(&self.path)
+    }
+
+    /// 0-based line index of a byte offset.
+    pub fn line_index(&self, offset: usize) -> usize {
+        self.line_starts.partition_point(|&start| start <= offset) - 1
+    }
+
+    pub fn position(&self, offset: usize) -> Position {
+        let offset = offset.min(self.text.len());
+        let line = self.line_index(offset);
+        let start = self.line_starts[line];
+        let column = self.text[start..offset].chars().count() + 1;
+        Position { line: line + 1, column }
+    }
+
+    /// The text of a 0-based line, without its line ending.
+    pub fn line_text(&self, line: usize) -> &str {
+        let start = self.line_starts[line];
+        let end = self.line_starts.get(line + 1).copied().unwrap_or(self.text.len());
+        self.text[start..end].trim_end_matches(['\n', '\r'])
+    }
+
+    pub fn line_count(&self) -> usize {
+        self.line_starts.len()
+    }
+}
+
+pub fn display_path(path: &std::path::Path) -> String {
+    let text = path.to_string_lossy();
+    let text = text.strip_prefix("./").unwrap_or(&text);
+    if std::path::MAIN_SEPARATOR == '\\' {
+        text.replace('\\', "/")
+    } else {
+        text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_count_characters_not_bytes() {
+        let file = SourceFile::new("f".into(), "a: é\nimage: x:latest\r\n".into());
+        assert_eq!(file.position(0), Position { line: 1, column: 1 });
+        let latest = file.text.find("latest").unwrap();
+        assert_eq!(file.position(latest), Position { line: 2, column: 10 });
+        let after_accent = file.text.find('\n').unwrap();
+        assert_eq!(file.position(after_accent), Position { line: 1, column: 5 });
+        assert_eq!(file.line_text(1), "image: x:latest");
+        assert_eq!(file.line_count(), 3);
+    }
+}

@@ -1,0 +1,349 @@
+//! YAML documents with exact byte spans, for the scanners and the config file.
+//!
+//! serde-based YAML loses positions, and tagpin's findings and fixes need the exact bytes of a
+//! value, so documents are built from saphyr-parser's events (whose positions count characters)
+//! into a small arena. Aliases share the anchored node instead of copying it: a value reached
+//! through an alias reports the anchored location, and alias bombs stay as small as their text.
+
+use saphyr_parser::{Event, Parser, ScalarStyle};
+use std::collections::HashMap;
+
+use crate::source::Span;
+
+/// Deeper nesting than this is refused: no real manifest comes close, and walkers recurse.
+pub const MAX_DEPTH: usize = 256;
+
+pub type NodeId = usize;
+
+#[derive(Debug)]
+pub struct Node {
+    pub span: Span,
+    pub kind: NodeKind,
+}
+
+#[derive(Debug)]
+pub enum NodeKind {
+    Scalar { value: String, style: ScalarStyle },
+    Mapping(Vec<(NodeId, NodeId)>),
+    Sequence(Vec<NodeId>),
+}
+
+/// One YAML document of a stream; nodes live in the stream's arena.
+#[derive(Debug, Clone, Copy)]
+pub struct Document {
+    pub root: NodeId,
+}
+
+/// Every document of a file, sharing one arena.
+#[derive(Debug, Default)]
+pub struct Stream {
+    nodes: Vec<Node>,
+    pub documents: Vec<Document>,
+}
+
+/// A YAML syntax error, with a 1-based line and character column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl Stream {
+    pub fn parse(text: &str) -> Result<Stream, SyntaxError> {
+        Builder::new(text).build()
+    }
+
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id]
+    }
+
+    /// The string of a scalar node.
+    pub fn scalar(&self, id: NodeId) -> Option<&str> {
+        match &self.nodes[id].kind {
+            NodeKind::Scalar { value, .. } => Some(value),
+            _ => None,
+        }
+    }
+
+    /// A scalar that YAML reads as null: empty, `~` or `null` unquoted.
+    pub fn is_null(&self, id: NodeId) -> bool {
+        matches!(&self.nodes[id].kind, NodeKind::Scalar { value, style: ScalarStyle::Plain }
+            if matches!(value.as_str(), "" | "~" | "null" | "Null" | "NULL"))
+    }
+
+    /// The entries of a mapping node, `<<` merge keys expanded (explicit keys win).
+    pub fn entries(&self, id: NodeId) -> Vec<(NodeId, NodeId)> {
+        let mut out = Vec::new();
+        self.collect_entries(id, &mut out, 0);
+        out
+    }
+
+    fn collect_entries(&self, id: NodeId, out: &mut Vec<(NodeId, NodeId)>, depth: usize) {
+        let NodeKind::Mapping(pairs) = &self.nodes[id].kind else {
+            return;
+        };
+        let mut merged = Vec::new();
+        for &(key, value) in pairs {
+            if self.scalar(key) == Some("<<") && depth < MAX_DEPTH {
+                let sources = match &self.nodes[value].kind {
+                    NodeKind::Sequence(items) => items.clone(),
+                    _ => vec![value],
+                };
+                for source in sources {
+                    self.collect_entries(source, &mut merged, depth + 1);
+                }
+            } else {
+                out.push((key, value));
+            }
+        }
+        for (key, value) in merged {
+            let name = self.scalar(key);
+            if name.is_none() || !out.iter().any(|&(k, _)| self.scalar(k) == name) {
+                out.push((key, value));
+            }
+        }
+    }
+
+    /// The value of a key in a mapping (merge keys followed).
+    pub fn get(&self, id: NodeId, key: &str) -> Option<NodeId> {
+        self.entries(id)
+            .into_iter()
+            .find(|&(k, _)| self.scalar(k) == Some(key))
+            .map(|(_, v)| v)
+    }
+
+    pub fn is_mapping(&self, id: NodeId) -> bool {
+        matches!(self.nodes[id].kind, NodeKind::Mapping(_))
+    }
+
+    pub fn items(&self, id: NodeId) -> &[NodeId] {
+        match &self.nodes[id].kind {
+            NodeKind::Sequence(items) => items,
+            _ => &[],
+        }
+    }
+
+    /// The span of a scalar's content in the file when the file holds it verbatim (plain or
+    /// quoted, on one line, without escapes), so that offsets into the value are offsets into
+    /// the file.
+    pub fn verbatim_span(&self, id: NodeId, text: &str) -> Option<Span> {
+        let node = &self.nodes[id];
+        let NodeKind::Scalar { value, style } = &node.kind else {
+            return None;
+        };
+        let raw = text.get(node.span.clone())?;
+        let inner = match style {
+            ScalarStyle::Plain => node.span.clone(),
+            ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted if raw.len() >= 2 => {
+                node.span.start + 1..node.span.end - 1
+            }
+            _ => return None,
+        };
+        (text.get(inner.clone())? == value).then_some(inner)
+    }
+}
+
+/// Maps saphyr's character offsets to byte offsets, walking forward from the last answer.
+struct Offsets<'a> {
+    text: &'a str,
+    ascii: bool,
+    char_pos: usize,
+    byte_pos: usize,
+}
+
+impl<'a> Offsets<'a> {
+    fn new(text: &'a str) -> Self {
+        Self { text, ascii: text.is_ascii(), char_pos: 0, byte_pos: 0 }
+    }
+
+    fn byte(&mut self, char_index: usize) -> usize {
+        if self.ascii {
+            return char_index.min(self.text.len());
+        }
+        if char_index < self.char_pos {
+            self.char_pos = 0;
+            self.byte_pos = 0;
+        }
+        let rest = &self.text[self.byte_pos..];
+        let step = char_index - self.char_pos;
+        let advance = rest
+            .char_indices()
+            .nth(step)
+            .map_or(rest.len(), |(i, _)| i);
+        self.char_pos = char_index;
+        self.byte_pos += advance;
+        self.byte_pos
+    }
+}
+
+enum Open {
+    Mapping { start: usize, anchor: usize, pairs: Vec<(NodeId, NodeId)>, key: Option<NodeId> },
+    Sequence { start: usize, anchor: usize, items: Vec<NodeId> },
+}
+
+struct Builder<'a> {
+    text: &'a str,
+    offsets: Offsets<'a>,
+    nodes: Vec<Node>,
+    documents: Vec<Document>,
+    anchors: HashMap<usize, NodeId>,
+    stack: Vec<Open>,
+}
+
+impl<'a> Builder<'a> {
+    fn new(text: &'a str) -> Self {
+        Self {
+            text,
+            offsets: Offsets::new(text),
+            nodes: Vec::new(),
+            documents: Vec::new(),
+            anchors: HashMap::new(),
+            stack: Vec::new(),
+        }
+    }
+
+    fn build(mut self) -> Result<Stream, SyntaxError> {
+        let text = self.text;
+        for event in Parser::new_from_str(text) {
+            let (event, span) = event.map_err(|e| SyntaxError {
+                line: e.marker().line(),
+                column: e.marker().col() + 1,
+                message: e.info().to_string(),
+            })?;
+            let start = self.offsets.byte(span.start.index());
+            let end = self.offsets.byte(span.end.index()).max(start);
+            let error = |message: &str| SyntaxError {
+                line: span.start.line(),
+                column: span.start.col() + 1,
+                message: message.to_string(),
+            };
+            match event {
+                Event::Scalar(value, style, anchor, _) => {
+                    let id = self.push(start..end, NodeKind::Scalar { value: value.into_owned(), style }, anchor);
+                    self.attach(id);
+                }
+                Event::Alias(anchor) => {
+                    let id = *self.anchors.get(&anchor).ok_or_else(|| error("alias to an unknown anchor"))?;
+                    self.attach(id);
+                }
+                Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
+                    if self.stack.len() >= MAX_DEPTH {
+                        return Err(error(&format!("nesting deeper than {MAX_DEPTH} levels")));
+                    }
+                    self.stack.push(if matches!(event, Event::MappingStart(..)) {
+                        Open::Mapping { start, anchor, pairs: Vec::new(), key: None }
+                    } else {
+                        Open::Sequence { start, anchor, items: Vec::new() }
+                    });
+                }
+                Event::MappingEnd | Event::SequenceEnd => {
+                    let (node_start, anchor, kind) = match self.stack.pop() {
+                        Some(Open::Mapping { start, anchor, pairs, .. }) => (start, anchor, NodeKind::Mapping(pairs)),
+                        Some(Open::Sequence { start, anchor, items }) => (start, anchor, NodeKind::Sequence(items)),
+                        None => return Err(error("unbalanced collection end")),
+                    };
+                    let id = self.push(node_start..end.max(node_start), kind, anchor);
+                    self.attach(id);
+                }
+                Event::DocumentStart(_) => self.anchors.clear(),
+                Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {}
+            }
+        }
+        Ok(Stream { nodes: self.nodes, documents: self.documents })
+    }
+
+    fn push(&mut self, span: Span, kind: NodeKind, anchor: usize) -> NodeId {
+        let id = self.nodes.len();
+        self.nodes.push(Node { span, kind });
+        if anchor > 0 {
+            self.anchors.insert(anchor, id);
+        }
+        id
+    }
+
+    fn attach(&mut self, id: NodeId) {
+        match self.stack.last_mut() {
+            Some(Open::Mapping { pairs, key, .. }) => match key.take() {
+                Some(k) => pairs.push((k, id)),
+                None => *key = Some(id),
+            },
+            Some(Open::Sequence { items, .. }) => items.push(id),
+            None => self.documents.push(Document { root: id }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stream(text: &str) -> Stream {
+        Stream::parse(text).unwrap()
+    }
+
+    #[test]
+    fn scalar_spans_are_bytes_of_the_value() {
+        let text = "é: 1\nimage: kestra/kestra:latest\nq: 'ü/x:1'\nd: \"a:b\"\n";
+        let s = stream(text);
+        let root = s.documents[0].root;
+        for (key, expected) in [("image", "kestra/kestra:latest"), ("q", "ü/x:1"), ("d", "a:b")] {
+            let value = s.get(root, key).unwrap();
+            let span = s.verbatim_span(value, text).unwrap();
+            assert_eq!(&text[span], expected);
+        }
+    }
+
+    #[test]
+    fn escaped_and_folded_scalars_are_not_verbatim() {
+        let text = "a: \"x\\u003a1\"\nb: >\n  x:1\nc: 'it''s'\n";
+        let s = stream(text);
+        let root = s.documents[0].root;
+        for key in ["a", "b", "c"] {
+            assert_eq!(s.verbatim_span(s.get(root, key).unwrap(), text), None, "{key}");
+        }
+    }
+
+    #[test]
+    fn merge_keys_and_aliases_share_the_anchored_node() {
+        let text = "x-base: &base\n  image: app:1\n  ports: [1]\nsvc:\n  <<: *base\n  ports: [2]\n";
+        let s = stream(text);
+        let root = s.documents[0].root;
+        let svc = s.get(root, "svc").unwrap();
+        let image = s.get(svc, "image").unwrap();
+        assert_eq!(&text[s.node(image).span.clone()], "app:1");
+        let ports = s.get(svc, "ports").unwrap();
+        assert_eq!(&text[s.node(ports).span.clone()], "[2]");
+    }
+
+    #[test]
+    fn multi_documents_and_errors() {
+        assert_eq!(stream("a: 1\n---\nb: 2\n---\n").documents.len(), 3);
+        let error = Stream::parse("a: 1\n  b: [\n").unwrap_err();
+        assert!(error.line >= 2, "{error:?}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_overflowed() {
+        let text = "[".repeat(100_000);
+        assert!(Stream::parse(&text).is_err());
+        let mut block = String::new();
+        for depth in 0..10_000 {
+            block.push_str(&" ".repeat(depth));
+            block.push_str("a:\n");
+        }
+        let error = Stream::parse(&block).unwrap_err();
+        assert!(error.message.contains("nesting deeper"), "{error:?}");
+    }
+
+    #[test]
+    fn alias_bombs_stay_small() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..30 {
+            let p = i - 1;
+            text.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+        }
+        let s = stream(&text);
+        assert!(s.nodes.len() < 200);
+    }
+}
