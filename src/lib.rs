@@ -1,4 +1,18 @@
+//! tagpin finds every container image reference in a repository, flags the ones that float and
+//! (with the registry) pins them. See DESIGN.md for the architecture: data flows one way, from
+//! discovery through scanning and checking to rendering.
+
+pub mod check;
+pub mod cli;
+pub mod config;
+pub mod discover;
+pub mod finding;
 pub mod reference;
+pub mod render;
+pub mod rules;
+pub mod run;
 pub mod scan;
 pub mod source;
+pub mod suggest;
+pub mod suppress;
 pub mod yaml;

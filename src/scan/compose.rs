@@ -1,5 +1,77 @@
-use super::{Doc, Reference};
+//! Compose files: `services.*.image`, through anchors, `<<` merges and `x-` blocks, with
+//! `${VAR:-default}` taken at its default.
+
+use super::interpolate::Syntax;
+use super::{Doc, FileKind, Reference};
 use crate::yaml::NodeId;
 
-pub(super) fn scan(_doc: &Doc<'_>, _root: NodeId, _out: &mut Vec<Reference>) {}
-pub(super) fn is_compose(_doc: &Doc<'_>, _root: NodeId) -> bool { false }
+/// A top-level `services:` whose entries are mappings.
+pub(super) fn is_compose(doc: &Doc<'_>, root: NodeId) -> bool {
+    let stream = doc.stream;
+    stream.is_mapping(root)
+        && stream.get(root, "services").is_some_and(|services| {
+            let entries = stream.entries(services);
+            !entries.is_empty() && entries.iter().all(|&(_, service)| stream.is_mapping(service))
+        })
+}
+
+pub(super) fn scan(doc: &Doc<'_>, root: NodeId, out: &mut Vec<Reference>) {
+    let stream = doc.stream;
+    if !stream.is_mapping(root) {
+        return;
+    }
+    let Some(services) = stream.get(root, "services") else {
+        return;
+    };
+    for (name, service) in stream.entries(services) {
+        let Some(image) = stream.get(service, "image") else {
+            continue;
+        };
+        let name = stream.scalar(name).unwrap_or("?");
+        let context = format!("services.{name}.image");
+        out.extend(doc.image(FileKind::Compose, image, context, Some(Syntax::Compose)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scan::test_support::{images, scan_named};
+
+    #[test]
+    fn services_images_with_anchors_merges_and_defaults() {
+        let text = "\
+x-kestra: &kestra
+  image: kestra/kestra:latest
+  pull_policy: always
+services:
+  kestra:
+    <<: *kestra
+  worker:
+    <<: *kestra
+  postgres:
+    image: postgres
+  pinned:
+    image: \"kestra/kestra:${KESTRA_VERSION:-v1.3}\"
+  env:
+    image: kestra/kestra:${TAG}
+  build-only:
+    build: .
+";
+        let refs = scan_named("compose.yaml", text);
+        assert_eq!(images(&refs), ["kestra/kestra:latest", "postgres", "kestra/kestra:v1.3", "kestra/kestra:${TAG}"]);
+        assert_eq!(&text[refs[0].span.clone()], "kestra/kestra:latest");
+        let pinned = &refs[2];
+        let tag = pinned.value.span_of(14..18).unwrap();
+        assert_eq!(&text[tag], "v1.3");
+        let unresolved = refs[3].unresolved.as_ref().unwrap();
+        assert_eq!(unresolved.name, "TAG");
+        assert_eq!(&text[unresolved.span.clone()], "${TAG}");
+    }
+
+    #[test]
+    fn content_decides_for_other_yaml_names() {
+        let refs = scan_named("stack.yml", "services:\n  web:\n    image: nginx:latest\n");
+        assert_eq!(images(&refs), ["nginx:latest"]);
+        assert!(scan_named("stack.yml", "services: [a]\n").is_empty());
+    }
+}

@@ -1,5 +1,59 @@
-use super::{Doc, Reference};
+//! Kestra flows (`id`, `namespace`, `tasks`): script tasks' `containerImage`, and the `image`
+//! of a Docker task runner (`taskRunner:`, or the older `docker:` property).
+
+use super::{Doc, FileKind, Reference, join};
 use crate::yaml::NodeId;
 
-pub(super) fn scan(_doc: &Doc<'_>, _root: NodeId, _out: &mut Vec<Reference>) {}
-pub(super) fn is_flow(_doc: &Doc<'_>, _root: NodeId) -> bool { false }
+pub(super) fn is_flow(doc: &Doc<'_>, root: NodeId) -> bool {
+    let stream = doc.stream;
+    stream.is_mapping(root) && ["id", "namespace", "tasks"].iter().all(|key| stream.get(root, key).is_some())
+}
+
+pub(super) fn scan(doc: &Doc<'_>, root: NodeId, out: &mut Vec<Reference>) {
+    let stream = doc.stream;
+    for (path, mapping) in doc.mappings(root) {
+        let runner = path.ends_with("taskRunner") || path.ends_with("docker");
+        for (key, value) in stream.entries(mapping) {
+            let name = stream.scalar(key).unwrap_or("");
+            if name == "containerImage" || (runner && name == "image") {
+                out.extend(doc.image(FileKind::Flow, value, join(&path, name), None));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scan::test_support::{images, scan_named};
+
+    #[test]
+    fn container_images_and_docker_runners() {
+        let text = "\
+id: etl
+namespace: company.team
+tasks:
+  - id: py
+    type: io.kestra.plugin.scripts.python.Script
+    containerImage: ghcr.io/kestra-io/pydata:latest
+    taskRunner:
+      type: io.kestra.plugin.scripts.runner.docker.Docker
+      image: ignored-here
+  - id: run
+    type: io.kestra.plugin.scripts.shell.Commands
+    taskRunner:
+      type: io.kestra.plugin.scripts.runner.docker.Docker
+    docker:
+      image: ubuntu
+  - id: dyn
+    type: io.kestra.plugin.scripts.python.Script
+    containerImage: \"{{ inputs.image }}\"
+";
+        let refs = scan_named("flows/etl.yaml", text);
+        assert_eq!(
+            images(&refs),
+            ["ghcr.io/kestra-io/pydata:latest", "ignored-here", "ubuntu", "{{ inputs.image }}"]
+        );
+        assert_eq!(refs[0].context, "tasks[0].containerImage");
+        assert_eq!(refs[3].unresolved.as_ref().unwrap().name, "inputs.image");
+    }
+}

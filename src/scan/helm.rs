@@ -1,4 +1,138 @@
-use super::{Doc, Reference};
+//! Helm values: the split form `{registry?, repository, tag?, digest?}`, Kestra's older
+//! `{image, tag}`, and plain `image: "repo:tag"` strings, at any depth.
+//!
+//! `tag: ""` (or null) renders the chart's `appVersion`, which the chart version pins: such a
+//! reference is marked [`Reference::chart_tag`] and is no finding.
+
+use super::{Doc, FileKind, Reference, Value, join};
 use crate::yaml::NodeId;
 
-pub(super) fn scan(_doc: &Doc<'_>, _root: NodeId, _out: &mut Vec<Reference>) {}
+pub(super) fn scan(doc: &Doc<'_>, root: NodeId, out: &mut Vec<Reference>) {
+    let stream = doc.stream;
+    for (path, mapping) in doc.mappings(root) {
+        if let Some(reference) = split_form(doc, mapping, &path) {
+            out.push(reference);
+            continue;
+        }
+        for (key, value) in stream.entries(mapping) {
+            let Some(name) = stream.scalar(key).filter(|k| is_image_key(k)) else {
+                continue;
+            };
+            if stream.scalar(value).is_some_and(|v| !matches!(v, "true" | "false")) {
+                out.extend(doc.image(FileKind::Helm, value, join(&path, name), None));
+            }
+        }
+    }
+}
+
+/// `image`, or a camelCase name ending in `Image` (`initImage`, `sidecarImage`).
+fn is_image_key(key: &str) -> bool {
+    key == "image" || key.strip_suffix("Image").is_some_and(|p| p.ends_with(|c: char| c.is_ascii_lowercase()))
+}
+
+/// `repository` (with optional `registry`, `tag`, `digest`/`sha`), or `image` + `tag`.
+fn split_form(doc: &Doc<'_>, mapping: NodeId, path: &str) -> Option<Reference> {
+    let stream = doc.stream;
+    let scalar = |key: &str| stream.get(mapping, key).filter(|&id| stream.scalar(id).is_some());
+    let filled = |key: &str| scalar(key).filter(|&id| !stream.is_null(id) && !stream.scalar(id).unwrap().is_empty());
+    let (name_key, name) = match (filled("repository"), filled("image"), scalar("tag")) {
+        (Some(repository), _, _) => ("repository", repository),
+        (None, Some(image), Some(_)) => ("image", image),
+        _ => return None,
+    };
+    let tag = scalar("tag");
+    let digest = filled("digest").or_else(|| filled("sha"));
+    let mut value = Value::default();
+    if let Some(registry) = filled("registry").filter(|_| name_key == "repository") {
+        value.append(&doc.value(registry)?);
+        value.push("/", None);
+    }
+    value.append(&doc.value(name)?);
+    let tag_filled = tag.filter(|&id| !stream.is_null(id) && !stream.scalar(id).unwrap().is_empty());
+    if let Some(tag) = tag_filled {
+        value.push(":", None);
+        value.append(&doc.value(tag)?);
+    }
+    if let Some(digest) = digest {
+        value.push("@", None);
+        let digest_value = doc.value(digest)?;
+        // `sha:` holds the hex alone in some charts.
+        if !digest_value.text.contains(':') {
+            value.push("sha256:", None);
+        }
+        value.append(&digest_value);
+    }
+    let context = join(path, name_key);
+    let mut reference = doc.image(FileKind::Helm, name, context, None)?;
+    reference.chart_tag = tag.is_some() && tag_filled.is_none() && digest.is_none();
+    if reference.unresolved.is_none() {
+        reference.value = value;
+        if let Some(variable) = super::template_expression(&reference.value, &reference.span) {
+            reference.unresolved = Some(variable);
+        }
+    }
+    Some(reference)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scan::test_support::{images, scan_named};
+
+    #[test]
+    fn split_forms_old_and_new() {
+        let text = "\
+image:
+  repository: kestra/kestra
+  pullPolicy: IfNotPresent
+  tag: \"\"
+old:
+  image:
+    image: kestra/kestra
+    tag: latest
+bitnami:
+  image:
+    registry: docker.io
+    repository: bitnami/nginx
+    tag: 1.27.3-debian-12-r0
+    digest: \"\"
+dind:
+  image: {repository: docker, tag: dind-rootless}
+nulltag:
+  image:
+    repository: grafana/loki
+    tag: null
+notag:
+  image:
+    repository: busybox
+sidecar:
+  image: \"curlimages/curl:latest\"
+  initImage: alpine
+  enabled: true
+";
+        let refs = scan_named("values.yaml", text);
+        assert_eq!(
+            images(&refs),
+            [
+                "kestra/kestra",
+                "kestra/kestra:latest",
+                "docker.io/bitnami/nginx:1.27.3-debian-12-r0",
+                "docker:dind-rootless",
+                "grafana/loki",
+                "busybox",
+                "curlimages/curl:latest",
+                "alpine"
+            ]
+        );
+        let chart_tags: Vec<bool> = refs.iter().map(|r| r.chart_tag).collect();
+        assert_eq!(chart_tags, [true, false, false, false, true, false, false, false]);
+        let old = &refs[1];
+        assert_eq!(&text[old.value.span_of(14..20).unwrap()], "latest");
+        assert_eq!(&text[old.span.clone()], "kestra/kestra");
+    }
+
+    #[test]
+    fn templated_values_are_unresolved() {
+        let refs = scan_named("values.yaml", "image:\n  repository: app\n  tag: \"{{ .Chart.AppVersion }}\"\n");
+        assert_eq!(refs[0].unresolved.as_ref().unwrap().name, ".Chart.AppVersion");
+    }
+}

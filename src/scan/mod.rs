@@ -20,7 +20,9 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::source::{SourceFile, Span};
-use crate::yaml::{Stream, SyntaxError};
+use crate::yaml::{NodeId, Stream, SyntaxError};
+use interpolate::{Syntax, interpolate};
+use std::collections::HashSet;
 
 /// The kinds of files tagpin reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -306,7 +308,7 @@ pub(crate) struct Doc<'a> {
 
 impl Doc<'_> {
     /// A scalar as a [`Value`]: verbatim when the file holds it as such.
-    pub fn value(&self, id: crate::yaml::NodeId) -> Option<Value> {
+    pub fn value(&self, id: NodeId) -> Option<Value> {
         let text = self.stream.scalar(id)?;
         Some(match self.stream.verbatim_span(id, self.text) {
             Some(span) => Value::verbatim(text, span.start),
@@ -314,15 +316,72 @@ impl Doc<'_> {
         })
     }
 
-    /// A reference from a scalar holding a whole image reference (`image: app:1`).
-    pub fn image_scalar(&self, kind: FileKind, id: crate::yaml::NodeId, context: String) -> Option<Reference> {
-        let value = self.value(id)?;
-        if value.text.trim().is_empty() || self.stream.is_null(id) {
+    /// A reference from a scalar holding a whole image reference (`image: app:1`), with
+    /// compose interpolation where `syntax` says so. Template expressions (`{{ … }}`, Helm or
+    /// Kestra's Pebble) leave it unresolved.
+    pub fn image(
+        &self,
+        kind: FileKind,
+        id: NodeId,
+        context: String,
+        syntax: Option<Syntax>,
+    ) -> Option<Reference> {
+        let raw = self.value(id)?;
+        if raw.text.trim().is_empty() || self.stream.is_null(id) {
             return None;
         }
         let span = self.stream.node(id).span.clone();
-        Some(Reference::new(kind, span, value, context))
+        let at = raw.span_of(0..raw.text.len()).map(|s| s.start);
+        let evaluated = match syntax {
+            Some(syntax) => interpolate(&raw.text, at, syntax, &|_| None),
+            None => Ok(raw.clone()),
+        };
+        let mut reference = Reference::new(kind, span.clone(), raw.clone(), context);
+        match evaluated.and_then(|value| template_expression(&raw, &span).map_or(Ok(value), Err)) {
+            Ok(value) => reference.value = value,
+            Err(variable) => reference.unresolved = Some(variable),
+        }
+        Some(reference)
     }
+
+    /// The mappings of a document, each once, with the dotted path that reached it first.
+    pub fn mappings(&self, root: NodeId) -> Vec<(String, NodeId)> {
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        self.collect_mappings(root, String::new(), &mut seen, &mut out);
+        out
+    }
+
+    fn collect_mappings(&self, id: NodeId, path: String, seen: &mut HashSet<NodeId>, out: &mut Vec<(String, NodeId)>) {
+        if !seen.insert(id) {
+            return;
+        }
+        if self.stream.is_mapping(id) {
+            for (key, value) in self.stream.entries(id) {
+                let name = self.stream.scalar(key).unwrap_or("?");
+                self.collect_mappings(value, join(&path, name), seen, out);
+            }
+            out.push((path, id));
+        } else {
+            for (i, &item) in self.stream.items(id).iter().enumerate() {
+                self.collect_mappings(item, format!("{path}[{i}]"), seen, out);
+            }
+        }
+    }
+}
+
+/// `a.b` from `a` and `b`; the root's children have no leading dot.
+pub(crate) fn join(path: &str, key: &str) -> String {
+    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+}
+
+/// The first `{{ … }}` in a value: a template the file's consumer renders, not an image.
+fn template_expression(value: &Value, span: &Span) -> Option<Variable> {
+    let start = value.text.find("{{")?;
+    let end = value.text[start..].find("}}").map_or(value.text.len(), |e| start + e + 2);
+    let name = value.text[start..end].trim_matches(['{', '}', ' ']).to_string();
+    let span = value.span_of(start..end).unwrap_or_else(|| span.clone());
+    Some(Variable { name, span })
 }
 
 #[cfg(test)]

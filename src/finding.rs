@@ -1,0 +1,51 @@
+//! Findings are plain data: what a rule found, where, and what to do. Renderers turn them into
+//! text; nothing here prints.
+
+use serde::Serialize;
+
+use crate::rules::{Rule, Severity};
+use crate::scan::FileKind;
+use crate::source::{Position, Span};
+
+/// How safe applying a fix is (ruff's applicability).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Applicability {
+    /// Keeps what runs today (same digest).
+    Safe,
+    /// Changes what runs: needs `--unsafe-fixes`.
+    Unsafe,
+}
+
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub rule: &'static Rule,
+    pub path: String,
+    pub span: Span,
+    pub start: Position,
+    pub end: Position,
+    pub kind: FileKind,
+    /// The reference as evaluated (`kestra/kestra:latest`).
+    pub image: String,
+    pub message: String,
+    pub help: Option<String>,
+    pub recommendation: Option<String>,
+    pub digest: Option<String>,
+    pub fix: Option<Applicability>,
+}
+
+impl Finding {
+    pub fn severity(&self) -> Severity {
+        self.rule.severity
+    }
+}
+
+/// Something that kept tagpin from checking a file (or its configuration) fully.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileError {
+    pub path: String,
+    pub line: Option<usize>,
+    #[serde(skip)]
+    pub column: Option<usize>,
+    pub message: String,
+}

@@ -1,0 +1,56 @@
+//! GitHub Actions workflow commands: one annotation per finding and per unreadable file.
+
+use std::io::{self, Write};
+
+use super::Report;
+use crate::rules::Severity;
+use crate::run::Outcome;
+
+pub struct Github;
+
+/// Message data: `%`, CR and LF escaped.
+fn data(text: &str) -> String {
+    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+/// Property values: also `:` and `,`.
+fn property(text: &str) -> String {
+    data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+impl Report for Github {
+    fn report(&self, outcome: &Outcome, out: &mut dyn Write, _err: &mut dyn Write) -> io::Result<()> {
+        for f in &outcome.findings {
+            let level = match f.severity() {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+                Severity::Info => "notice",
+            };
+            writeln!(
+                out,
+                "::{level} file={},line={},col={},endLine={},endColumn={},title={}::{}",
+                property(&f.path),
+                f.start.line,
+                f.start.column,
+                f.end.line,
+                f.end.column,
+                property(&format!("{} {}", f.rule.code, f.rule.name)),
+                data(&f.message)
+            )?;
+        }
+        for e in &outcome.errors {
+            let line = e.line.map(|l| format!(",line={l}")).unwrap_or_default();
+            writeln!(out, "::error file={}{line},title=tagpin::{}", property(&e.path), data(&e.message))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn escapes() {
+        assert_eq!(super::property("a,b:c%\n"), "a%2Cb%3Ac%25%0A");
+        assert_eq!(super::data("a,b:c"), "a,b:c");
+    }
+}

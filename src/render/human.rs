@@ -1,0 +1,70 @@
+//! miette diagnostics: the source line, a label under the tag, and what to do.
+
+use std::io::{self, Write};
+use std::sync::Arc;
+
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource, SourceCode};
+
+use super::{Report, Style, summary, write_errors};
+use crate::rules::Severity;
+use crate::run::Outcome;
+use crate::source::SourceFile;
+
+pub struct Human {
+    pub style: Style,
+}
+
+/// Lets miette read a file's text without copying it per finding.
+#[derive(Debug)]
+struct Text(Arc<SourceFile>);
+
+impl SourceCode for Text {
+    fn read_span<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        self.0.text.read_span(span, before, after)
+    }
+}
+
+impl Report for Human {
+    fn report(&self, outcome: &Outcome, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<()> {
+        let theme = match (self.style.color, self.style.unicode) {
+            (true, true) => GraphicalTheme::unicode(),
+            (true, false) => GraphicalTheme::ascii(),
+            (false, true) => GraphicalTheme::unicode_nocolor(),
+            (false, false) => GraphicalTheme::none(),
+        };
+        let handler = GraphicalReportHandler::new_themed(theme).with_context_lines(1).with_width(100);
+        for finding in &outcome.findings {
+            let severity = match finding.severity() {
+                Severity::Error => miette::Severity::Error,
+                Severity::Warning => miette::Severity::Warning,
+                Severity::Info => miette::Severity::Advice,
+            };
+            let label = finding.rule.name.replace('-', " ");
+            let mut diagnostic = MietteDiagnostic::new(finding.message.clone())
+                .with_code(format!("{} {}", finding.rule.code, finding.rule.name))
+                .with_severity(severity)
+                .with_label(LabeledSpan::at(finding.span.clone(), label));
+            if let Some(help) = &finding.help {
+                diagnostic = diagnostic.with_help(help.clone());
+            }
+            let mut rendered = String::new();
+            match outcome.sources.get(&finding.path) {
+                Some(source) => {
+                    let named = NamedSource::new(&finding.path, Text(source.clone()));
+                    let report = miette::Report::new(diagnostic).with_source_code(named);
+                    handler.render_report(&mut rendered, report.as_ref())
+                }
+                None => handler.render_report(&mut rendered, &diagnostic),
+            }
+            .map_err(io::Error::other)?;
+            write!(out, "{rendered}")?;
+        }
+        write_errors(outcome, err)?;
+        writeln!(out, "{}", summary(outcome))
+    }
+}

@@ -1,0 +1,52 @@
+//! `tagpin images`: the inventory of every reference found, as a table or JSON.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::run::Outcome;
+use crate::scan::FileKind;
+
+#[derive(Serialize)]
+struct Entry<'a> {
+    path: &'a str,
+    line: usize,
+    column: usize,
+    kind: FileKind,
+    image: &'a str,
+    registry: Option<&'a str>,
+    repository: Option<&'a str>,
+    tag: Option<&'a str>,
+    digest: Option<&'a str>,
+}
+
+pub fn json(outcome: &Outcome, out: &mut dyn Write) -> io::Result<()> {
+    let references: Vec<Entry> = outcome
+        .references
+        .iter()
+        .map(|r| Entry {
+            path: &r.path,
+            line: r.position.line,
+            column: r.position.column,
+            kind: r.kind,
+            image: &r.image,
+            registry: r.parsed.as_ref().map(|p| p.registry.as_str()),
+            repository: r.parsed.as_ref().map(|p| p.repository.as_str()),
+            tag: r.parsed.as_ref().and_then(|p| p.tag.as_deref()),
+            digest: r.parsed.as_ref().and_then(|p| p.digest.as_deref()),
+        })
+        .collect();
+    serde_json::to_writer_pretty(&mut *out, &serde_json::json!({"version": 1, "references": references}))?;
+    writeln!(out)
+}
+
+pub fn table(outcome: &Outcome, out: &mut dyn Write) -> io::Result<()> {
+    let locations: Vec<String> =
+        outcome.references.iter().map(|r| format!("{}:{}:{}", r.path, r.position.line, r.position.column)).collect();
+    let width = locations.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    for (reference, location) in outcome.references.iter().zip(&locations) {
+        writeln!(out, "{location:width$}  {:10}  {}", reference.kind.as_str(), reference.image)?;
+    }
+    let files: std::collections::BTreeSet<&str> = outcome.references.iter().map(|r| r.path.as_str()).collect();
+    writeln!(out, "{} references in {} of {} files", outcome.references.len(), files.len(), outcome.files)
+}

@@ -1,0 +1,83 @@
+//! `--format json`, version 1, exactly as DESIGN.md specifies.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::Report;
+use crate::finding::{Applicability, FileError};
+use crate::run::Outcome;
+use crate::scan::FileKind;
+
+pub struct Json;
+
+#[derive(Serialize)]
+struct Document<'a> {
+    version: u32,
+    summary: Summary,
+    findings: Vec<FindingJson<'a>>,
+    errors: &'a [FileError],
+}
+
+#[derive(Serialize)]
+struct Summary {
+    files: usize,
+    references: usize,
+    findings: usize,
+    errors: usize,
+}
+
+#[derive(Serialize)]
+struct FindingJson<'a> {
+    code: &'a str,
+    rule: &'a str,
+    severity: &'a str,
+    path: &'a str,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+    kind: FileKind,
+    image: &'a str,
+    message: &'a str,
+    recommendation: Option<&'a str>,
+    digest: Option<&'a str>,
+    fix: Option<Applicability>,
+}
+
+impl Report for Json {
+    fn report(&self, outcome: &Outcome, out: &mut dyn Write, _err: &mut dyn Write) -> io::Result<()> {
+        let document = Document {
+            version: 1,
+            summary: Summary {
+                files: outcome.files,
+                references: outcome.references.len(),
+                findings: outcome.findings.len(),
+                errors: outcome.errors.len(),
+            },
+            findings: outcome
+                .findings
+                .iter()
+                .map(|f| FindingJson {
+                    code: f.rule.code,
+                    rule: f.rule.name,
+                    severity: f.severity().as_str(),
+                    path: &f.path,
+                    line: f.start.line,
+                    column: f.start.column,
+                    end_line: f.end.line,
+                    end_column: f.end.column,
+                    kind: f.kind,
+                    image: &f.image,
+                    message: &f.message,
+                    recommendation: f.recommendation.as_deref(),
+                    digest: f.digest.as_deref(),
+                    fix: f.fix,
+                })
+                .collect(),
+            errors: &outcome.errors,
+        };
+        serde_json::to_writer_pretty(&mut *out, &document)?;
+        writeln!(out)
+    }
+}

@@ -1,0 +1,213 @@
+//! Rule data: the files in `rules/` (embedded at build time) and the ones a user adds with
+//! `--rules` or the config's `rules:`. Data, not code, so that a new Kestra line or another
+//! image's scheme is a file edit.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::reference::Image;
+
+pub const DEFAULT: &str = include_str!("../../rules/default.yaml");
+pub const KESTRA: &str = include_str!("../../rules/kestra.yaml");
+
+/// One rule-data file.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RuleData {
+    pub version: u32,
+    #[serde(default)]
+    pub moving: Moving,
+    #[serde(default)]
+    pub images: BTreeMap<String, ImageRules>,
+}
+
+/// What makes a tag a moving channel, for every image.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Moving {
+    #[serde(default)]
+    pub channels: Vec<String>,
+    #[serde(default)]
+    pub suffixes: Vec<String>,
+}
+
+/// One image's tag scheme.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ImageRules {
+    /// Normalised repositories (`docker.io/kestra/kestra`) the rules apply to.
+    pub repositories: Vec<String>,
+    #[serde(default)]
+    pub version_prefix: String,
+    #[serde(default)]
+    pub variants: Vec<String>,
+    /// How many components a release version has (`v2.0.5`: 3); shorter versions float.
+    pub release_components: Option<usize>,
+    #[serde(default)]
+    pub stale: Vec<String>,
+    pub releases: Option<Releases>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Releases {
+    pub policy: Policy,
+    pub lines: Vec<Line>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Policy {
+    pub lts_support_months: u32,
+    pub max_lts_lines: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Line {
+    pub line: String,
+    pub kind: LineKind,
+    pub released: String,
+    pub supported_until: Option<String>,
+    pub newest: Option<String>,
+    /// The line an upgrade must pass through first.
+    pub requires: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LineKind {
+    Lts,
+    Feature,
+}
+
+/// A rule-data file that could not be read, with the line the parser points at.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct DataError {
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+impl RuleData {
+    pub fn parse(text: &str) -> Result<RuleData, DataError> {
+        let data: RuleData = serde_norway::from_str(text).map_err(|e| DataError {
+            line: e.location().map(|l| l.line()),
+            column: e.location().map(|l| l.column()),
+            message: e.to_string(),
+        })?;
+        if data.version != 1 {
+            return Err(DataError {
+                line: None,
+                column: None,
+                message: format!("unsupported rule data version {} (this tagpin reads version 1)", data.version),
+            });
+        }
+        Ok(data)
+    }
+
+    /// The embedded defaults: generic channels and Kestra's scheme.
+    pub fn builtin() -> RuleData {
+        let mut data = RuleData::parse(DEFAULT).expect("rules/default.yaml is valid");
+        data.extend(RuleData::parse(KESTRA).expect("rules/kestra.yaml is valid"));
+        data
+    }
+
+    /// Add another file's data: lists are added to, an image entry replaces the one of its name.
+    pub fn extend(&mut self, other: RuleData) {
+        self.moving.channels.extend(other.moving.channels);
+        self.moving.suffixes.extend(other.moving.suffixes);
+        self.images.extend(other.images);
+    }
+
+    /// The rules of the image a reference names, if any file describes it.
+    pub fn image_rules(&self, image: &Image) -> Option<&ImageRules> {
+        let name = image.full_name();
+        self.images.values().find(|rules| rules.repositories.iter().any(|r| *r == name))
+    }
+
+    /// A moving channel: `latest`, `latest-slim`, `stable-alpine`, `nightly`, `x-latest`.
+    pub fn is_moving(&self, tag: &str) -> bool {
+        let tag = tag.to_ascii_lowercase();
+        self.moving.channels.iter().any(|channel| {
+            tag == *channel || tag.strip_prefix(channel.as_str()).is_some_and(|rest| rest.starts_with('-'))
+        }) || self.moving.suffixes.iter().any(|suffix| tag.ends_with(suffix.as_str()))
+    }
+}
+
+impl ImageRules {
+    /// The tag without the image's variant suffix and version prefix: `v1.3-slim` → `1.3`.
+    pub fn version_part<'t>(&self, tag: &'t str) -> &'t str {
+        let base = self
+            .variants
+            .iter()
+            .find_map(|variant| tag.strip_suffix(variant.as_str()))
+            .unwrap_or(tag);
+        base.strip_prefix(self.version_prefix.as_str()).unwrap_or(base)
+    }
+
+    /// A numeric version with fewer components than releases have (`v1.3` when releases are
+    /// `vX.Y.Z`).
+    pub fn is_imprecise(&self, tag: &str) -> bool {
+        let Some(components) = self.release_components else {
+            return false;
+        };
+        let version = self.version_part(tag);
+        let parts: Vec<&str> = version.split('.').collect();
+        tag.starts_with(self.version_prefix.as_str())
+            && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+            && parts.len() < components
+    }
+
+    pub fn is_stale(&self, tag: &str) -> bool {
+        self.stale.iter().any(|s| s == tag)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_data_parses_and_knows_kestra() {
+        let data = RuleData::builtin();
+        let kestra = data.image_rules(&Image::parse("kestra/kestra:latest").unwrap()).unwrap();
+        assert!(kestra.is_stale("latest-full"));
+        let ee = Image::parse("registry.kestra.io/docker/kestra-ee:v1.3").unwrap();
+        assert!(data.image_rules(&ee).is_some());
+        assert!(data.image_rules(&Image::parse("nginx").unwrap()).is_none());
+        assert_eq!(kestra.releases.as_ref().unwrap().lines.len(), 5);
+    }
+
+    #[test]
+    fn moving_channels() {
+        let data = RuleData::builtin();
+        for tag in ["latest", "latest-lts", "latest-slim", "stable-alpine", "lts-jdk17", "develop-no-plugins", "my-latest", "LATEST"] {
+            assert!(data.is_moving(tag), "{tag}");
+        }
+        for tag in ["v2.0.5", "1.27-alpine", "latestx", "mainframe", "16", "edgecase", "dind-rootless"] {
+            assert!(!data.is_moving(tag), "{tag}");
+        }
+    }
+
+    #[test]
+    fn imprecise_kestra_versions() {
+        let data = RuleData::builtin();
+        let kestra = data.image_rules(&Image::parse("kestra/kestra").unwrap()).unwrap();
+        for tag in ["v1.3", "v2.0-slim", "v1.0-no-plugins", "v1"] {
+            assert!(kestra.is_imprecise(tag), "{tag}");
+        }
+        for tag in ["v1.3.30", "v2.0.5-slim", "1.3", "latest", "v2.0.0-rc7"] {
+            assert!(!kestra.is_imprecise(tag), "{tag}");
+        }
+    }
+
+    #[test]
+    fn errors_carry_the_line() {
+        let error = RuleData::parse("version: 1\nmoving:\n  chanels: [x]\n").unwrap_err();
+        assert_eq!(error.line, Some(3));
+        assert!(error.message.contains("chanels"), "{}", error.message);
+    }
+}

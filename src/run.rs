@@ -1,0 +1,155 @@
+//! One run over a set of paths: discover, read, scan and check every file, in parallel, into a
+//! [`Outcome`] that renderers and exit codes work from.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::check::check_file;
+use crate::config::Settings;
+use crate::discover::{self, Candidate};
+use crate::finding::{FileError, Finding};
+use crate::reference::Image;
+use crate::rules::Severity;
+use crate::scan::{self, FileKind};
+use crate::source::{Position, SourceFile};
+
+/// One reference as the inventory (`tagpin images`) lists it.
+#[derive(Debug, Clone)]
+pub struct Located {
+    pub path: String,
+    pub position: Position,
+    pub kind: FileKind,
+    pub image: String,
+    pub context: String,
+    pub parsed: Option<Image>,
+}
+
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub files: usize,
+    pub references: Vec<Located>,
+    pub findings: Vec<Finding>,
+    pub errors: Vec<FileError>,
+    pub notes: Vec<String>,
+    /// The text of files with findings, for renderers that show source lines.
+    pub sources: BTreeMap<String, Arc<SourceFile>>,
+}
+
+impl Outcome {
+    /// 0 clean, 1 findings at or above `fail_on`, 2 when something could not be read.
+    pub fn exit_code(&self, fail_on: Severity) -> u8 {
+        if !self.errors.is_empty() {
+            2
+        } else if self.findings.iter().any(|f| f.severity() >= fail_on) {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+struct FileOutcome {
+    references: Vec<Located>,
+    findings: Vec<Finding>,
+    error: Option<FileError>,
+    note: Option<String>,
+    source: Option<Arc<SourceFile>>,
+}
+
+pub fn run(paths: &[PathBuf], settings: &Settings) -> Outcome {
+    let discovery = discover::discover(paths, &settings.exclude);
+    let results: Vec<FileOutcome> = discovery.candidates.par_iter().map(|c| check_candidate(c, settings)).collect();
+    let mut outcome = Outcome {
+        files: discovery.candidates.len(),
+        errors: discovery.errors,
+        notes: discovery.notes,
+        ..Outcome::default()
+    };
+    for result in results {
+        outcome.references.extend(result.references);
+        outcome.errors.extend(result.error);
+        outcome.notes.extend(result.note);
+        if let Some(source) = result.source.filter(|_| !result.findings.is_empty()) {
+            outcome.sources.insert(source.display_path(), source);
+        }
+        outcome.findings.extend(result.findings);
+    }
+    outcome.findings.sort_by(|a, b| (&a.path, a.start, a.rule.code).cmp(&(&b.path, b.start, b.rule.code)));
+    outcome.errors.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+    outcome
+}
+
+fn check_candidate(candidate: &Candidate, settings: &Settings) -> FileOutcome {
+    let mut outcome = FileOutcome { references: Vec::new(), findings: Vec::new(), error: None, note: None, source: None };
+    let file = match read_source(&candidate.path, settings.max_file_size) {
+        Ok(file) => file,
+        Err(error) => {
+            outcome.error = Some(error);
+            return outcome;
+        }
+    };
+    let scanned = match scan::scan(&file, candidate.kind) {
+        Ok(scanned) => scanned,
+        Err(e) => {
+            outcome.error = Some(FileError { path: file.display_path(), line: e.line, column: e.column, message: e.message });
+            return outcome;
+        }
+    };
+    outcome.note = scanned.skipped.map(|why| format!("{}: skipped: {why}", file.display_path()));
+    outcome.findings = check_file(&file, &scanned.references, settings);
+    outcome.references = scanned
+        .references
+        .iter()
+        .map(|r| Located {
+            path: file.display_path(),
+            position: file.position(r.span.start),
+            kind: r.kind,
+            image: r.value.text.clone(),
+            context: r.context.clone(),
+            parsed: r.unresolved.is_none().then(|| Image::parse(&r.value.text).ok()).flatten(),
+        })
+        .collect();
+    outcome.source = Some(Arc::new(file));
+    outcome
+}
+
+/// Read a regular file as UTF-8 text, refusing what tagpin cannot check: too big, binary
+/// (NUL bytes) or not UTF-8. The size limit holds even if the file grows while being read.
+pub fn read_source(path: &Path, max_size: u64) -> Result<SourceFile, FileError> {
+    let fail = |message: String| discover::error(path, message);
+    let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+    if !meta.is_file() {
+        return Err(fail("not a regular file (a FIFO, socket or device); skipped".into()));
+    }
+    let too_big = || fail(format!("larger than {} bytes; skipped (raise `max-file-size` to check it)", max_size));
+    if meta.len() > max_size {
+        return Err(too_big());
+    }
+    let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(max_size + 1).read_to_end(&mut bytes).map_err(|e| fail(format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > max_size {
+        return Err(too_big());
+    }
+    if let Some(at) = bytes.iter().position(|&b| b == 0) {
+        let message = "contains a NUL byte (binary?); skipped".to_string();
+        return Err(FileError { line: line_of_bytes(&bytes, at), ..fail(message) });
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let message = "not valid UTF-8; skipped (tagpin reads UTF-8 text)".to_string();
+            return Err(FileError { line: line_of_bytes(e.as_bytes(), at), ..fail(message) });
+        }
+    };
+    Ok(SourceFile::new(path.to_path_buf(), text))
+}
+
+fn line_of_bytes(bytes: &[u8], at: usize) -> Option<usize> {
+    Some(bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1)
+}
