@@ -10,7 +10,11 @@ use crate::source::{SourceFile, Span};
 use crate::suppress::Suppressions;
 
 /// The findings of one file.
-pub fn check_file(file: &SourceFile, references: &[Reference], settings: &Settings) -> Vec<Finding> {
+pub fn check_file(
+    file: &SourceFile,
+    references: &[Reference],
+    settings: &Settings,
+) -> Vec<Finding> {
     let suppressions = Suppressions::parse(file);
     let mut findings = Vec::new();
     for reference in references {
@@ -49,7 +53,10 @@ type Diagnosis = (&'static str, Span, String, Option<String>);
 fn diagnose(reference: &Reference, settings: &Settings) -> Option<Diagnosis> {
     let text = &reference.value.text;
     if let Some(variable) = &reference.unresolved {
-        let message = format!("`{text}` depends on `{}`, which has no default", variable.name);
+        let message = format!(
+            "`{text}` depends on `{}`, which has no default",
+            variable.name
+        );
         let help = "give it a default (`${VAR:-v1.2.3}`) or check the rendered file".to_string();
         return Some(("TP011", variable.span.clone(), message, Some(help)));
     }
@@ -66,7 +73,12 @@ fn diagnose(reference: &Reference, settings: &Settings) -> Option<Diagnosis> {
     if settings.ignores_image(&image, text) || image.digest.is_some() {
         return None;
     }
-    let at = |range: std::ops::Range<usize>| reference.value.span_of(range).unwrap_or_else(|| reference.span.clone());
+    let at = |range: std::ops::Range<usize>| {
+        reference
+            .value
+            .span_of(range)
+            .unwrap_or_else(|| reference.span.clone())
+    };
     let Some(tag) = &image.tag else {
         let message = format!("`{text}` has no tag and pulls whatever `latest` is");
         let help = format!("pin a release: `{text}:<version>`");
@@ -76,16 +88,23 @@ fn diagnose(reference: &Reference, settings: &Settings) -> Option<Diagnosis> {
     let rules = settings.data.image_rules(&image);
     if rules.is_some_and(|r| r.is_stale(tag)) {
         let message = format!("`{text}` is a stale tag: it no longer moves and is no release");
-        return Some(("TP004", tag_span, message, Some("pin a current release".to_string())));
+        return Some((
+            "TP004",
+            tag_span,
+            message,
+            Some("pin a current release".to_string()),
+        ));
     }
     if settings.data.is_moving(tag) {
         let message = format!("`{text}` floats");
         let help = format!("`{tag}` moves with every release; pin an exact version");
         return Some(("TP002", tag_span, message, Some(help)));
     }
-    if rules.is_some_and(|r| r.is_imprecise(tag)) {
-        let message = format!("`{text}` names a release line, not a release: it moves with every patch");
-        let help = format!("pin a patch release: `{tag}.<patch>`");
+    if let Some(rules) = rules.filter(|r| r.is_imprecise(tag)) {
+        let message =
+            format!("`{text}` names a release line, not a release: it moves with every patch");
+        let (base, variant) = rules.split_variant(tag);
+        let help = format!("pin a patch release: `{base}.<patch>{variant}`");
         return Some(("TP003", tag_span, message, Some(help)));
     }
     None

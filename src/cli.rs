@@ -12,7 +12,11 @@ use crate::render::{self, Format, Style};
 use crate::rules::{self, Severity};
 
 #[derive(Debug, Parser)]
-#[command(name = "tagpin", version, about = "Find floating container image tags and pin them")]
+#[command(
+    name = "tagpin",
+    version,
+    about = "Find floating container image tags and pin them"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -121,18 +125,31 @@ fn style(color: Color) -> Style {
         Color::Never => false,
         Color::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
     };
-    Style { color, unicode: terminal || color }
+    Style {
+        color,
+        unicode: terminal || color,
+    }
 }
 
 fn settings(inputs: &Inputs, overrides: Overrides) -> Result<Settings, u8> {
-    let overrides = Overrides { exclude: inputs.exclude.clone(), rules: inputs.rules.clone(), ..overrides };
+    let overrides = Overrides {
+        exclude: inputs.exclude.clone(),
+        rules: inputs.rules.clone(),
+        ..overrides
+    };
     let path = match (&inputs.config, inputs.no_config) {
         (Some(path), _) => Some(path.clone()),
         (None, true) => None,
-        (None, false) => std::env::current_dir().ok().and_then(|dir| config::discover(&dir)),
+        (None, false) => std::env::current_dir().ok().and_then(|dir| {
+            let found = config::discover(&dir)?;
+            Some(found.strip_prefix(&dir).map(PathBuf::from).unwrap_or(found))
+        }),
     };
     Settings::load(path.as_deref(), &overrides).map_err(|errors| {
-        eprintln!("{:?}", miette::Report::new(errors));
+        let mut err = io::stderr().lock();
+        for error in errors.0 {
+            let _ = writeln!(err, "{:?}", miette::Report::new(error));
+        }
         2
     })
 }
@@ -189,7 +206,14 @@ fn explain(code: Option<&str>) -> io::Result<u8> {
     let mut out = io::stdout().lock();
     let Some(code) = code else {
         for rule in rules::RULES {
-            writeln!(out, "{}  {:20}  {:7}  {}", rule.code, rule.name, rule.severity.as_str(), rule.summary)?;
+            writeln!(
+                out,
+                "{}  {:20}  {:7}  {}",
+                rule.code,
+                rule.name,
+                rule.severity.as_str(),
+                rule.summary
+            )?;
         }
         return Ok(0);
     };

@@ -93,15 +93,22 @@ impl Settings {
     /// `ignore-images` globs match the normalised reference or the text as written.
     pub fn ignores_image(&self, image: &Image, written: &str) -> bool {
         !self.ignore_images.is_empty()
-            && (self.ignore_images.is_match(image.to_string()) || self.ignore_images.is_match(written))
+            && (self.ignore_images.is_match(image.to_string())
+                || self.ignore_images.is_match(written))
     }
 
     /// Merge the config file (if any) and the command line; every problem is returned at once.
-    pub fn load(config_path: Option<&Path>, overrides: &Overrides) -> Result<Settings, ConfigErrors> {
+    pub fn load(
+        config_path: Option<&Path>,
+        overrides: &Overrides,
+    ) -> Result<Settings, ConfigErrors> {
         let mut errors = Vec::new();
         let (config, base) = match config_path {
             Some(path) => match std::fs::read_to_string(path) {
-                Ok(text) => (parse_config(path, &text, &mut errors), path.parent().map(Path::to_path_buf)),
+                Ok(text) => (
+                    parse_config(path, &text, &mut errors),
+                    path.parent().map(Path::to_path_buf),
+                ),
                 Err(e) => {
                     errors.push(plain_error(path, format!("cannot read config file: {e}")));
                     (Config::default(), None)
@@ -133,14 +140,29 @@ impl Settings {
                 })
                 .collect()
         };
-        let select: Vec<String> = if overrides.select.is_empty() { config.select } else { overrides.select.clone() };
+        let select: Vec<String> = if overrides.select.is_empty() {
+            config.select
+        } else {
+            overrides.select.clone()
+        };
         if !select.is_empty() {
             settings.select = Some(codes(&select, &mut errors));
         }
-        let ignore: Vec<String> = config.ignore.into_iter().chain(overrides.ignore.iter().cloned()).collect();
+        let ignore: Vec<String> = config
+            .ignore
+            .into_iter()
+            .chain(overrides.ignore.iter().cloned())
+            .collect();
         settings.ignore = codes(&ignore, &mut errors);
-        settings.fail_on = overrides.fail_on.or(config.fail_on).unwrap_or(Severity::Error);
-        settings.exclude = config.exclude.into_iter().chain(overrides.exclude.iter().cloned()).collect();
+        settings.fail_on = overrides
+            .fail_on
+            .or(config.fail_on)
+            .unwrap_or(Severity::Error);
+        settings.exclude = config
+            .exclude
+            .into_iter()
+            .chain(overrides.exclude.iter().cloned())
+            .collect();
         if let Some(size) = config.max_file_size {
             settings.max_file_size = size;
         }
@@ -150,11 +172,18 @@ impl Settings {
                 Ok(glob) => {
                     globs.add(glob);
                 }
-                Err(e) => errors.push(plain_error(config_path.unwrap_or(Path::new(".tagpin.yaml")), format!("ignore-images: {e}"))),
+                Err(e) => errors.push(plain_error(
+                    config_path.unwrap_or(Path::new(".tagpin.yaml")),
+                    format!("ignore-images: {e}"),
+                )),
             }
         }
         settings.ignore_images = globs.build().unwrap_or_else(|_| GlobSet::empty());
-        if errors.is_empty() { Ok(settings) } else { Err(ConfigErrors(errors)) }
+        if errors.is_empty() {
+            Ok(settings)
+        } else {
+            Err(ConfigErrors(errors))
+        }
     }
 }
 
@@ -167,7 +196,8 @@ pub fn discover(start: &Path) -> Option<PathBuf> {
 }
 
 fn load_rules(path: &Path) -> Result<RuleData, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| plain_error(path, format!("cannot read rules file: {e}")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| plain_error(path, format!("cannot read rules file: {e}")))?;
     RuleData::parse(&text).map_err(|e| {
         let span = e.line.map(|line| {
             let offset = offset_of(&text, line, e.column.unwrap_or(1));
@@ -184,9 +214,18 @@ fn load_rules(path: &Path) -> Result<RuleData, ConfigError> {
 }
 
 fn offset_of(text: &str, line: usize, column: usize) -> usize {
-    let line_start: usize = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
     let line_text = &text[line_start.min(text.len())..];
-    line_start + line_text.chars().take(column.saturating_sub(1)).map(char::len_utf8).sum::<usize>()
+    line_start
+        + line_text
+            .chars()
+            .take(column.saturating_sub(1))
+            .map(char::len_utf8)
+            .sum::<usize>()
 }
 
 fn plain_error(path: &Path, message: String) -> ConfigError {
@@ -209,14 +248,25 @@ fn unknown_rule(name: &str) -> ConfigError {
     }
 }
 
-const KEYS: [&str; 7] = ["exclude", "select", "ignore", "ignore-images", "fail-on", "rules", "max-file-size"];
+const KEYS: [&str; 7] = [
+    "exclude",
+    "select",
+    "ignore",
+    "ignore-images",
+    "fail-on",
+    "rules",
+    "max-file-size",
+];
 
 /// Read `.tagpin.yaml`, adding every problem to `errors`.
 pub fn parse_config(path: &Path, text: &str, errors: &mut Vec<ConfigError>) -> Config {
     let source = || NamedSource::new(path.display().to_string(), text.to_string());
     let mut config = Config::default();
-    let error = |span: std::ops::Range<usize>, message: String, label: &str, help: Option<String>| ConfigError {
-        message: format!("{}: {message}", path.display()),
+    let error = |span: std::ops::Range<usize>,
+                 message: String,
+                 label: &str,
+                 help: Option<String>| ConfigError {
+        message,
         source_code: source(),
         span: Some(span.into()),
         label: label.to_string(),
@@ -226,7 +276,12 @@ pub fn parse_config(path: &Path, text: &str, errors: &mut Vec<ConfigError>) -> C
         Ok(stream) => stream,
         Err(e) => {
             let offset = offset_of(text, e.line, e.column);
-            errors.push(error(offset..offset, format!("invalid YAML: {}", e.message), "here", None));
+            errors.push(error(
+                offset..offset,
+                format!("invalid YAML: {}", e.message),
+                "here",
+                None,
+            ));
             return config;
         }
     };
@@ -237,7 +292,12 @@ pub fn parse_config(path: &Path, text: &str, errors: &mut Vec<ConfigError>) -> C
         return config;
     }
     let NodeKind::Mapping(pairs) = &stream.node(root).kind else {
-        errors.push(error(stream.node(root).span.clone(), "the config must be a mapping of keys".into(), "expected `key: value`", None));
+        errors.push(error(
+            stream.node(root).span.clone(),
+            "the config must be a mapping of keys".into(),
+            "expected `key: value`",
+            None,
+        ));
         return config;
     };
     for &(key, value) in pairs {
@@ -246,7 +306,12 @@ pub fn parse_config(path: &Path, text: &str, errors: &mut Vec<ConfigError>) -> C
         let name = stream.scalar(key).unwrap_or("");
         let strings = |errors: &mut Vec<ConfigError>| -> Vec<String> {
             string_list(&stream, value).unwrap_or_else(|| {
-                errors.push(error(value_span.clone(), format!("`{name}` must be a list of strings"), "expected a list", None));
+                errors.push(error(
+                    value_span.clone(),
+                    format!("`{name}` must be a list of strings"),
+                    "expected a list",
+                    None,
+                ));
                 Vec::new()
             })
         };
@@ -256,24 +321,49 @@ pub fn parse_config(path: &Path, text: &str, errors: &mut Vec<ConfigError>) -> C
                 let list = strings(errors);
                 for item in &list {
                     if rules::find(item).is_none() {
-                        errors.push(error(value_span.clone(), format!("`{name}` names an unknown rule `{item}`"), "unknown rule", Some("`tagpin explain` lists the rules".into())));
+                        errors.push(error(
+                            value_span.clone(),
+                            format!("`{name}` names an unknown rule `{item}`"),
+                            "unknown rule",
+                            Some("`tagpin explain` lists the rules".into()),
+                        ));
                     }
                 }
-                let list: Vec<String> = list.into_iter().filter(|i| rules::find(i).is_some()).collect();
-                if name == "select" { config.select = list } else { config.ignore = list }
+                let list: Vec<String> = list
+                    .into_iter()
+                    .filter(|i| rules::find(i).is_some())
+                    .collect();
+                if name == "select" {
+                    config.select = list
+                } else {
+                    config.ignore = list
+                }
             }
             "ignore-images" => {
                 config.ignore_images = strings(errors);
                 for pattern in &config.ignore_images {
                     if let Err(e) = Glob::new(pattern) {
-                        errors.push(error(value_span.clone(), format!("`ignore-images` has an invalid glob `{pattern}`: {}", e.kind()), "invalid glob", None));
+                        errors.push(error(
+                            value_span.clone(),
+                            format!(
+                                "`ignore-images` has an invalid glob `{pattern}`: {}",
+                                e.kind()
+                            ),
+                            "invalid glob",
+                            None,
+                        ));
                     }
                 }
                 config.ignore_images.retain(|p| Glob::new(p).is_ok());
             }
             "fail-on" => match stream.scalar(value).and_then(Severity::parse) {
                 Some(severity) => config.fail_on = Some(severity),
-                None => errors.push(error(value_span, "`fail-on` must be `error`, `warning` or `info`".into(), "invalid value", None)),
+                None => errors.push(error(
+                    value_span,
+                    "`fail-on` must be `error`, `warning` or `info`".into(),
+                    "invalid value",
+                    None,
+                )),
             },
             "rules" => {
                 config.rules = match stream.scalar(value) {
@@ -283,11 +373,22 @@ pub fn parse_config(path: &Path, text: &str, errors: &mut Vec<ConfigError>) -> C
             }
             "max-file-size" => match stream.scalar(value).and_then(parse_size) {
                 Some(size) => config.max_file_size = Some(size),
-                None => errors.push(error(value_span, "`max-file-size` must be a size such as `10MiB` or a number of bytes".into(), "invalid size", None)),
+                None => errors.push(error(
+                    value_span,
+                    "`max-file-size` must be a size such as `10MiB` or a number of bytes".into(),
+                    "invalid size",
+                    None,
+                )),
             },
             _ => {
-                let help = crate::suggest::closest(name, KEYS).map(|k| format!("did you mean `{k}`?"));
-                errors.push(error(key_span, format!("unknown key `{name}`"), "unknown key", help.or_else(|| Some(format!("known keys: {}", KEYS.join(", "))))));
+                let help =
+                    crate::suggest::closest(name, KEYS).map(|k| format!("did you mean `{k}`?"));
+                errors.push(error(
+                    key_span,
+                    format!("unknown key `{name}`"),
+                    "unknown key",
+                    help.or_else(|| Some(format!("known keys: {}", KEYS.join(", ")))),
+                ));
             }
         }
     }
@@ -296,7 +397,10 @@ pub fn parse_config(path: &Path, text: &str, errors: &mut Vec<ConfigError>) -> C
 
 fn string_list(stream: &Stream, id: NodeId) -> Option<Vec<String>> {
     match &stream.node(id).kind {
-        NodeKind::Sequence(items) => items.iter().map(|&i| stream.scalar(i).map(str::to_string)).collect(),
+        NodeKind::Sequence(items) => items
+            .iter()
+            .map(|&i| stream.scalar(i).map(str::to_string))
+            .collect(),
         _ => None,
     }
 }
@@ -304,7 +408,9 @@ fn string_list(stream: &Stream, id: NodeId) -> Option<Vec<String>> {
 /// `10MiB`, `512KiB`, `1GB`, or a plain number of bytes.
 fn parse_size(text: &str) -> Option<u64> {
     let text = text.trim();
-    let digits = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let number: u64 = text[..digits].parse().ok()?;
     let factor = match text[digits..].trim() {
         "" | "B" => 1,

@@ -37,8 +37,14 @@ pub fn discover(paths: &[PathBuf], exclude: &[String]) -> Discovery {
         match std::fs::metadata(path) {
             Ok(meta) if meta.is_dir() => walk(path, exclude, &mut found),
             Ok(meta) if meta.is_file() => match classify(path) {
-                Some(kind) => found.candidates.push(Candidate { path: path.clone(), kind }),
-                None => found.notes.push(format!("{}: not a kind of file tagpin reads", display_path(path))),
+                Some(kind) => found.candidates.push(Candidate {
+                    path: path.clone(),
+                    kind,
+                }),
+                None => found.notes.push(format!(
+                    "{}: not a kind of file tagpin reads",
+                    display_path(path)
+                )),
             },
             Ok(_) => found.errors.push(not_regular(path)),
             Err(e) => found.errors.push(error(path, format!("cannot read: {e}"))),
@@ -51,10 +57,15 @@ fn walk(root: &Path, exclude: &[String], found: &mut Discovery) {
     let mut overrides = OverrideBuilder::new(root);
     for pattern in exclude {
         if let Err(e) = overrides.add(&format!("!{pattern}")) {
-            found.errors.push(error(Path::new(pattern), format!("invalid exclude pattern: {e}")));
+            found.errors.push(error(
+                Path::new(pattern),
+                format!("invalid exclude pattern: {e}"),
+            ));
         }
     }
-    let overrides = overrides.build().unwrap_or_else(|_| ignore::overrides::Override::empty());
+    let overrides = overrides
+        .build()
+        .unwrap_or_else(|_| ignore::overrides::Override::empty());
     let walker = WalkBuilder::new(root)
         .hidden(false)
         .follow_links(true)
@@ -63,7 +74,10 @@ fn walk(root: &Path, exclude: &[String], found: &mut Discovery) {
         .sort_by_file_name(|a, b| a.cmp(b))
         .filter_entry(|entry| {
             !(entry.file_type().is_some_and(|t| t.is_dir())
-                && entry.file_name().to_str().is_some_and(|name| VCS_FOLDERS.contains(&name)))
+                && entry
+                    .file_name()
+                    .to_str()
+                    .is_some_and(|name| VCS_FOLDERS.contains(&name)))
         })
         .build();
     for entry in walker {
@@ -74,12 +88,16 @@ fn walk(root: &Path, exclude: &[String], found: &mut Discovery) {
                 continue;
             }
         };
-        let Some(file_type) = entry.file_type() else { continue };
+        let Some(file_type) = entry.file_type() else {
+            continue;
+        };
         if file_type.is_dir() {
             continue;
         }
         let path = entry.into_path();
-        let Some(kind) = classify(&path) else { continue };
+        let Some(kind) = classify(&path) else {
+            continue;
+        };
         if file_type.is_file() {
             found.candidates.push(Candidate { path, kind });
         } else {
@@ -97,9 +115,14 @@ fn walk_error(root: &Path, e: &ignore::Error) -> FileError {
                 path = p.clone();
                 inner = err;
             }
-            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => inner = err,
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+                inner = err
+            }
             ignore::Error::Loop { child, ancestor } => {
-                let message = format!("symlink loop: points back to {}; not followed", display_path(ancestor));
+                let message = format!(
+                    "symlink loop: points back to {}; not followed",
+                    display_path(ancestor)
+                );
                 return error(child, message);
             }
             _ => return error(&path, format!("cannot read: {inner}")),
@@ -108,9 +131,17 @@ fn walk_error(root: &Path, e: &ignore::Error) -> FileError {
 }
 
 fn not_regular(path: &Path) -> FileError {
-    error(path, "not a regular file (a FIFO, socket or device); skipped".to_string())
+    error(
+        path,
+        "not a regular file (a FIFO, socket or device); skipped".to_string(),
+    )
 }
 
 pub fn error(path: &Path, message: String) -> FileError {
-    FileError { path: display_path(path), line: None, column: None, message }
+    FileError {
+        path: display_path(path),
+        line: None,
+        column: None,
+        message,
+    }
 }

@@ -119,9 +119,7 @@ impl fmt::Display for Image {
 /// often than a registry, so it is reported as a repository that must be lowercase.
 fn split_domain(name: &str) -> Result<(Option<&str>, &str), ReferenceError> {
     match name.split_once('/') {
-        Some((first, rest))
-            if first.contains(['.', ':']) || first == "localhost" =>
-        {
+        Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => {
             check_domain(first)?;
             Ok((Some(first), rest))
         }
@@ -148,7 +146,9 @@ fn check_domain(domain: &str) -> Result<(), ReferenceError> {
             .split_once(']')
             .ok_or_else(|| invalid(format!("registry host `{domain}` has an unclosed `[`")))?;
         if v6.is_empty() || !v6.chars().all(|c| c.is_ascii_hexdigit() || c == ':') {
-            return Err(invalid(format!("registry host `{domain}` is not an IPv6 address")));
+            return Err(invalid(format!(
+                "registry host `{domain}` is not an IPv6 address"
+            )));
         }
         (None, after.strip_prefix(':').map(Some).unwrap_or(None))
     } else {
@@ -166,13 +166,17 @@ fn check_domain(domain: &str) -> Result<(), ReferenceError> {
                     && !label.ends_with('-')
             });
         if !labels_ok {
-            return Err(invalid(format!("registry host `{domain}` is not a valid host name")));
+            return Err(invalid(format!(
+                "registry host `{domain}` is not a valid host name"
+            )));
         }
     }
     if let Some(port) = port
         && (port.is_empty() || !port.chars().all(|c| c.is_ascii_digit()))
     {
-        return Err(invalid(format!("registry port in `{domain}` is not a number")));
+        return Err(invalid(format!(
+            "registry port in `{domain}` is not a number"
+        )));
     }
     Ok(())
 }
@@ -189,12 +193,13 @@ fn check_path(path: &str, name: &str) -> Result<(), ReferenceError> {
     }
     for component in path.split('/') {
         if component.is_empty() {
-            return Err(invalid(format!("repository name `{name}` has an empty path component")));
+            return Err(invalid(format!(
+                "repository name `{name}` has an empty path component"
+            )));
         }
-        if let Some(c) = component
-            .chars()
-            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')))
-        {
+        if let Some(c) = component.chars().find(|c| {
+            !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+        }) {
             return Err(invalid(format!(
                 "repository name `{name}` contains `{c}`; only a-z, 0-9, `.`, `_` and `-` are allowed"
             )));
@@ -202,9 +207,15 @@ fn check_path(path: &str, name: &str) -> Result<(), ReferenceError> {
         let bytes = component.as_bytes();
         let separator_ok = !is_separator(bytes[0])
             && !is_separator(bytes[bytes.len() - 1])
-            && component.split(|c: char| c.is_ascii_alphanumeric()).all(|sep| {
-                sep.is_empty() || sep == "." || sep == "_" || sep == "__" || sep.chars().all(|c| c == '-')
-            });
+            && component
+                .split(|c: char| c.is_ascii_alphanumeric())
+                .all(|sep| {
+                    sep.is_empty()
+                        || sep == "."
+                        || sep == "_"
+                        || sep == "__"
+                        || sep.chars().all(|c| c == '-')
+                });
         if !separator_ok {
             return Err(invalid(format!(
                 "repository path component `{component}` must start and end with a letter or digit, \
@@ -231,7 +242,9 @@ fn check_tag(tag: &str) -> Result<(), ReferenceError> {
         )));
     }
     if tag.starts_with(['.', '-']) {
-        return Err(invalid(format!("tag `{tag}` must not start with `.` or `-`")));
+        return Err(invalid(format!(
+            "tag `{tag}` must not start with `.` or `-`"
+        )));
     }
     if let Some(c) = tag
         .chars()
@@ -247,21 +260,31 @@ fn check_tag(tag: &str) -> Result<(), ReferenceError> {
 /// `algorithm:hex`, with sha256 (64) and sha512 (128) lengths checked.
 fn check_digest(digest: &str) -> Result<(), ReferenceError> {
     let Some((algorithm, hex)) = digest.split_once(':') else {
-        return Err(invalid(format!("digest `{digest}` must be `algorithm:hex`")));
+        return Err(invalid(format!(
+            "digest `{digest}` must be `algorithm:hex`"
+        )));
     };
     let algorithm_ok = !algorithm.is_empty()
-        && algorithm
-            .split(['+', '.', '_', '-'])
-            .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+        && algorithm.split(['+', '.', '_', '-']).all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        });
     if !algorithm_ok {
-        return Err(invalid(format!("digest algorithm `{algorithm}` is not valid")));
+        return Err(invalid(format!(
+            "digest algorithm `{algorithm}` is not valid"
+        )));
     }
     let expected = match algorithm {
         "sha256" => Some(64),
         "sha512" => Some(128),
         _ => None,
     };
-    let hex_ok = hex.len() >= 32 && hex.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c));
+    let hex_ok = hex.len() >= 32
+        && hex
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c));
     if !hex_ok || expected.is_some_and(|n| hex.len() != n) {
         let want = expected.map_or("at least 32".to_string(), |n| n.to_string());
         return Err(invalid(format!(
@@ -283,13 +306,20 @@ mod tests {
 
     #[test]
     fn docker_hub_names_normalise_to_one_repository() {
-        for text in ["kestra/kestra", "docker.io/kestra/kestra", "index.docker.io/kestra/kestra"] {
+        for text in [
+            "kestra/kestra",
+            "docker.io/kestra/kestra",
+            "index.docker.io/kestra/kestra",
+        ] {
             let image = parsed(text);
             assert_eq!(image.full_name(), "docker.io/kestra/kestra", "{text}");
             assert_eq!(image.short_name(), "kestra/kestra");
         }
         assert_eq!(parsed("nginx").full_name(), "docker.io/library/nginx");
-        assert_eq!(parsed("docker.io/nginx").full_name(), "docker.io/library/nginx");
+        assert_eq!(
+            parsed("docker.io/nginx").full_name(),
+            "docker.io/library/nginx"
+        );
         assert_eq!(parsed("library/nginx:1").short_name(), "nginx");
     }
 
@@ -337,13 +367,23 @@ mod tests {
             assert!(error.contains(expected), "{text}: {error}");
         }
         let long = format!("app:{}", "a".repeat(129));
-        assert!(Image::parse(&long).unwrap_err().to_string().contains("at most 128"));
+        assert!(
+            Image::parse(&long)
+                .unwrap_err()
+                .to_string()
+                .contains("at most 128")
+        );
         assert!(Image::parse(&format!("app:{}", "a".repeat(128))).is_ok());
     }
 
     #[test]
     fn separators_follow_the_grammar() {
-        for text in ["a__b/c", "a-----b", "ab/c_d.e/f-g", "quay.io/a/b/c/d:1.0_rc-1"] {
+        for text in [
+            "a__b/c",
+            "a-----b",
+            "ab/c_d.e/f-g",
+            "quay.io/a/b/c/d:1.0_rc-1",
+        ] {
             parsed(text);
         }
         assert!(Image::parse("a___b").is_err());

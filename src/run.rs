@@ -62,7 +62,11 @@ struct FileOutcome {
 
 pub fn run(paths: &[PathBuf], settings: &Settings) -> Outcome {
     let discovery = discover::discover(paths, &settings.exclude);
-    let results: Vec<FileOutcome> = discovery.candidates.par_iter().map(|c| check_candidate(c, settings)).collect();
+    let results: Vec<FileOutcome> = discovery
+        .candidates
+        .par_iter()
+        .map(|c| check_candidate(c, settings))
+        .collect();
     let mut outcome = Outcome {
         files: discovery.candidates.len(),
         errors: discovery.errors,
@@ -78,13 +82,23 @@ pub fn run(paths: &[PathBuf], settings: &Settings) -> Outcome {
         }
         outcome.findings.extend(result.findings);
     }
-    outcome.findings.sort_by(|a, b| (&a.path, a.start, a.rule.code).cmp(&(&b.path, b.start, b.rule.code)));
-    outcome.errors.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+    outcome
+        .findings
+        .sort_by(|a, b| (&a.path, a.start, a.rule.code).cmp(&(&b.path, b.start, b.rule.code)));
+    outcome
+        .errors
+        .sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
     outcome
 }
 
 fn check_candidate(candidate: &Candidate, settings: &Settings) -> FileOutcome {
-    let mut outcome = FileOutcome { references: Vec::new(), findings: Vec::new(), error: None, note: None, source: None };
+    let mut outcome = FileOutcome {
+        references: Vec::new(),
+        findings: Vec::new(),
+        error: None,
+        note: None,
+        source: None,
+    };
     let file = match read_source(&candidate.path, settings.max_file_size) {
         Ok(file) => file,
         Err(error) => {
@@ -95,11 +109,18 @@ fn check_candidate(candidate: &Candidate, settings: &Settings) -> FileOutcome {
     let scanned = match scan::scan(&file, candidate.kind) {
         Ok(scanned) => scanned,
         Err(e) => {
-            outcome.error = Some(FileError { path: file.display_path(), line: e.line, column: e.column, message: e.message });
+            outcome.error = Some(FileError {
+                path: file.display_path(),
+                line: e.line,
+                column: e.column,
+                message: e.message,
+            });
             return outcome;
         }
     };
-    outcome.note = scanned.skipped.map(|why| format!("{}: skipped: {why}", file.display_path()));
+    outcome.note = scanned
+        .skipped
+        .map(|why| format!("{}: skipped: {why}", file.display_path()));
     outcome.findings = check_file(&file, &scanned.references, settings);
     outcome.references = scanned
         .references
@@ -110,7 +131,11 @@ fn check_candidate(candidate: &Candidate, settings: &Settings) -> FileOutcome {
             kind: r.kind,
             image: r.value.text.clone(),
             context: r.context.clone(),
-            parsed: r.unresolved.is_none().then(|| Image::parse(&r.value.text).ok()).flatten(),
+            parsed: r
+                .unresolved
+                .is_none()
+                .then(|| Image::parse(&r.value.text).ok())
+                .flatten(),
         })
         .collect();
     outcome.source = Some(Arc::new(file));
@@ -123,28 +148,43 @@ pub fn read_source(path: &Path, max_size: u64) -> Result<SourceFile, FileError> 
     let fail = |message: String| discover::error(path, message);
     let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read: {e}")))?;
     if !meta.is_file() {
-        return Err(fail("not a regular file (a FIFO, socket or device); skipped".into()));
+        return Err(fail(
+            "not a regular file (a FIFO, socket or device); skipped".into(),
+        ));
     }
-    let too_big = || fail(format!("larger than {} bytes; skipped (raise `max-file-size` to check it)", max_size));
+    let too_big = || {
+        fail(format!(
+            "larger than {} bytes; skipped (raise `max-file-size` to check it)",
+            max_size
+        ))
+    };
     if meta.len() > max_size {
         return Err(too_big());
     }
     let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot read: {e}")))?;
     let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(max_size + 1).read_to_end(&mut bytes).map_err(|e| fail(format!("cannot read: {e}")))?;
+    file.take(max_size + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(format!("cannot read: {e}")))?;
     if bytes.len() as u64 > max_size {
         return Err(too_big());
     }
     if let Some(at) = bytes.iter().position(|&b| b == 0) {
         let message = "contains a NUL byte (binary?); skipped".to_string();
-        return Err(FileError { line: line_of_bytes(&bytes, at), ..fail(message) });
+        return Err(FileError {
+            line: line_of_bytes(&bytes, at),
+            ..fail(message)
+        });
     }
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(e) => {
             let at = e.utf8_error().valid_up_to();
             let message = "not valid UTF-8; skipped (tagpin reads UTF-8 text)".to_string();
-            return Err(FileError { line: line_of_bytes(e.as_bytes(), at), ..fail(message) });
+            return Err(FileError {
+                line: line_of_bytes(e.as_bytes(), at),
+                ..fail(message)
+            });
         }
     };
     Ok(SourceFile::new(path.to_path_buf(), text))

@@ -29,7 +29,11 @@ impl SourceFile {
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
-        Self { path, text, line_starts }
+        Self {
+            path,
+            text,
+            line_starts,
+        }
     }
 
     /// The path as it is printed: forward slashes, as given.
@@ -47,13 +51,20 @@ impl SourceFile {
         let line = self.line_index(offset);
         let start = self.line_starts[line];
         let column = self.text[start..offset].chars().count() + 1;
-        Position { line: line + 1, column }
+        Position {
+            line: line + 1,
+            column,
+        }
     }
 
     /// The text of a 0-based line, without its line ending.
     pub fn line_text(&self, line: usize) -> &str {
         let start = self.line_starts[line];
-        let end = self.line_starts.get(line + 1).copied().unwrap_or(self.text.len());
+        let end = self
+            .line_starts
+            .get(line + 1)
+            .copied()
+            .unwrap_or(self.text.len());
         self.text[start..end].trim_end_matches(['\n', '\r'])
     }
 
@@ -81,7 +92,13 @@ mod tests {
         let file = SourceFile::new("f".into(), "a: é\nimage: x:latest\r\n".into());
         assert_eq!(file.position(0), Position { line: 1, column: 1 });
         let latest = file.text.find("latest").unwrap();
-        assert_eq!(file.position(latest), Position { line: 2, column: 10 });
+        assert_eq!(
+            file.position(latest),
+            Position {
+                line: 2,
+                column: 10
+            }
+        );
         let after_accent = file.text.find('\n').unwrap();
         assert_eq!(file.position(after_accent), Position { line: 1, column: 5 });
         assert_eq!(file.line_text(1), "image: x:latest");

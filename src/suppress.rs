@@ -20,11 +20,19 @@ impl Suppressions {
         for line in 0..file.line_count() {
             let text = file.line_text(line);
             let Some(hash) = text.find('#') else { continue };
-            let Some(at) = text[hash..].find(MARKER) else { continue };
+            let Some(at) = text[hash..].find(MARKER) else {
+                continue;
+            };
             let rest = &text[hash + at + MARKER.len()..];
-            let codes = rest.strip_prefix('[').and_then(|r| r.split_once(']')).map(|(list, _)| {
-                list.split(',').map(|c| c.trim().to_ascii_uppercase()).filter(|c| !c.is_empty()).collect()
-            });
+            let codes = rest
+                .strip_prefix('[')
+                .and_then(|r| r.split_once(']'))
+                .map(|(list, _)| {
+                    list.split(',')
+                        .map(|c| c.trim().to_ascii_uppercase())
+                        .filter(|c| !c.is_empty())
+                        .collect()
+                });
             lines.push((line, codes));
         }
         Self { lines }
@@ -33,7 +41,10 @@ impl Suppressions {
     /// Whether a finding of `code` on 0-based `line` is suppressed.
     pub fn covers(&self, line: usize, code: &str) -> bool {
         self.lines.iter().any(|(at, codes)| {
-            (*at == line || *at + 1 == line) && codes.as_ref().is_none_or(|codes| codes.iter().any(|c| c == code))
+            (*at == line || *at + 1 == line)
+                && codes
+                    .as_ref()
+                    .is_none_or(|codes| codes.iter().any(|c| c == code))
         })
     }
 }

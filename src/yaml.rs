@@ -154,7 +154,12 @@ struct Offsets<'a> {
 
 impl<'a> Offsets<'a> {
     fn new(text: &'a str) -> Self {
-        Self { text, ascii: text.is_ascii(), char_pos: 0, byte_pos: 0 }
+        Self {
+            text,
+            ascii: text.is_ascii(),
+            char_pos: 0,
+            byte_pos: 0,
+        }
     }
 
     fn byte(&mut self, char_index: usize) -> usize {
@@ -167,10 +172,7 @@ impl<'a> Offsets<'a> {
         }
         let rest = &self.text[self.byte_pos..];
         let step = char_index - self.char_pos;
-        let advance = rest
-            .char_indices()
-            .nth(step)
-            .map_or(rest.len(), |(i, _)| i);
+        let advance = rest.char_indices().nth(step).map_or(rest.len(), |(i, _)| i);
         self.char_pos = char_index;
         self.byte_pos += advance;
         self.byte_pos
@@ -178,8 +180,17 @@ impl<'a> Offsets<'a> {
 }
 
 enum Open {
-    Mapping { start: usize, anchor: usize, pairs: Vec<(NodeId, NodeId)>, key: Option<NodeId> },
-    Sequence { start: usize, anchor: usize, items: Vec<NodeId> },
+    Mapping {
+        start: usize,
+        anchor: usize,
+        pairs: Vec<(NodeId, NodeId)>,
+        key: Option<NodeId>,
+    },
+    Sequence {
+        start: usize,
+        anchor: usize,
+        items: Vec<NodeId>,
+    },
 }
 
 struct Builder<'a> {
@@ -220,27 +231,56 @@ impl<'a> Builder<'a> {
             };
             match event {
                 Event::Scalar(value, style, anchor, _) => {
-                    let id = self.push(start..end, NodeKind::Scalar { value: value.into_owned(), style }, anchor);
+                    let id = self.push(
+                        start..end,
+                        NodeKind::Scalar {
+                            value: value.into_owned(),
+                            style,
+                        },
+                        anchor,
+                    );
                     self.attach(id);
                 }
                 Event::Alias(anchor) => {
-                    let id = *self.anchors.get(&anchor).ok_or_else(|| error("alias to an unknown anchor"))?;
+                    let id = *self
+                        .anchors
+                        .get(&anchor)
+                        .ok_or_else(|| error("alias to an unknown anchor"))?;
                     self.attach(id);
                 }
                 Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
                     if self.stack.len() >= MAX_DEPTH {
                         return Err(error(&format!("nesting deeper than {MAX_DEPTH} levels")));
                     }
-                    self.stack.push(if matches!(event, Event::MappingStart(..)) {
-                        Open::Mapping { start, anchor, pairs: Vec::new(), key: None }
-                    } else {
-                        Open::Sequence { start, anchor, items: Vec::new() }
-                    });
+                    self.stack
+                        .push(if matches!(event, Event::MappingStart(..)) {
+                            Open::Mapping {
+                                start,
+                                anchor,
+                                pairs: Vec::new(),
+                                key: None,
+                            }
+                        } else {
+                            Open::Sequence {
+                                start,
+                                anchor,
+                                items: Vec::new(),
+                            }
+                        });
                 }
                 Event::MappingEnd | Event::SequenceEnd => {
                     let (node_start, anchor, kind) = match self.stack.pop() {
-                        Some(Open::Mapping { start, anchor, pairs, .. }) => (start, anchor, NodeKind::Mapping(pairs)),
-                        Some(Open::Sequence { start, anchor, items }) => (start, anchor, NodeKind::Sequence(items)),
+                        Some(Open::Mapping {
+                            start,
+                            anchor,
+                            pairs,
+                            ..
+                        }) => (start, anchor, NodeKind::Mapping(pairs)),
+                        Some(Open::Sequence {
+                            start,
+                            anchor,
+                            items,
+                        }) => (start, anchor, NodeKind::Sequence(items)),
                         None => return Err(error("unbalanced collection end")),
                     };
                     let id = self.push(node_start..end.max(node_start), kind, anchor);
@@ -250,7 +290,10 @@ impl<'a> Builder<'a> {
                 Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {}
             }
         }
-        Ok(Stream { nodes: self.nodes, documents: self.documents })
+        Ok(Stream {
+            nodes: self.nodes,
+            documents: self.documents,
+        })
     }
 
     fn push(&mut self, span: Span, kind: NodeKind, anchor: usize) -> NodeId {
@@ -287,7 +330,11 @@ mod tests {
         let text = "é: 1\nimage: kestra/kestra:latest\nq: 'ü/x:1'\nd: \"a:b\"\n";
         let s = stream(text);
         let root = s.documents[0].root;
-        for (key, expected) in [("image", "kestra/kestra:latest"), ("q", "ü/x:1"), ("d", "a:b")] {
+        for (key, expected) in [
+            ("image", "kestra/kestra:latest"),
+            ("q", "ü/x:1"),
+            ("d", "a:b"),
+        ] {
             let value = s.get(root, key).unwrap();
             let span = s.verbatim_span(value, text).unwrap();
             assert_eq!(&text[span], expected);
@@ -300,7 +347,11 @@ mod tests {
         let s = stream(text);
         let root = s.documents[0].root;
         for key in ["a", "b", "c"] {
-            assert_eq!(s.verbatim_span(s.get(root, key).unwrap(), text), None, "{key}");
+            assert_eq!(
+                s.verbatim_span(s.get(root, key).unwrap(), text),
+                None,
+                "{key}"
+            );
         }
     }
 
@@ -341,7 +392,9 @@ mod tests {
         let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 1..30 {
             let p = i - 1;
-            text.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
         }
         let s = stream(&text);
         assert!(s.nodes.len() < 200);

@@ -8,9 +8,18 @@ use crate::run::Outcome;
 pub struct Concise;
 
 impl Report for Concise {
-    fn report(&self, outcome: &Outcome, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<()> {
+    fn report(
+        &self,
+        outcome: &Outcome,
+        out: &mut dyn Write,
+        err: &mut dyn Write,
+    ) -> io::Result<()> {
         for f in &outcome.findings {
-            writeln!(out, "{}:{}:{} {} {}", f.path, f.start.line, f.start.column, f.rule.code, f.message)?;
+            writeln!(
+                out,
+                "{}:{}:{} {} {}",
+                f.path, f.start.line, f.start.column, f.rule.code, f.message
+            )?;
         }
         write_errors(outcome, err)?;
         writeln!(out, "{}", summary(outcome))

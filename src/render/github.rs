@@ -10,7 +10,9 @@ pub struct Github;
 
 /// Message data: `%`, CR and LF escaped.
 fn data(text: &str) -> String {
-    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Property values: also `:` and `,`.
@@ -19,7 +21,12 @@ fn property(text: &str) -> String {
 }
 
 impl Report for Github {
-    fn report(&self, outcome: &Outcome, out: &mut dyn Write, _err: &mut dyn Write) -> io::Result<()> {
+    fn report(
+        &self,
+        outcome: &Outcome,
+        out: &mut dyn Write,
+        _err: &mut dyn Write,
+    ) -> io::Result<()> {
         for f in &outcome.findings {
             let level = match f.severity() {
                 Severity::Error => "error",
@@ -40,7 +47,12 @@ impl Report for Github {
         }
         for e in &outcome.errors {
             let line = e.line.map(|l| format!(",line={l}")).unwrap_or_default();
-            writeln!(out, "::error file={}{line},title=tagpin::{}", property(&e.path), data(&e.message))?;
+            writeln!(
+                out,
+                "::error file={}{line},title=tagpin::{}",
+                property(&e.path),
+                data(&e.message)
+            )?;
         }
         Ok(())
     }

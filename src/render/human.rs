@@ -3,7 +3,9 @@
 use std::io::{self, Write};
 use std::sync::Arc;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource, SourceCode};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource, SourceCode,
+};
 
 use super::{Report, Style, summary, write_errors};
 use crate::rules::Severity;
@@ -30,14 +32,21 @@ impl SourceCode for Text {
 }
 
 impl Report for Human {
-    fn report(&self, outcome: &Outcome, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<()> {
+    fn report(
+        &self,
+        outcome: &Outcome,
+        out: &mut dyn Write,
+        err: &mut dyn Write,
+    ) -> io::Result<()> {
         let theme = match (self.style.color, self.style.unicode) {
             (true, true) => GraphicalTheme::unicode(),
             (true, false) => GraphicalTheme::ascii(),
             (false, true) => GraphicalTheme::unicode_nocolor(),
             (false, false) => GraphicalTheme::none(),
         };
-        let handler = GraphicalReportHandler::new_themed(theme).with_context_lines(1).with_width(100);
+        let handler = GraphicalReportHandler::new_themed(theme)
+            .with_context_lines(1)
+            .with_width(100);
         for finding in &outcome.findings {
             let severity = match finding.severity() {
                 Severity::Error => miette::Severity::Error,

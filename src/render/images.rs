@@ -36,17 +36,39 @@ pub fn json(outcome: &Outcome, out: &mut dyn Write) -> io::Result<()> {
             digest: r.parsed.as_ref().and_then(|p| p.digest.as_deref()),
         })
         .collect();
-    serde_json::to_writer_pretty(&mut *out, &serde_json::json!({"version": 1, "references": references}))?;
+    serde_json::to_writer_pretty(
+        &mut *out,
+        &serde_json::json!({"version": 1, "references": references}),
+    )?;
     writeln!(out)
 }
 
 pub fn table(outcome: &Outcome, out: &mut dyn Write) -> io::Result<()> {
-    let locations: Vec<String> =
-        outcome.references.iter().map(|r| format!("{}:{}:{}", r.path, r.position.line, r.position.column)).collect();
-    let width = locations.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    let locations: Vec<String> = outcome
+        .references
+        .iter()
+        .map(|r| format!("{}:{}:{}", r.path, r.position.line, r.position.column))
+        .collect();
+    let width = locations
+        .iter()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0);
     for (reference, location) in outcome.references.iter().zip(&locations) {
-        writeln!(out, "{location:width$}  {:10}  {}", reference.kind.as_str(), reference.image)?;
+        writeln!(
+            out,
+            "{location:width$}  {:10}  {}",
+            reference.kind.as_str(),
+            reference.image
+        )?;
     }
-    let files: std::collections::BTreeSet<&str> = outcome.references.iter().map(|r| r.path.as_str()).collect();
-    writeln!(out, "{} references in {} of {} files", outcome.references.len(), files.len(), outcome.files)
+    let files: std::collections::BTreeSet<&str> =
+        outcome.references.iter().map(|r| r.path.as_str()).collect();
+    writeln!(
+        out,
+        "{} references in {} of {} files",
+        outcome.references.len(),
+        files.len(),
+        outcome.files
+    )
 }

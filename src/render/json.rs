@@ -46,7 +46,12 @@ struct FindingJson<'a> {
 }
 
 impl Report for Json {
-    fn report(&self, outcome: &Outcome, out: &mut dyn Write, _err: &mut dyn Write) -> io::Result<()> {
+    fn report(
+        &self,
+        outcome: &Outcome,
+        out: &mut dyn Write,
+        _err: &mut dyn Write,
+    ) -> io::Result<()> {
         let document = Document {
             version: 1,
             summary: Summary {

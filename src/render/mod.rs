@@ -31,7 +31,8 @@ pub struct Style {
 
 /// Writes one outcome in one format.
 pub trait Report {
-    fn report(&self, outcome: &Outcome, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<()>;
+    fn report(&self, outcome: &Outcome, out: &mut dyn Write, err: &mut dyn Write)
+    -> io::Result<()>;
 }
 
 pub fn reporter(format: Format, style: Style) -> Box<dyn Report> {
@@ -63,14 +64,32 @@ fn summary(outcome: &Outcome) -> String {
     let mut line = if outcome.findings.is_empty() {
         format!("No findings in {files}")
     } else {
-        let counts: Vec<String> = [(Severity::Error, "error"), (Severity::Warning, "warning"), (Severity::Info, "info")]
-            .iter()
-            .filter_map(|&(severity, word)| {
-                let n = outcome.findings.iter().filter(|f| f.severity() == severity).count();
-                (n > 0).then(|| if word == "info" { format!("{n} info") } else { plural(n, word) })
+        let counts: Vec<String> = [
+            (Severity::Error, "error"),
+            (Severity::Warning, "warning"),
+            (Severity::Info, "info"),
+        ]
+        .iter()
+        .filter_map(|&(severity, word)| {
+            let n = outcome
+                .findings
+                .iter()
+                .filter(|f| f.severity() == severity)
+                .count();
+            (n > 0).then(|| {
+                if word == "info" {
+                    format!("{n} info")
+                } else {
+                    plural(n, word)
+                }
             })
-            .collect();
-        format!("{} ({}) in {files}", plural(outcome.findings.len(), "finding"), counts.join(", "))
+        })
+        .collect();
+        format!(
+            "{} ({}) in {files}",
+            plural(outcome.findings.len(), "finding"),
+            counts.join(", ")
+        )
     };
     if !outcome.errors.is_empty() {
         let n = outcome.errors.len();

@@ -20,7 +20,12 @@ fn level(severity: Severity) -> &'static str {
 }
 
 impl Report for Sarif {
-    fn report(&self, outcome: &Outcome, out: &mut dyn Write, _err: &mut dyn Write) -> io::Result<()> {
+    fn report(
+        &self,
+        outcome: &Outcome,
+        out: &mut dyn Write,
+        _err: &mut dyn Write,
+    ) -> io::Result<()> {
         let rules: Vec<Value> = RULES
             .iter()
             .map(|rule| {
@@ -39,7 +44,10 @@ impl Report for Sarif {
             .findings
             .iter()
             .map(|f| {
-                let index = RULES.iter().position(|r| r.code == f.rule.code).unwrap_or(0);
+                let index = RULES
+                    .iter()
+                    .position(|r| r.code == f.rule.code)
+                    .unwrap_or(0);
                 json!({
                     "ruleId": f.rule.code,
                     "ruleIndex": index,
@@ -64,7 +72,8 @@ impl Report for Sarif {
             .errors
             .iter()
             .map(|e| {
-                let mut location = json!({"physicalLocation": {"artifactLocation": {"uri": e.path}}});
+                let mut location =
+                    json!({"physicalLocation": {"artifactLocation": {"uri": e.path}}});
                 if let Some(line) = e.line {
                     location["physicalLocation"]["region"] = json!({"startLine": line});
                 }

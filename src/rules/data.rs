@@ -102,7 +102,10 @@ impl RuleData {
             return Err(DataError {
                 line: None,
                 column: None,
-                message: format!("unsupported rule data version {} (this tagpin reads version 1)", data.version),
+                message: format!(
+                    "unsupported rule data version {} (this tagpin reads version 1)",
+                    data.version
+                ),
             });
         }
         Ok(data)
@@ -125,27 +128,44 @@ impl RuleData {
     /// The rules of the image a reference names, if any file describes it.
     pub fn image_rules(&self, image: &Image) -> Option<&ImageRules> {
         let name = image.full_name();
-        self.images.values().find(|rules| rules.repositories.iter().any(|r| *r == name))
+        self.images
+            .values()
+            .find(|rules| rules.repositories.iter().any(|r| *r == name))
     }
 
     /// A moving channel: `latest`, `latest-slim`, `stable-alpine`, `nightly`, `x-latest`.
     pub fn is_moving(&self, tag: &str) -> bool {
         let tag = tag.to_ascii_lowercase();
         self.moving.channels.iter().any(|channel| {
-            tag == *channel || tag.strip_prefix(channel.as_str()).is_some_and(|rest| rest.starts_with('-'))
-        }) || self.moving.suffixes.iter().any(|suffix| tag.ends_with(suffix.as_str()))
+            tag == *channel
+                || tag
+                    .strip_prefix(channel.as_str())
+                    .is_some_and(|rest| rest.starts_with('-'))
+        }) || self
+            .moving
+            .suffixes
+            .iter()
+            .any(|suffix| tag.ends_with(suffix.as_str()))
     }
 }
 
 impl ImageRules {
+    /// A tag split into its base and the image's variant suffix: `v1.3-slim` → (`v1.3`, `-slim`).
+    pub fn split_variant<'t>(&self, tag: &'t str) -> (&'t str, &'t str) {
+        self.variants
+            .iter()
+            .find_map(|variant| {
+                tag.strip_suffix(variant.as_str())
+                    .map(|base| (base, &tag[base.len()..]))
+            })
+            .unwrap_or((tag, ""))
+    }
+
     /// The tag without the image's variant suffix and version prefix: `v1.3-slim` → `1.3`.
     pub fn version_part<'t>(&self, tag: &'t str) -> &'t str {
-        let base = self
-            .variants
-            .iter()
-            .find_map(|variant| tag.strip_suffix(variant.as_str()))
-            .unwrap_or(tag);
-        base.strip_prefix(self.version_prefix.as_str()).unwrap_or(base)
+        let base = self.split_variant(tag).0;
+        base.strip_prefix(self.version_prefix.as_str())
+            .unwrap_or(base)
     }
 
     /// A numeric version with fewer components than releases have (`v1.3` when releases are
@@ -157,7 +177,9 @@ impl ImageRules {
         let version = self.version_part(tag);
         let parts: Vec<&str> = version.split('.').collect();
         tag.starts_with(self.version_prefix.as_str())
-            && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
             && parts.len() < components
     }
 
@@ -173,7 +195,9 @@ mod tests {
     #[test]
     fn builtin_data_parses_and_knows_kestra() {
         let data = RuleData::builtin();
-        let kestra = data.image_rules(&Image::parse("kestra/kestra:latest").unwrap()).unwrap();
+        let kestra = data
+            .image_rules(&Image::parse("kestra/kestra:latest").unwrap())
+            .unwrap();
         assert!(kestra.is_stale("latest-full"));
         let ee = Image::parse("registry.kestra.io/docker/kestra-ee:v1.3").unwrap();
         assert!(data.image_rules(&ee).is_some());
@@ -184,10 +208,27 @@ mod tests {
     #[test]
     fn moving_channels() {
         let data = RuleData::builtin();
-        for tag in ["latest", "latest-lts", "latest-slim", "stable-alpine", "lts-jdk17", "develop-no-plugins", "my-latest", "LATEST"] {
+        for tag in [
+            "latest",
+            "latest-lts",
+            "latest-slim",
+            "stable-alpine",
+            "lts-jdk17",
+            "develop-no-plugins",
+            "my-latest",
+            "LATEST",
+        ] {
             assert!(data.is_moving(tag), "{tag}");
         }
-        for tag in ["v2.0.5", "1.27-alpine", "latestx", "mainframe", "16", "edgecase", "dind-rootless"] {
+        for tag in [
+            "v2.0.5",
+            "1.27-alpine",
+            "latestx",
+            "mainframe",
+            "16",
+            "edgecase",
+            "dind-rootless",
+        ] {
             assert!(!data.is_moving(tag), "{tag}");
         }
     }
@@ -195,7 +236,9 @@ mod tests {
     #[test]
     fn imprecise_kestra_versions() {
         let data = RuleData::builtin();
-        let kestra = data.image_rules(&Image::parse("kestra/kestra").unwrap()).unwrap();
+        let kestra = data
+            .image_rules(&Image::parse("kestra/kestra").unwrap())
+            .unwrap();
         for tag in ["v1.3", "v2.0-slim", "v1.0-no-plugins", "v1"] {
             assert!(kestra.is_imprecise(tag), "{tag}");
         }

@@ -100,7 +100,12 @@ mod tests {
         assert_eq!(codes.len(), RULES.len());
         assert_eq!(names.len(), RULES.len());
         for rule in RULES {
-            assert!(rule.docs.starts_with(&format!("# {} {}", rule.code, rule.name)), "{}", rule.code);
+            assert!(
+                rule.docs
+                    .starts_with(&format!("# {} {}", rule.code, rule.name)),
+                "{}",
+                rule.code
+            );
             assert!(!rule.summary.ends_with('.'), "{}", rule.code);
         }
     }

@@ -1,7 +1,6 @@
 //! Compose files: `services.*.image`, through anchors, `<<` merges and `x-` blocks, with
 //! `${VAR:-default}` taken at its default.
 
-use super::interpolate::Syntax;
 use super::{Doc, FileKind, Reference};
 use crate::yaml::NodeId;
 
@@ -11,7 +10,10 @@ pub(super) fn is_compose(doc: &Doc<'_>, root: NodeId) -> bool {
     stream.is_mapping(root)
         && stream.get(root, "services").is_some_and(|services| {
             let entries = stream.entries(services);
-            !entries.is_empty() && entries.iter().all(|&(_, service)| stream.is_mapping(service))
+            !entries.is_empty()
+                && entries
+                    .iter()
+                    .all(|&(_, service)| stream.is_mapping(service))
         })
 }
 
@@ -29,7 +31,7 @@ pub(super) fn scan(doc: &Doc<'_>, root: NodeId, out: &mut Vec<Reference>) {
         };
         let name = stream.scalar(name).unwrap_or("?");
         let context = format!("services.{name}.image");
-        out.extend(doc.image(FileKind::Compose, image, context, Some(Syntax::Compose)));
+        out.extend(doc.image(FileKind::Compose, image, context));
     }
 }
 
@@ -58,7 +60,15 @@ services:
     build: .
 ";
         let refs = scan_named("compose.yaml", text);
-        assert_eq!(images(&refs), ["kestra/kestra:latest", "postgres", "kestra/kestra:v1.3", "kestra/kestra:${TAG}"]);
+        assert_eq!(
+            images(&refs),
+            [
+                "kestra/kestra:latest",
+                "postgres",
+                "kestra/kestra:v1.3",
+                "kestra/kestra:${TAG}"
+            ]
+        );
         assert_eq!(&text[refs[0].span.clone()], "kestra/kestra:latest");
         let pinned = &refs[2];
         let tag = pinned.value.span_of(14..18).unwrap();

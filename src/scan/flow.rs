@@ -6,7 +6,10 @@ use crate::yaml::NodeId;
 
 pub(super) fn is_flow(doc: &Doc<'_>, root: NodeId) -> bool {
     let stream = doc.stream;
-    stream.is_mapping(root) && ["id", "namespace", "tasks"].iter().all(|key| stream.get(root, key).is_some())
+    stream.is_mapping(root)
+        && ["id", "namespace", "tasks"]
+            .iter()
+            .all(|key| stream.get(root, key).is_some())
 }
 
 pub(super) fn scan(doc: &Doc<'_>, root: NodeId, out: &mut Vec<Reference>) {
@@ -16,7 +19,7 @@ pub(super) fn scan(doc: &Doc<'_>, root: NodeId, out: &mut Vec<Reference>) {
         for (key, value) in stream.entries(mapping) {
             let name = stream.scalar(key).unwrap_or("");
             if name == "containerImage" || (runner && name == "image") {
-                out.extend(doc.image(FileKind::Flow, value, join(&path, name), None));
+                out.extend(doc.image(FileKind::Flow, value, join(&path, name)));
             }
         }
     }
@@ -37,7 +40,7 @@ tasks:
     containerImage: ghcr.io/kestra-io/pydata:latest
     taskRunner:
       type: io.kestra.plugin.scripts.runner.docker.Docker
-      image: ignored-here
+      image: python:3.12-slim
   - id: run
     type: io.kestra.plugin.scripts.shell.Commands
     taskRunner:
@@ -51,7 +54,12 @@ tasks:
         let refs = scan_named("flows/etl.yaml", text);
         assert_eq!(
             images(&refs),
-            ["ghcr.io/kestra-io/pydata:latest", "ignored-here", "ubuntu", "{{ inputs.image }}"]
+            [
+                "ghcr.io/kestra-io/pydata:latest",
+                "python:3.12-slim",
+                "ubuntu",
+                "{{ inputs.image }}"
+            ]
         );
         assert_eq!(refs[0].context, "tasks[0].containerImage");
         assert_eq!(refs[3].unresolved.as_ref().unwrap().name, "inputs.image");

@@ -4,7 +4,7 @@
 //! `tag: ""` (or null) renders the chart's `appVersion`, which the chart version pins: such a
 //! reference is marked [`Reference::chart_tag`] and is no finding.
 
-use super::{Doc, FileKind, Reference, Value, join};
+use super::{Doc, FileKind, Reference, join};
 use crate::yaml::NodeId;
 
 pub(super) fn scan(doc: &Doc<'_>, root: NodeId, out: &mut Vec<Reference>) {
@@ -18,8 +18,11 @@ pub(super) fn scan(doc: &Doc<'_>, root: NodeId, out: &mut Vec<Reference>) {
             let Some(name) = stream.scalar(key).filter(|k| is_image_key(k)) else {
                 continue;
             };
-            if stream.scalar(value).is_some_and(|v| !matches!(v, "true" | "false")) {
-                out.extend(doc.image(FileKind::Helm, value, join(&path, name), None));
+            if stream
+                .scalar(value)
+                .is_some_and(|v| !matches!(v, "true" | "false"))
+            {
+                out.extend(doc.image(FileKind::Helm, value, join(&path, name)));
             }
         }
     }
@@ -27,50 +30,49 @@ pub(super) fn scan(doc: &Doc<'_>, root: NodeId, out: &mut Vec<Reference>) {
 
 /// `image`, or a camelCase name ending in `Image` (`initImage`, `sidecarImage`).
 fn is_image_key(key: &str) -> bool {
-    key == "image" || key.strip_suffix("Image").is_some_and(|p| p.ends_with(|c: char| c.is_ascii_lowercase()))
+    key == "image"
+        || key
+            .strip_suffix("Image")
+            .is_some_and(|p| p.ends_with(|c: char| c.is_ascii_lowercase()))
 }
 
 /// `repository` (with optional `registry`, `tag`, `digest`/`sha`), or `image` + `tag`.
 fn split_form(doc: &Doc<'_>, mapping: NodeId, path: &str) -> Option<Reference> {
     let stream = doc.stream;
-    let scalar = |key: &str| stream.get(mapping, key).filter(|&id| stream.scalar(id).is_some());
-    let filled = |key: &str| scalar(key).filter(|&id| !stream.is_null(id) && !stream.scalar(id).unwrap().is_empty());
+    let scalar = |key: &str| {
+        stream
+            .get(mapping, key)
+            .filter(|&id| stream.scalar(id).is_some())
+    };
+    let filled = |key: &str| {
+        scalar(key).filter(|&id| !stream.is_null(id) && !stream.scalar(id).unwrap().is_empty())
+    };
     let (name_key, name) = match (filled("repository"), filled("image"), scalar("tag")) {
         (Some(repository), _, _) => ("repository", repository),
         (None, Some(image), Some(_)) => ("image", image),
         _ => return None,
     };
     let tag = scalar("tag");
+    let tag_filled =
+        tag.filter(|&id| !stream.is_null(id) && !stream.scalar(id).unwrap().is_empty());
     let digest = filled("digest").or_else(|| filled("sha"));
-    let mut value = Value::default();
-    if let Some(registry) = filled("registry").filter(|_| name_key == "repository") {
-        value.append(&doc.value(registry)?);
-        value.push("/", None);
+    let mut parts = Vec::new();
+    match filled("registry").filter(|_| name_key == "repository") {
+        Some(registry) => parts.extend([("", registry), ("/", name)]),
+        None => parts.push(("", name)),
     }
-    value.append(&doc.value(name)?);
-    let tag_filled = tag.filter(|&id| !stream.is_null(id) && !stream.scalar(id).unwrap().is_empty());
-    if let Some(tag) = tag_filled {
-        value.push(":", None);
-        value.append(&doc.value(tag)?);
-    }
-    if let Some(digest) = digest {
-        value.push("@", None);
-        let digest_value = doc.value(digest)?;
-        // `sha:` holds the hex alone in some charts.
-        if !digest_value.text.contains(':') {
-            value.push("sha256:", None);
+    parts.extend(tag_filled.map(|tag| (":", tag)));
+    // `sha:` holds the hex alone in some charts.
+    let digest_separator = |id: NodeId| {
+        if stream.scalar(id).is_some_and(|d| d.contains(':')) {
+            "@"
+        } else {
+            "@sha256:"
         }
-        value.append(&digest_value);
-    }
-    let context = join(path, name_key);
-    let mut reference = doc.image(FileKind::Helm, name, context, None)?;
+    };
+    parts.extend(digest.map(|id| (digest_separator(id), id)));
+    let mut reference = doc.assembled(FileKind::Helm, name, join(path, name_key), &parts)?;
     reference.chart_tag = tag.is_some() && tag_filled.is_none() && digest.is_none();
-    if reference.unresolved.is_none() {
-        reference.value = value;
-        if let Some(variable) = super::template_expression(&reference.value, &reference.span) {
-            reference.unresolved = Some(variable);
-        }
-    }
     Some(reference)
 }
 
@@ -124,7 +126,10 @@ sidecar:
             ]
         );
         let chart_tags: Vec<bool> = refs.iter().map(|r| r.chart_tag).collect();
-        assert_eq!(chart_tags, [true, false, false, false, true, false, false, false]);
+        assert_eq!(
+            chart_tags,
+            [true, false, false, false, true, false, false, false]
+        );
         let old = &refs[1];
         assert_eq!(&text[old.value.span_of(14..20).unwrap()], "latest");
         assert_eq!(&text[old.span.clone()], "kestra/kestra");
@@ -132,7 +137,13 @@ sidecar:
 
     #[test]
     fn templated_values_are_unresolved() {
-        let refs = scan_named("values.yaml", "image:\n  repository: app\n  tag: \"{{ .Chart.AppVersion }}\"\n");
-        assert_eq!(refs[0].unresolved.as_ref().unwrap().name, ".Chart.AppVersion");
+        let text = "image:\n  repository: app\n  tag: \"{{ .Chart.AppVersion }}\"\nb:\n  image: x:${TAG}\n";
+        let refs = scan_named("values.yaml", text);
+        assert_eq!(
+            refs[0].unresolved.as_ref().unwrap().name,
+            ".Chart.AppVersion"
+        );
+        let variable = refs[1].unresolved.as_ref().unwrap();
+        assert_eq!(&text[variable.span.clone()], "${TAG}");
     }
 }

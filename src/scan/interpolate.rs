@@ -110,13 +110,29 @@ fn expression_at(text: &str, start: usize) -> Option<(Expression<'_>, usize)> {
         let word = &after[operator_len..];
         let word_offset = start + 2 + name_len + operator_len;
         let end = start + 2 + close + 1;
-        Some((Expression { name, operator, word, word_at: Some(word_offset) }, end))
+        Some((
+            Expression {
+                name,
+                operator,
+                word,
+                word_at: Some(word_offset),
+            },
+            end,
+        ))
     } else {
         let len = rest.find(|c: char| !is_name(c)).unwrap_or(rest.len());
         if len == 0 || rest.as_bytes()[0].is_ascii_digit() {
             return None;
         }
-        Some((Expression { name: &rest[..len], operator: "", word: "", word_at: None }, start + 1 + len))
+        Some((
+            Expression {
+                name: &rest[..len],
+                operator: "",
+                word: "",
+                word_at: None,
+            },
+            start + 1 + len,
+        ))
     }
 }
 
@@ -127,7 +143,10 @@ fn evaluate(
     syntax: Syntax,
     lookup: &dyn Fn(&str) -> Option<Value>,
 ) -> Result<Value, Variable> {
-    let unresolved = || Variable { name: expression.name.to_string(), span: span.clone() };
+    let unresolved = || Variable {
+        name: expression.name.to_string(),
+        span: span.clone(),
+    };
     let known = lookup(expression.name);
     let word = || interpolate(expression.word, word_at, syntax, lookup);
     match (expression.operator, known) {
@@ -157,7 +176,10 @@ mod tests {
         let tag = value.span_of(14..20).unwrap();
         assert_eq!(&text[tag.start - 100..tag.end - 100], "latest");
         assert_eq!(compose("a:${V-1.0}").unwrap().text, "a:1.0");
-        assert_eq!(compose("${REG:-docker.io}/a:${T:-${U:-2}}").unwrap().text, "docker.io/a:2");
+        assert_eq!(
+            compose("${REG:-docker.io}/a:${T:-${U:-2}}").unwrap().text,
+            "docker.io/a:2"
+        );
         assert_eq!(compose("a:$$x").unwrap().text, "a:$x");
     }
 
@@ -170,7 +192,14 @@ mod tests {
             ("a:${TAG:+x}", "TAG", 102..111),
         ] {
             let error = compose(text).unwrap_err();
-            assert_eq!(error, Variable { name: name.into(), span }, "{text}");
+            assert_eq!(
+                error,
+                Variable {
+                    name: name.into(),
+                    span
+                },
+                "{text}"
+            );
         }
     }
 
@@ -185,7 +214,10 @@ mod tests {
         assert_eq!(value.text, "app:latest");
         let value = interpolate("app:${NONE:-1.2}", Some(0), syntax, &lookup).unwrap();
         assert_eq!(value.span_of(4..7), Some(12..15));
-        assert_eq!(interpolate("a\\$b", Some(0), syntax, &lookup).unwrap().text, "a$b");
+        assert_eq!(
+            interpolate("a\\$b", Some(0), syntax, &lookup).unwrap().text,
+            "a$b"
+        );
         assert!(interpolate("app:$NONE", Some(0), syntax, &lookup).is_err());
     }
 }

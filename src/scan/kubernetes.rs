@@ -10,7 +10,9 @@ const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralCo
 /// A document with `apiVersion` and `kind`.
 pub(super) fn is_manifest(doc: &Doc<'_>, root: NodeId) -> bool {
     let stream = doc.stream;
-    stream.is_mapping(root) && stream.get(root, "apiVersion").is_some() && stream.get(root, "kind").is_some()
+    stream.is_mapping(root)
+        && stream.get(root, "apiVersion").is_some()
+        && stream.get(root, "kind").is_some()
 }
 
 pub(super) fn scan(doc: &Doc<'_>, root: NodeId, out: &mut Vec<Reference>) {
@@ -18,7 +20,12 @@ pub(super) fn scan(doc: &Doc<'_>, root: NodeId, out: &mut Vec<Reference>) {
 }
 
 /// Every container `image` under `root`; shared with the scanners of files that embed pod specs.
-pub(super) fn container_images(doc: &Doc<'_>, root: NodeId, kind: FileKind, out: &mut Vec<Reference>) {
+pub(super) fn container_images(
+    doc: &Doc<'_>,
+    root: NodeId,
+    kind: FileKind,
+    out: &mut Vec<Reference>,
+) {
     let stream = doc.stream;
     for (path, mapping) in doc.mappings(root) {
         for (key, list) in stream.entries(mapping) {
@@ -28,7 +35,7 @@ pub(super) fn container_images(doc: &Doc<'_>, root: NodeId, kind: FileKind, out:
             for (i, &container) in stream.items(list).iter().enumerate() {
                 if let Some(image) = stream.get(container, "image") {
                     let context = format!("{}[{i}].image", join(&path, name));
-                    out.extend(doc.image(kind, image, context, None));
+                    out.extend(doc.image(kind, image, context));
                 }
             }
         }
@@ -75,9 +82,17 @@ spec:
         let refs = scan_named("deploy.yaml", text);
         assert_eq!(
             images(&refs),
-            ["busybox", "kestra/kestra:latest", "alpine:3", "registry.kestra.io/docker/kestra-ee:latest-lts"]
+            [
+                "busybox",
+                "kestra/kestra:latest",
+                "alpine:3",
+                "registry.kestra.io/docker/kestra-ee:latest-lts"
+            ]
         );
-        assert_eq!(refs[0].context, "spec.jobTemplate.spec.template.spec.initContainers[0].image");
+        assert_eq!(
+            refs[0].context,
+            "spec.jobTemplate.spec.template.spec.initContainers[0].image"
+        );
         assert_eq!(&text[refs[1].span.clone()], "\"kestra/kestra:latest\"");
         assert_eq!(&text[refs[1].value.span_of(14..20).unwrap()], "latest");
     }

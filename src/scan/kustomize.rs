@@ -13,7 +13,11 @@ pub(super) fn scan(doc: &Doc<'_>, root: NodeId, out: &mut Vec<Reference>) {
         return;
     };
     for (i, &entry) in stream.items(images).iter().enumerate() {
-        let field = |key: &str| stream.get(entry, key).filter(|&id| stream.scalar(id).is_some_and(|v| !v.is_empty()));
+        let field = |key: &str| {
+            stream
+                .get(entry, key)
+                .filter(|&id| stream.scalar(id).is_some_and(|v| !v.is_empty()))
+        };
         let (new_tag, digest) = (field("newTag"), field("digest"));
         if new_tag.is_none() && digest.is_none() {
             continue;
@@ -23,18 +27,16 @@ pub(super) fn scan(doc: &Doc<'_>, root: NodeId, out: &mut Vec<Reference>) {
             (None, Some(name)) => ("name", name),
             (None, None) => continue,
         };
-        let Some(mut reference) = doc.image(FileKind::Kustomize, name, format!("images[{i}].{key}"), None) else {
-            continue;
-        };
-        let mut value = reference.value.clone();
-        for (separator, part) in [(":", new_tag), ("@", digest)] {
-            if let Some(part) = part.and_then(|id| doc.value(id)) {
-                value.push(separator, None);
-                value.append(&part);
-            }
-        }
-        reference.value = value;
-        out.push(reference);
+        let parts: Vec<(&str, NodeId)> = [("", Some(name)), (":", new_tag), ("@", digest)]
+            .into_iter()
+            .filter_map(|(sep, id)| Some((sep, id?)))
+            .collect();
+        out.extend(doc.assembled(
+            FileKind::Kustomize,
+            name,
+            format!("images[{i}].{key}"),
+            &parts,
+        ));
     }
 }
 

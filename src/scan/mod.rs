@@ -85,7 +85,10 @@ impl Value {
         }
         let start = self.text.len();
         self.text.push_str(text);
-        self.pieces.push(Piece { range: start..self.text.len(), origin });
+        self.pieces.push(Piece {
+            range: start..self.text.len(),
+            origin,
+        });
     }
 
     pub fn append(&mut self, other: &Value) {
@@ -98,11 +101,17 @@ impl Value {
     pub fn span_of(&self, range: Range<usize>) -> Option<Span> {
         if range.is_empty() {
             // An empty range (e.g. where a missing tag would go) sits at the end of a piece.
-            let piece = self.pieces.iter().find(|p| p.range.start < range.start && range.start <= p.range.end)?;
+            let piece = self
+                .pieces
+                .iter()
+                .find(|p| p.range.start < range.start && range.start <= p.range.end)?;
             let at = piece.origin? + range.start - piece.range.start;
             return Some(at..at);
         }
-        let piece = self.pieces.iter().find(|p| p.range.start <= range.start && range.end <= p.range.end)?;
+        let piece = self
+            .pieces
+            .iter()
+            .find(|p| p.range.start <= range.start && range.end <= p.range.end)?;
         let at = piece.origin? + range.start - piece.range.start;
         Some(at..at + range.len())
     }
@@ -133,7 +142,14 @@ pub struct Reference {
 
 impl Reference {
     pub fn new(kind: FileKind, span: Span, value: Value, context: String) -> Self {
-        Self { kind, span, value, context, unresolved: None, chart_tag: false }
+        Self {
+            kind,
+            span,
+            value,
+            context,
+            unresolved: None,
+            chart_tag: false,
+        }
     }
 }
 
@@ -191,7 +207,9 @@ pub fn classify(path: &Path) -> Option<Kind> {
     if name == "Kustomization" {
         return Some(Kind::Known(FileKind::Kustomize));
     }
-    let stem = lower.strip_suffix(".yaml").or_else(|| lower.strip_suffix(".yml"))?;
+    let stem = lower
+        .strip_suffix(".yaml")
+        .or_else(|| lower.strip_suffix(".yml"))?;
     if stem == "kustomization" {
         return Some(Kind::Known(FileKind::Kustomize));
     }
@@ -236,18 +254,26 @@ fn looks_like_template(text: &str) -> bool {
 pub fn scan(file: &SourceFile, kind: Kind) -> Result<Scan, ScanError> {
     let text = file.text.as_str();
     match kind {
-        Kind::HelmTemplate => Ok(skipped("Helm template (Go template syntax, rendered by Helm)")),
-        Kind::Known(FileKind::Dockerfile) => Ok(Scan { references: dockerfile::scan(text), skipped: None }),
-        Kind::Yaml if looks_like_template(text) && under_templates_folder(&file.path) => {
-            Ok(skipped("Helm template (Go template syntax, rendered by Helm)"))
-        }
+        Kind::HelmTemplate => Ok(skipped(
+            "Helm template (Go template syntax, rendered by Helm)",
+        )),
+        Kind::Known(FileKind::Dockerfile) => Ok(Scan {
+            references: dockerfile::scan(text),
+            skipped: None,
+        }),
+        Kind::Yaml if looks_like_template(text) && under_templates_folder(&file.path) => Ok(
+            skipped("Helm template (Go template syntax, rendered by Helm)"),
+        ),
         Kind::Known(kind) => scan_yaml(file, Some(kind)),
         Kind::Yaml => scan_yaml(file, None),
     }
 }
 
 fn skipped(why: &str) -> Scan {
-    Scan { references: Vec::new(), skipped: Some(why.to_string()) }
+    Scan {
+        references: Vec::new(),
+        skipped: Some(why.to_string()),
+    }
 }
 
 fn scan_yaml(file: &SourceFile, kind: Option<FileKind>) -> Result<Scan, ScanError> {
@@ -268,12 +294,18 @@ fn scan_yaml(file: &SourceFile, kind: Option<FileKind>) -> Result<Scan, ScanErro
     let mut references = Vec::new();
     for document in &stream.documents {
         let root = document.root;
-        let doc = Doc { stream: &stream, text };
+        let doc = Doc {
+            stream: &stream,
+            text,
+        };
         match kind {
             Some(FileKind::Compose) => compose::scan(&doc, root, &mut references),
             Some(FileKind::Helm) => helm::scan(&doc, root, &mut references),
             Some(FileKind::Kustomize) => kustomize::scan(&doc, root, &mut references),
-            Some(FileKind::Kubernetes) | Some(FileKind::Flow) | Some(FileKind::Dockerfile) | None => {
+            Some(FileKind::Kubernetes)
+            | Some(FileKind::Flow)
+            | Some(FileKind::Dockerfile)
+            | None => {
                 if kubernetes::is_manifest(&doc, root) {
                     kubernetes::scan(&doc, root, &mut references);
                 } else if compose::is_compose(&doc, root) {
@@ -285,13 +317,21 @@ fn scan_yaml(file: &SourceFile, kind: Option<FileKind>) -> Result<Scan, ScanErro
         }
     }
     dedupe(&mut references);
-    Ok(Scan { references, skipped: None })
+    Ok(Scan {
+        references,
+        skipped: None,
+    })
 }
 
 /// Helm templates copied out of their chart still sit under `templates/` or say so in their name.
 fn under_templates_folder(path: &Path) -> bool {
-    path.ancestors().skip(1).any(|dir| dir.file_name().is_some_and(|n| n == "templates"))
-        || path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.contains("templates"))
+    path.ancestors()
+        .skip(1)
+        .any(|dir| dir.file_name().is_some_and(|n| n == "templates"))
+        || path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.contains("templates"))
 }
 
 /// A value reached twice (an anchor used by two services) is one reference.
@@ -316,28 +356,45 @@ impl Doc<'_> {
         })
     }
 
-    /// A reference from a scalar holding a whole image reference (`image: app:1`), with
-    /// compose interpolation where `syntax` says so. Template expressions (`{{ … }}`, Helm or
-    /// Kestra's Pebble) leave it unresolved.
-    pub fn image(
-        &self,
-        kind: FileKind,
-        id: NodeId,
-        context: String,
-        syntax: Option<Syntax>,
-    ) -> Option<Reference> {
-        let raw = self.value(id)?;
-        if raw.text.trim().is_empty() || self.stream.is_null(id) {
+    /// A reference from a scalar holding a whole image reference (`image: app:1`).
+    pub fn image(&self, kind: FileKind, id: NodeId, context: String) -> Option<Reference> {
+        if self.stream.is_null(id) || self.stream.scalar(id)?.trim().is_empty() {
             return None;
         }
-        let span = self.stream.node(id).span.clone();
-        let at = raw.span_of(0..raw.text.len()).map(|s| s.start);
-        let evaluated = match syntax {
-            Some(syntax) => interpolate(&raw.text, at, syntax, &|_| None),
-            None => Ok(raw.clone()),
-        };
-        let mut reference = Reference::new(kind, span.clone(), raw.clone(), context);
-        match evaluated.and_then(|value| template_expression(&raw, &span).map_or(Ok(value), Err)) {
+        self.assembled(kind, id, context, &[("", id)])
+    }
+
+    /// A reference assembled from scalars, each after its separator (Helm's `registry`,
+    /// `repository` and `tag` keys), located at `anchor`. `${VAR:-default}` is taken at its
+    /// default in every kind of YAML (compose does it, and manifests are often run through
+    /// envsubst-like tools); a variable without default or a template expression (`{{ … }}`,
+    /// Helm's or Kestra's Pebble) leaves the reference unresolved.
+    pub fn assembled(
+        &self,
+        kind: FileKind,
+        anchor: NodeId,
+        context: String,
+        parts: &[(&str, NodeId)],
+    ) -> Option<Reference> {
+        let mut raw = Value::default();
+        let mut evaluated = Ok(Value::default());
+        for &(separator, id) in parts {
+            let part = self.value(id)?;
+            raw.push(separator, None);
+            raw.append(&part);
+            let at = part.span_of(0..part.text.len()).map(|s| s.start);
+            let span = self.stream.node(id).span.clone();
+            let value = interpolate(&part.text, at, Syntax::Compose, &|_| None)
+                .and_then(|value| template_expression(&part, &span).map_or(Ok(value), Err));
+            evaluated = evaluated.and_then(|mut whole: Value| {
+                whole.push(separator, None);
+                whole.append(&value?);
+                Ok(whole)
+            });
+        }
+        let mut reference =
+            Reference::new(kind, self.stream.node(anchor).span.clone(), raw, context);
+        match evaluated {
             Ok(value) => reference.value = value,
             Err(variable) => reference.unresolved = Some(variable),
         }
@@ -352,7 +409,13 @@ impl Doc<'_> {
         out
     }
 
-    fn collect_mappings(&self, id: NodeId, path: String, seen: &mut HashSet<NodeId>, out: &mut Vec<(String, NodeId)>) {
+    fn collect_mappings(
+        &self,
+        id: NodeId,
+        path: String,
+        seen: &mut HashSet<NodeId>,
+        out: &mut Vec<(String, NodeId)>,
+    ) {
         if !seen.insert(id) {
             return;
         }
@@ -372,14 +435,22 @@ impl Doc<'_> {
 
 /// `a.b` from `a` and `b`; the root's children have no leading dot.
 pub(crate) fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 /// The first `{{ … }}` in a value: a template the file's consumer renders, not an image.
 fn template_expression(value: &Value, span: &Span) -> Option<Variable> {
     let start = value.text.find("{{")?;
-    let end = value.text[start..].find("}}").map_or(value.text.len(), |e| start + e + 2);
-    let name = value.text[start..end].trim_matches(['{', '}', ' ']).to_string();
+    let end = value.text[start..]
+        .find("}}")
+        .map_or(value.text.len(), |e| start + e + 2);
+    let name = value.text[start..end]
+        .trim_matches(['{', '}', ' '])
+        .to_string();
     let span = value.span_of(start..end).unwrap_or_else(|| span.clone());
     Some(Variable { name, span })
 }
@@ -408,11 +479,17 @@ mod tests {
     fn names_decide_the_kind() {
         let cases = [
             ("Dockerfile", Some(Kind::Known(FileKind::Dockerfile))),
-            ("build/Dockerfile.prod", Some(Kind::Known(FileKind::Dockerfile))),
+            (
+                "build/Dockerfile.prod",
+                Some(Kind::Known(FileKind::Dockerfile)),
+            ),
             ("app.Dockerfile", Some(Kind::Known(FileKind::Dockerfile))),
             ("Containerfile", Some(Kind::Known(FileKind::Dockerfile))),
             ("compose.yaml", Some(Kind::Known(FileKind::Compose))),
-            ("docker-compose.override.yml", Some(Kind::Known(FileKind::Compose))),
+            (
+                "docker-compose.override.yml",
+                Some(Kind::Known(FileKind::Compose)),
+            ),
             ("kestra.compose.yml", Some(Kind::Known(FileKind::Compose))),
             ("values.yaml", Some(Kind::Known(FileKind::Helm))),
             ("values-prod.yaml", Some(Kind::Known(FileKind::Helm))),
