@@ -125,7 +125,7 @@ impl Settings {
         for path in rule_files {
             match load_rules(&path) {
                 Ok(data) => settings.data.extend(data),
-                Err(error) => errors.push(error),
+                Err(error) => errors.push(*error),
             }
         }
         let codes = |names: &[String], errors: &mut Vec<ConfigError>| -> HashSet<&'static str> {
@@ -195,7 +195,7 @@ pub fn discover(start: &Path) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-fn load_rules(path: &Path) -> Result<RuleData, ConfigError> {
+fn load_rules(path: &Path) -> Result<RuleData, Box<ConfigError>> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| plain_error(path, format!("cannot read rules file: {e}")))?;
     RuleData::parse(&text).map_err(|e| {
@@ -203,13 +203,13 @@ fn load_rules(path: &Path) -> Result<RuleData, ConfigError> {
             let offset = offset_of(&text, line, e.column.unwrap_or(1));
             SourceSpan::from(offset..offset)
         });
-        ConfigError {
+        Box::new(ConfigError {
             message: format!("invalid rules file {}: {}", path.display(), e.message),
             source_code: NamedSource::new(path.display().to_string(), text),
             span,
             label: "here".to_string(),
             help: Some("see the README's \"Rule data\" section for the format".to_string()),
-        }
+        })
     })
 }
 

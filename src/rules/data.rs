@@ -130,7 +130,7 @@ impl RuleData {
         let name = image.full_name();
         self.images
             .values()
-            .find(|rules| rules.repositories.iter().any(|r| *r == name))
+            .find(|rules| rules.repositories.contains(&name))
     }
 
     /// A moving channel: `latest`, `latest-slim`, `stable-alpine`, `nightly`, `x-latest`.
