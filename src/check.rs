@@ -51,7 +51,7 @@ type Diagnosis = (&'static str, Span, String, Option<String>);
 
 /// The one finding a reference gives, if any: the most specific rule wins.
 fn diagnose(reference: &Reference, settings: &Settings) -> Option<Diagnosis> {
-    let text = &reference.value.text;
+    let text = &shorten(&reference.value.text);
     if let Some(variable) = &reference.unresolved {
         let message = format!(
             "`{text}` depends on `{}`, which has no default",
@@ -63,14 +63,14 @@ fn diagnose(reference: &Reference, settings: &Settings) -> Option<Diagnosis> {
     if reference.chart_tag {
         return None;
     }
-    let image = match Image::parse(text) {
+    let image = match Image::parse(&reference.value.text) {
         Ok(image) => image,
         Err(error) => {
             let message = format!("`{text}` is not a valid image reference: {error}");
             return Some(("TP010", reference.span.clone(), message, None));
         }
     };
-    if settings.ignores_image(&image, text) || image.digest.is_some() {
+    if settings.ignores_image(&image, &reference.value.text) || image.digest.is_some() {
         return None;
     }
     let at = |range: std::ops::Range<usize>| {
@@ -108,4 +108,13 @@ fn diagnose(reference: &Reference, settings: &Settings) -> Option<Diagnosis> {
         return Some(("TP003", tag_span, message, Some(help)));
     }
     None
+}
+
+/// A reference as quoted in a message: long ones (hostile input) cut to a readable length.
+fn shorten(text: &str) -> std::borrow::Cow<'_, str> {
+    const LIMIT: usize = 120;
+    match text.char_indices().nth(LIMIT) {
+        Some((cut, _)) => format!("{}… ({} characters)", &text[..cut], text.chars().count()).into(),
+        None => text.into(),
+    }
 }
