@@ -67,7 +67,13 @@ fn diagnose(reference: &Reference, settings: &Settings) -> Option<Diagnosis> {
         Ok(image) => image,
         Err(error) => {
             let message = format!("`{text}` is not a valid image reference: {error}");
-            return Some(("TP010", reference.span.clone(), message, None));
+            let span = error.range.and_then(|r| reference.value.span_of(r));
+            return Some((
+                "TP010",
+                span.unwrap_or_else(|| reference.span.clone()),
+                message,
+                None,
+            ));
         }
     };
     if settings.ignores_image(&image, &reference.value.text) || image.digest.is_some() {
@@ -87,7 +93,7 @@ fn diagnose(reference: &Reference, settings: &Settings) -> Option<Diagnosis> {
     let tag_span = at(image.tag_range.clone().unwrap_or_default());
     let rules = settings.data.image_rules(&image);
     if rules.is_some_and(|r| r.is_stale(tag)) {
-        let message = format!("`{text}` is a stale tag: it no longer moves and is no release");
+        let message = format!("`{text}` is a stale tag that no longer moves and names no release");
         return Some((
             "TP004",
             tag_span,
@@ -95,7 +101,7 @@ fn diagnose(reference: &Reference, settings: &Settings) -> Option<Diagnosis> {
             Some("pin a current release".to_string()),
         ));
     }
-    if settings.data.is_moving(tag) {
+    if settings.data.is_moving(tag) || rules.is_some_and(|r| r.moving.contains(tag)) {
         let message = format!("`{text}` floats");
         let help = format!("`{tag}` moves with every release; pin an exact version");
         return Some(("TP002", tag_span, message, Some(help)));

@@ -192,9 +192,7 @@ fn images(args: &ImagesArgs, cli: &Cli) -> io::Result<u8> {
     match args.format {
         ImagesFormat::Human => {
             render::images::table(&outcome, &mut out)?;
-            for error in &outcome.errors {
-                writeln!(err, "error: {}: {}", error.path, error.message)?;
-            }
+            render::write_errors(&outcome, &mut err)?;
         }
         ImagesFormat::Json => render::images::json(&outcome, &mut out)?,
     }

@@ -26,13 +26,27 @@ pub struct Image {
     pub digest_range: Option<Range<usize>>,
 }
 
-/// Why a text is not an image reference; the message says what is wrong.
+/// Why a text is not an image reference; the message says what is wrong, and `range` (into
+/// the parsed text) where, when it is the tag or the digest.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ReferenceError(pub String);
+#[error("{message}")]
+pub struct ReferenceError {
+    pub message: String,
+    pub range: Option<Range<usize>>,
+}
 
 fn invalid(message: impl Into<String>) -> ReferenceError {
-    ReferenceError(message.into())
+    ReferenceError {
+        message: message.into(),
+        range: None,
+    }
+}
+
+impl ReferenceError {
+    fn at(mut self, range: Range<usize>) -> Self {
+        self.range = Some(range);
+        self
+    }
 }
 
 impl Image {
@@ -48,7 +62,7 @@ impl Image {
             None => (text, None),
         };
         if let Some(range) = &digest_range {
-            check_digest(&text[range.clone()])?;
+            check_digest(&text[range.clone()]).map_err(|e| e.at(range.clone()))?;
         }
         // The tag follows the last ':' that comes after the last '/' (a ':' before it is a port).
         let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
@@ -60,7 +74,7 @@ impl Image {
             None => (rest.len(), None),
         };
         if let Some(range) = &tag_range {
-            check_tag(&text[range.clone()])?;
+            check_tag(&text[range.clone()]).map_err(|e| e.at(range.clone()))?;
         }
         let name = &text[..name_end];
         let (registry, path) = split_domain(name)?;
@@ -186,6 +200,12 @@ fn check_path(path: &str, name: &str) -> Result<(), ReferenceError> {
     if path.is_empty() {
         return Err(invalid("missing repository name"));
     }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/');
+    if let Some(c) = path.chars().find(|&c| !allowed(c)) {
+        return Err(invalid(format!(
+            "repository name `{name}` contains `{c}`; only a-z, 0-9, `.`, `_` and `-` are allowed"
+        )));
+    }
     if path.chars().any(|c| c.is_ascii_uppercase()) {
         return Err(invalid(format!(
             "repository name `{name}` must be lowercase"
@@ -195,13 +215,6 @@ fn check_path(path: &str, name: &str) -> Result<(), ReferenceError> {
         if component.is_empty() {
             return Err(invalid(format!(
                 "repository name `{name}` has an empty path component"
-            )));
-        }
-        if let Some(c) = component.chars().find(|c| {
-            !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
-        }) {
-            return Err(invalid(format!(
-                "repository name `{name}` contains `{c}`; only a-z, 0-9, `.`, `_` and `-` are allowed"
             )));
         }
         let bytes = component.as_bytes();
@@ -352,6 +365,7 @@ mod tests {
             ("Kestra/kestra:latest", "must be lowercase"),
             ("kestra/kestra:", "empty tag"),
             ("kestra/kestra:lat!est", "contains `!`"),
+            ("<YOUR-CONTAINER>", "contains `<`"),
             ("kestra/kestra:-x", "must not start with"),
             ("kestra//kestra", "empty path component"),
             ("kestra/-kestra", "must start and end"),
@@ -366,6 +380,8 @@ mod tests {
             let error = Image::parse(text).expect_err(text).to_string();
             assert!(error.contains(expected), "{text}: {error}");
         }
+        let error = Image::parse("app:x!").unwrap_err();
+        assert_eq!(error.range, Some(4..6));
         let long = format!("app:{}", "a".repeat(129));
         assert!(
             Image::parse(&long)

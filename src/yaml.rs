@@ -232,7 +232,7 @@ impl<'a> Builder<'a> {
             match event {
                 Event::Scalar(value, style, anchor, _) => {
                     let id = self.push(
-                        start..end,
+                        scalar_span(text, start..end, style),
                         NodeKind::Scalar {
                             value: value.into_owned(),
                             style,
@@ -317,6 +317,54 @@ impl<'a> Builder<'a> {
     }
 }
 
+/// The bytes of a scalar itself: saphyr's span can start at an `&anchor` or `!tag` and, for
+/// quoted scalars, run on past the closing quote.
+fn scalar_span(text: &str, span: Span, style: ScalarStyle) -> Span {
+    let Some(raw) = text.get(span.clone()) else {
+        return span;
+    };
+    let mut start = 0;
+    while raw[start..].starts_with(['&', '!']) {
+        let token = raw[start..]
+            .find(char::is_whitespace)
+            .unwrap_or(raw.len() - start);
+        start += token;
+        start += raw[start..].len() - raw[start..].trim_start().len();
+    }
+    let body = &raw[start..];
+    let len = match style {
+        ScalarStyle::SingleQuoted => closing_quote(body, '\'', None),
+        ScalarStyle::DoubleQuoted => closing_quote(body, '"', Some('\\')),
+        ScalarStyle::Plain => Some(body.trim_end().len()),
+        _ => None,
+    };
+    match len {
+        Some(len) => span.start + start..span.start + start + len,
+        None => span.start + start..span.end,
+    }
+}
+
+/// The length of a quoted scalar up to and including its closing quote (`''` is an escaped
+/// quote in single-quoted scalars).
+fn closing_quote(body: &str, quote: char, escape: Option<char>) -> Option<usize> {
+    let mut chars = body.char_indices().skip(1).peekable();
+    if !body.starts_with(quote) {
+        return None;
+    }
+    while let Some((i, c)) = chars.next() {
+        if Some(c) == escape {
+            chars.next();
+        } else if c == quote {
+            if escape.is_none() && chars.peek().is_some_and(|&(_, next)| next == quote) {
+                chars.next();
+                continue;
+            }
+            return Some(i + c.len_utf8());
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,6 +386,22 @@ mod tests {
             let value = s.get(root, key).unwrap();
             let span = s.verbatim_span(value, text).unwrap();
             assert_eq!(&text[span], expected);
+        }
+    }
+
+    #[test]
+    fn spans_leave_out_anchors_tags_and_trailing_comments() {
+        let text = "a: &x nginx:latest\nb: !!str \"q:1\"   # c\nc: 'it''s'  \nd: plain   # c\n";
+        let s = stream(text);
+        let root = s.documents[0].root;
+        for (key, expected) in [
+            ("a", "nginx:latest"),
+            ("b", "\"q:1\""),
+            ("c", "'it''s'"),
+            ("d", "plain"),
+        ] {
+            let node = s.node(s.get(root, key).unwrap());
+            assert_eq!(&text[node.span.clone()], expected, "{key}");
         }
     }
 

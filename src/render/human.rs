@@ -71,7 +71,7 @@ impl Report for Human {
                 None => handler.render_report(&mut rendered, &diagnostic),
             }
             .map_err(io::Error::other)?;
-            write!(out, "{rendered}")?;
+            writeln!(out, "{rendered}")?;
         }
         write_errors(outcome, err)?;
         writeln!(out, "{}", summary(outcome))

@@ -46,7 +46,7 @@ pub fn reporter(format: Format, style: Style) -> Box<dyn Report> {
 }
 
 /// Problems reading files, one line each, ripgrep style.
-fn write_errors(outcome: &Outcome, err: &mut dyn Write) -> io::Result<()> {
+pub fn write_errors(outcome: &Outcome, err: &mut dyn Write) -> io::Result<()> {
     for error in &outcome.errors {
         match error.line {
             Some(line) => writeln!(err, "error: {}:{line}: {}", error.path, error.message)?,

@@ -44,6 +44,9 @@ pub struct ImageRules {
     pub variants: Vec<String>,
     /// How many components a release version has (`v2.0.5`: 3); shorter versions float.
     pub release_components: Option<usize>,
+    /// Moving tags of this image that the generic channels do not catch (`docker:dind`).
+    #[serde(default)]
+    pub moving: Vec<String>,
     #[serde(default)]
     pub stale: Vec<String>,
     pub releases: Option<Releases>,

@@ -1,7 +1,8 @@
 //! Helm values: the split form `{registry?, repository, tag?, digest?}`, Kestra's older
 //! `{image, tag}`, and plain `image: "repo:tag"` strings, at any depth.
 //!
-//! `tag: ""` (or null) renders the chart's `appVersion`, which the chart version pins: such a
+//! `tag: ""`, null or left out renders the chart's `appVersion` (charts write
+//! `.Values.image.tag | default .Chart.AppVersion`), which the chart version pins: such a
 //! reference is marked [`Reference::chart_tag`] and is no finding.
 
 use super::{Doc, FileKind, Reference, join};
@@ -49,7 +50,12 @@ fn split_form(doc: &Doc<'_>, mapping: NodeId, path: &str) -> Option<Reference> {
     };
     let (name_key, name) = match (filled("repository"), filled("image"), scalar("tag")) {
         (Some(repository), _, _) => ("repository", repository),
-        (None, Some(image), Some(_)) => ("image", image),
+        // Kestra's older chart: `image: {image: kestra/kestra, tag?, pullPolicy}`.
+        (None, Some(image), tag)
+            if tag.is_some() || stream.get(mapping, "pullPolicy").is_some() =>
+        {
+            ("image", image)
+        }
         _ => return None,
     };
     let tag = scalar("tag");
@@ -72,7 +78,7 @@ fn split_form(doc: &Doc<'_>, mapping: NodeId, path: &str) -> Option<Reference> {
     };
     parts.extend(digest.map(|id| (digest_separator(id), id)));
     let mut reference = doc.assembled(FileKind::Helm, name, join(path, name_key), &parts)?;
-    reference.chart_tag = tag.is_some() && tag_filled.is_none() && digest.is_none();
+    reference.chart_tag = tag_filled.is_none() && digest.is_none();
     Some(reference)
 }
 
@@ -106,6 +112,10 @@ nulltag:
 notag:
   image:
     repository: busybox
+kestra022:
+  image:
+    image: kestra/kestra
+    pullPolicy: Always
 sidecar:
   image: \"curlimages/curl:latest\"
   initImage: alpine
@@ -121,6 +131,7 @@ sidecar:
                 "docker:dind-rootless",
                 "grafana/loki",
                 "busybox",
+                "kestra/kestra",
                 "curlimages/curl:latest",
                 "alpine"
             ]
@@ -128,7 +139,7 @@ sidecar:
         let chart_tags: Vec<bool> = refs.iter().map(|r| r.chart_tag).collect();
         assert_eq!(
             chart_tags,
-            [true, false, false, false, true, false, false, false]
+            [true, false, false, false, true, true, true, false, false]
         );
         let old = &refs[1];
         assert_eq!(&text[old.value.span_of(14..20).unwrap()], "latest");
