@@ -1,0 +1,152 @@
+//! Hostile trees built at test time: every bad file ends in a clear error naming it, the run
+//! exits 2, and the good files beside them are still checked. A run that does not end within a
+//! generous bound is a hang, and fails.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn tagpin(dir: &Path, args: &[&str]) -> (i32, serde_json::Value) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tagpin"))
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("tagpin hung on {}", dir.display());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+    let json = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)));
+    (output.status.code().unwrap(), json)
+}
+
+fn errors(json: &serde_json::Value) -> Vec<(String, String)> {
+    json["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["path"].as_str().unwrap().to_string(),
+                e["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn hostile_files_are_errors_and_the_rest_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let write = |name: &str, bytes: &[u8]| fs::write(root.join(name), bytes).unwrap();
+    write(
+        "good.compose.yaml",
+        b"services:\n  app:\n    image: nginx:latest\n",
+    );
+    write("deep-flow.yaml", "[".repeat(100_000).as_bytes());
+    let block: String = (0..1_000)
+        .map(|depth| format!("{}a:\n", " ".repeat(depth)))
+        .collect();
+    write("deep-block.yaml", block.as_bytes());
+    let mut bomb = String::from("x-a0: &a0 {image: nginx:latest}\n");
+    for i in 1..40 {
+        bomb.push_str(&format!(
+            "x-a{i}: &a{i} [*a{}, *a{}, *a{}, *a{}]\n",
+            i - 1,
+            i - 1,
+            i - 1,
+            i - 1
+        ));
+    }
+    bomb.push_str("services:\n  app:\n    <<: *a0\n  other:\n    extends: *a39\n");
+    write("compose.yaml", bomb.as_bytes());
+    write("values.yaml", b"image: caf\xe9:latest\n");
+    write("Dockerfile", b"FROM alpine\0\n");
+    let mut huge = b"services:\n  a:\n    image: ".to_vec();
+    huge.resize(11 * 1024 * 1024, b'a');
+    write("docker-compose.yml", &huge);
+    std::os::unix::fs::symlink(".", root.join("loop")).unwrap();
+    let status = Command::new("mkfifo")
+        .arg(root.join("compose.fifo.yaml"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    write(".gitignore", b"ignored.yaml\n");
+    write("ignored.yaml", b"services: {a: {image: ignored:latest}}\n");
+
+    let (code, json) = tagpin(root, &["check", "--format", "json", "--no-config", "."]);
+    assert_eq!(code, 2, "{json:#}");
+    let errors = errors(&json);
+    let expect = [
+        ("deep-flow.yaml", "invalid YAML"),
+        ("deep-block.yaml", "nesting deeper than"),
+        ("values.yaml", "not valid UTF-8"),
+        ("Dockerfile", "NUL byte"),
+        ("docker-compose.yml", "larger than"),
+        ("loop", "symlink loop"),
+        ("compose.fifo.yaml", "not a regular file"),
+    ];
+    for (path, message) in expect {
+        assert!(
+            errors.iter().any(|(p, m)| p == path && m.contains(message)),
+            "no `{message}` error for {path}: {errors:#?}"
+        );
+    }
+    assert_eq!(errors.len(), expect.len(), "{errors:#?}");
+    let images: Vec<&str> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["image"].as_str().unwrap())
+        .collect();
+    assert_eq!(images, ["nginx:latest", "nginx:latest"], "{json:#}");
+    let paths: Vec<&str> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["compose.yaml", "good.compose.yaml"]);
+    assert_eq!(
+        json["findings"][0]["line"], 1,
+        "the anchored value is where the alias points"
+    );
+}
+
+#[test]
+fn a_named_file_is_checked_even_when_excluded() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fs::create_dir(root.join("vendor")).unwrap();
+    fs::write(
+        root.join("vendor/compose.yaml"),
+        "services: {a: {image: x:latest}}\n",
+    )
+    .unwrap();
+    let (code, json) = tagpin(
+        root,
+        &["check", "--format", "json", "--exclude", "vendor/", "."],
+    );
+    assert_eq!((code, json["summary"]["files"].as_u64()), (0, Some(0)));
+    let (code, json) = tagpin(
+        root,
+        &[
+            "check",
+            "--format",
+            "json",
+            "--exclude",
+            "vendor/",
+            "vendor/compose.yaml",
+        ],
+    );
+    assert_eq!((code, json["summary"]["findings"].as_u64()), (1, Some(1)));
+}
