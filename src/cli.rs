@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::config::{self, Overrides, Settings};
 use crate::render::{self, Format, Style};
 use crate::rules::{self, Severity};
+use crate::run::Outcome;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -154,6 +155,27 @@ fn settings(inputs: &Inputs, overrides: Overrides) -> Result<Settings, u8> {
     })
 }
 
+/// Load the settings, run over the inputs and print the notes `--verbose` asks for; `Err` is
+/// the exit code of a configuration that could not be read (already reported).
+fn run_inputs(
+    inputs: &Inputs,
+    overrides: Overrides,
+    verbose: bool,
+) -> io::Result<Result<(Settings, Outcome), u8>> {
+    let settings = match settings(inputs, overrides) {
+        Ok(settings) => settings,
+        Err(code) => return Ok(Err(code)),
+    };
+    let outcome = crate::run::run(&inputs.paths, &settings);
+    if verbose {
+        let mut err = io::stderr().lock();
+        for note in &outcome.notes {
+            writeln!(err, "note: {note}")?;
+        }
+    }
+    Ok(Ok((settings, outcome)))
+}
+
 fn check(args: &CheckArgs, cli: &Cli, style: Style) -> io::Result<u8> {
     let overrides = Overrides {
         select: args.select.clone(),
@@ -161,34 +183,22 @@ fn check(args: &CheckArgs, cli: &Cli, style: Style) -> io::Result<u8> {
         fail_on: args.fail_on,
         ..Overrides::default()
     };
-    let settings = match settings(&args.inputs, overrides) {
-        Ok(settings) => settings,
+    let (settings, outcome) = match run_inputs(&args.inputs, overrides, cli.verbose)? {
+        Ok(done) => done,
         Err(code) => return Ok(code),
     };
-    let outcome = crate::run::run(&args.inputs.paths, &settings);
     let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());
-    if cli.verbose {
-        for note in &outcome.notes {
-            writeln!(err, "note: {note}")?;
-        }
-    }
     render::reporter(args.format, style).report(&outcome, &mut out, &mut err)?;
     out.flush()?;
     Ok(outcome.exit_code(settings.fail_on))
 }
 
 fn images(args: &ImagesArgs, cli: &Cli) -> io::Result<u8> {
-    let settings = match settings(&args.inputs, Overrides::default()) {
-        Ok(settings) => settings,
+    let (_, outcome) = match run_inputs(&args.inputs, Overrides::default(), cli.verbose)? {
+        Ok(done) => done,
         Err(code) => return Ok(code),
     };
-    let outcome = crate::run::run(&args.inputs.paths, &settings);
     let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());
-    if cli.verbose {
-        for note in &outcome.notes {
-            writeln!(err, "note: {note}")?;
-        }
-    }
     match args.format {
         ImagesFormat::Human => {
             render::images::table(&outcome, &mut out)?;

@@ -48,17 +48,18 @@ fn split_form(doc: &Doc<'_>, mapping: NodeId, path: &str) -> Option<Reference> {
     let filled = |key: &str| {
         scalar(key).filter(|&id| !stream.is_null(id) && !stream.scalar(id).unwrap().is_empty())
     };
-    let (name_key, name) = match (filled("repository"), filled("image"), scalar("tag")) {
-        (Some(repository), _, _) => ("repository", repository),
+    // `imageTag` beside `image` is the Elastic charts' form.
+    let image_tag = scalar("tag").or_else(|| scalar("imageTag"));
+    let (name_key, name, tag) = match (filled("repository"), filled("image")) {
+        (Some(repository), _) => ("repository", repository, scalar("tag")),
         // Kestra's older chart: `image: {image: kestra/kestra, tag?, pullPolicy}`.
-        (None, Some(image), tag)
-            if tag.is_some() || stream.get(mapping, "pullPolicy").is_some() =>
+        (None, Some(image))
+            if image_tag.is_some() || stream.get(mapping, "pullPolicy").is_some() =>
         {
-            ("image", image)
+            ("image", image, image_tag)
         }
         _ => return None,
     };
-    let tag = scalar("tag");
     let tag_filled =
         tag.filter(|&id| !stream.is_null(id) && !stream.scalar(id).unwrap().is_empty());
     let digest = filled("digest").or_else(|| filled("sha"));
@@ -78,7 +79,10 @@ fn split_form(doc: &Doc<'_>, mapping: NodeId, path: &str) -> Option<Reference> {
     };
     parts.extend(digest.map(|id| (digest_separator(id), id)));
     let mut reference = doc.assembled(FileKind::Helm, name, join(path, name_key), &parts)?;
-    reference.chart_tag = tag_filled.is_none() && digest.is_none();
+    let written_tag = stream.scalar(name).is_some_and(|n| {
+        n.contains('@') || n.rsplit('/').next().is_some_and(|last| last.contains(':'))
+    });
+    reference.chart_tag = tag_filled.is_none() && digest.is_none() && !written_tag;
     Some(reference)
 }
 
@@ -116,6 +120,12 @@ kestra022:
   image:
     image: kestra/kestra
     pullPolicy: Always
+logstash:
+  image: grafana/logstash-output-loki
+  imageTag: 1.0.1
+written:
+  image: busybox:latest
+  pullPolicy: Always
 sidecar:
   image: \"curlimages/curl:latest\"
   initImage: alpine
@@ -132,6 +142,8 @@ sidecar:
                 "grafana/loki",
                 "busybox",
                 "kestra/kestra",
+                "grafana/logstash-output-loki:1.0.1",
+                "busybox:latest",
                 "curlimages/curl:latest",
                 "alpine"
             ]
@@ -139,7 +151,9 @@ sidecar:
         let chart_tags: Vec<bool> = refs.iter().map(|r| r.chart_tag).collect();
         assert_eq!(
             chart_tags,
-            [true, false, false, false, true, true, true, false, false]
+            [
+                true, false, false, false, true, true, true, false, false, false, false
+            ]
         );
         let old = &refs[1];
         assert_eq!(&text[old.value.span_of(14..20).unwrap()], "latest");
