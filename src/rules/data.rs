@@ -30,6 +30,9 @@ pub struct Moving {
     pub channels: Vec<String>,
     #[serde(default)]
     pub suffixes: Vec<String>,
+    /// Channels that are builds, not releases: no release tag shares their digest.
+    #[serde(default)]
+    pub builds: Vec<String>,
 }
 
 /// One image's tag scheme.
@@ -125,6 +128,7 @@ impl RuleData {
     pub fn extend(&mut self, other: RuleData) {
         self.moving.channels.extend(other.moving.channels);
         self.moving.suffixes.extend(other.moving.suffixes);
+        self.moving.builds.extend(other.moving.builds);
         self.images.extend(other.images);
     }
 
@@ -149,6 +153,33 @@ impl RuleData {
             .suffixes
             .iter()
             .any(|suffix| tag.ends_with(suffix.as_str()))
+    }
+}
+
+impl RuleData {
+    /// A channel that tracks a branch build (`develop`, `nightly-alpine`): no release to find.
+    pub fn is_build_channel(&self, tag: &str) -> bool {
+        let tag = tag.to_ascii_lowercase();
+        self.moving.builds.iter().any(|b| tag == *b || tag.strip_prefix(b.as_str()).is_some_and(|r| r.starts_with('-')))
+    }
+
+    /// The variant suffix of a channel tag: `latest-lts-slim` → `-slim`, `lts-alpine` →
+    /// `-alpine`, `latest` → nothing. A variant the image's rules know is taken as a whole.
+    pub fn channel_variant(&self, tag: &str, variants: &[String]) -> String {
+        if let Some(variant) = variants.iter().find(|v| tag.ends_with(v.as_str())) {
+            return variant.clone();
+        }
+        let mut rest = tag;
+        while let Some(channel) = self.moving.channels.iter().find(|c| {
+            rest.strip_prefix(c.as_str()).is_some_and(|r| r.is_empty() || r.starts_with('-'))
+        }) {
+            rest = rest[channel.len()..].strip_prefix('-').unwrap_or("");
+        }
+        if rest.is_empty() || self.moving.suffixes.iter().any(|s| tag.ends_with(s.as_str())) {
+            String::new()
+        } else {
+            format!("-{rest}")
+        }
     }
 }
 
@@ -234,6 +265,19 @@ mod tests {
         ] {
             assert!(!data.is_moving(tag), "{tag}");
         }
+    }
+
+    #[test]
+    fn channel_variants_and_builds() {
+        let data = RuleData::builtin();
+        let kestra = ["-no-plugins".to_string(), "-slim".to_string()];
+        assert_eq!(data.channel_variant("latest-lts-slim", &kestra), "-slim");
+        assert_eq!(data.channel_variant("latest-lts-no-plugins", &kestra), "-no-plugins");
+        assert_eq!(data.channel_variant("latest", &[]), "");
+        assert_eq!(data.channel_variant("lts-alpine", &[]), "-alpine");
+        assert_eq!(data.channel_variant("stable-alpine3.20", &[]), "-alpine3.20");
+        assert!(data.is_build_channel("develop") && data.is_build_channel("nightly-alpine"));
+        assert!(!data.is_build_channel("latest") && !data.is_build_channel("developer"));
     }
 
     #[test]
