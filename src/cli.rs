@@ -7,8 +7,15 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use std::time::Duration;
+
+use serde::Serialize;
+
 use crate::config::{self, Overrides, Settings};
+use crate::reference::Image;
+use crate::registry::{self, Cache, Credentials, Registry};
 use crate::render::{self, Format, Style};
+use crate::resolve::{self, PinStyle};
 use crate::rules::{self, Severity};
 use crate::run::Outcome;
 
@@ -42,6 +49,8 @@ pub enum Command {
     Check(CheckArgs),
     /// List every image reference found, with file, line and kind.
     Images(ImagesArgs),
+    /// Print what floating references point to now: the release tag and the index digest.
+    Resolve(ResolveArgs),
     /// Show a rule's documentation, or list the rules.
     Explain {
         /// A rule code (`TP002`) or name (`floating-tag`).
@@ -55,6 +64,16 @@ pub struct Inputs {
     /// Files or folders to check (folders are walked, respecting .gitignore).
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
+    /// Skip files and folders matching this gitignore-style glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+}
+
+/// Where the configuration and rule data come from.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
     /// Config file (default: `.tagpin.yaml` in the working folder or a parent).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -64,9 +83,43 @@ pub struct Inputs {
     /// Extra rule data (added to the built-in rules).
     #[arg(long, value_name = "FILE")]
     pub rules: Vec<PathBuf>,
-    /// Skip files and folders matching this gitignore-style glob (repeatable).
-    #[arg(long, value_name = "GLOB")]
-    pub exclude: Vec<String>,
+}
+
+/// How the registry is asked.
+#[derive(Debug, Args)]
+pub struct RegistryArgs {
+    /// No network: use cached registry answers only.
+    #[arg(long)]
+    pub offline: bool,
+    /// Ignore cached registry answers (and replace them).
+    #[arg(long, conflicts_with = "offline")]
+    pub refresh: bool,
+    /// Send a registry's requests to a mirror, e.g. `docker.io=https://mirror.example.com`.
+    #[arg(long, value_name = "HOST=URL", value_parser = parse_mirror)]
+    pub registry_mirror: Vec<(String, String)>,
+    /// What a pin writes [default: version].
+    #[arg(long, value_enum)]
+    pub pin: Option<PinStyle>,
+    /// Time limit for one registry request, e.g. `20s` [default: 20s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+    pub timeout: Option<Duration>,
+}
+
+fn parse_mirror(text: &str) -> Result<(String, String), String> {
+    let (host, url) = text
+        .split_once('=')
+        .ok_or("expected HOST=URL, e.g. docker.io=https://mirror.example.com")?;
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(format!(
+            "the mirror URL `{url}` must start with http:// or https://"
+        ));
+    }
+    Ok((host.to_string(), url.to_string()))
+}
+
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    config::parse_duration(text)
+        .ok_or_else(|| format!("`{text}` is not a duration such as `20s` or `1m`"))
 }
 
 #[derive(Debug, Args)]
@@ -84,6 +137,21 @@ pub struct CheckArgs {
     /// Exit 1 when a finding is at least this severe [default: error].
     #[arg(long, value_enum)]
     pub fail_on: Option<Severity>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    /// Image references, e.g. `kestra/kestra:latest-lts` or `postgres`.
+    #[arg(required = true)]
+    pub images: Vec<String>,
+    #[arg(long, value_enum, default_value_t = ImagesFormat::Human)]
+    pub format: ImagesFormat,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 #[derive(Debug, Args)]
@@ -106,6 +174,7 @@ pub fn run() -> ExitCode {
     let result = match &cli.command {
         Command::Check(args) => check(args, &cli, style),
         Command::Images(args) => images(args, &cli),
+        Command::Resolve(args) => resolve(args, &cli),
         Command::Explain { rule } => explain(rule.as_deref()),
     };
     match result {
@@ -132,13 +201,12 @@ fn style(color: Color) -> Style {
     }
 }
 
-fn settings(inputs: &Inputs, overrides: Overrides) -> Result<Settings, u8> {
+fn settings(config_args: &ConfigArgs, overrides: Overrides) -> Result<Settings, u8> {
     let overrides = Overrides {
-        exclude: inputs.exclude.clone(),
-        rules: inputs.rules.clone(),
+        rules: config_args.rules.clone(),
         ..overrides
     };
-    let path = match (&inputs.config, inputs.no_config) {
+    let path = match (&config_args.config, config_args.no_config) {
         (Some(path), _) => Some(path.clone()),
         (None, true) => None,
         (None, false) => std::env::current_dir().ok().and_then(|dir| {
@@ -155,6 +223,44 @@ fn settings(inputs: &Inputs, overrides: Overrides) -> Result<Settings, u8> {
     })
 }
 
+fn registry_overrides(args: &RegistryArgs) -> Overrides {
+    Overrides {
+        mirrors: args.registry_mirror.clone(),
+        pin: args.pin,
+        timeout: args.timeout,
+        ..Overrides::default()
+    }
+}
+
+/// The registry client for a run, with the user's cache and credentials.
+fn registry(settings: &Settings, args: &RegistryArgs) -> io::Result<Registry> {
+    let options = registry::Options {
+        network: settings.network.clone(),
+        cache: Cache::default_dir().map(|dir| Cache::new(dir, settings.cache_ttl)),
+        offline: args.offline,
+        refresh: args.refresh,
+    };
+    Registry::new(options, Credentials::from_environment()).map_err(io::Error::other)
+}
+
+/// Notes from the registry client, and with `--verbose` how many requests it sent.
+fn registry_notes(registry: &Registry, verbose: bool, err: &mut dyn Write) -> io::Result<()> {
+    for note in registry.take_notes() {
+        writeln!(err, "note: {note}")?;
+    }
+    if verbose {
+        writeln!(err, "note: {} registry requests", registry.requests())?;
+    }
+    Ok(())
+}
+
+fn runtime() -> io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+}
+
 /// Load the settings, run over the inputs and print the notes `--verbose` asks for; `Err` is
 /// the exit code of a configuration that could not be read (already reported).
 fn run_inputs(
@@ -162,7 +268,11 @@ fn run_inputs(
     overrides: Overrides,
     verbose: bool,
 ) -> io::Result<Result<(Settings, Outcome), u8>> {
-    let settings = match settings(inputs, overrides) {
+    let overrides = Overrides {
+        exclude: inputs.exclude.clone(),
+        ..overrides
+    };
+    let settings = match settings(&inputs.config, overrides) {
         Ok(settings) => settings,
         Err(code) => return Ok(Err(code)),
     };
@@ -181,13 +291,36 @@ fn check(args: &CheckArgs, cli: &Cli, style: Style) -> io::Result<u8> {
         select: args.select.clone(),
         ignore: args.ignore.clone(),
         fail_on: args.fail_on,
-        ..Overrides::default()
+        ..registry_overrides(&args.registry)
     };
-    let (settings, outcome) = match run_inputs(&args.inputs, overrides, cli.verbose)? {
+    let (settings, mut outcome) = match run_inputs(&args.inputs, overrides, cli.verbose)? {
         Ok(done) => done,
         Err(code) => return Ok(code),
     };
+    let registry = registry(&settings, &args.registry)?;
+    let problems = runtime()?.block_on(resolve::recommend(
+        &registry,
+        &settings.data,
+        settings.pin,
+        &mut outcome.findings,
+    ));
     let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());
+    registry_notes(&registry, cli.verbose, &mut err)?;
+    for problem in &problems {
+        writeln!(err, "note: {problem}")?;
+    }
+    let unpinned = outcome
+        .findings
+        .iter()
+        .filter(|f| f.rule.fixable && f.recommendation.is_none() && f.rule.code != "TP006")
+        .count();
+    if !problems.is_empty() && unpinned > 0 {
+        writeln!(
+            err,
+            "note: {unpinned} finding{} shown without a pin recommendation",
+            if unpinned == 1 { " is" } else { "s are" }
+        )?;
+    }
     render::reporter(args.format, style).report(&outcome, &mut out, &mut err)?;
     out.flush()?;
     Ok(outcome.exit_code(settings.fail_on))
@@ -208,6 +341,106 @@ fn images(args: &ImagesArgs, cli: &Cli) -> io::Result<u8> {
     }
     out.flush()?;
     Ok(if outcome.errors.is_empty() { 0 } else { 2 })
+}
+
+fn resolve(args: &ResolveArgs, cli: &Cli) -> io::Result<u8> {
+    let settings = match settings(&args.config, registry_overrides(&args.registry)) {
+        Ok(settings) => settings,
+        Err(code) => return Ok(code),
+    };
+    let mut images = Vec::new();
+    let mut invalid = Vec::new();
+    for text in &args.images {
+        match Image::parse(text) {
+            Ok(image) => images.push(image),
+            Err(e) => invalid.push(format!("`{text}` is not a valid image reference: {e}")),
+        }
+    }
+    let registry = registry(&settings, &args.registry)?;
+    let answers = runtime()?.block_on(resolve::resolve_all(&registry, &settings.data, &images));
+    let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());
+    registry_notes(&registry, cli.verbose, &mut err)?;
+    for message in &invalid {
+        writeln!(err, "error: {message}")?;
+    }
+    let rows: Vec<ResolveRow> = args
+        .images
+        .iter()
+        .zip(args.images.iter().map(|t| Image::parse(t).ok()))
+        .filter_map(|(text, image)| {
+            let image = image?;
+            let answer = answers.get(&image.to_string())?;
+            Some(ResolveRow {
+                image: text.clone(),
+                recommendation: answer
+                    .as_ref()
+                    .ok()
+                    .map(|r| resolve::pin(text, &image, r, settings.pin)),
+                release: answer.as_ref().ok().and_then(|r| r.release.clone()),
+                digest: answer.as_ref().ok().map(|r| r.digest.clone()),
+                also: answer.as_ref().map(|r| r.also.clone()).unwrap_or_default(),
+                error: answer.as_ref().err().map(|e| e.message.clone()),
+            })
+        })
+        .collect();
+    match args.format {
+        ImagesFormat::Json => {
+            serde_json::to_writer_pretty(
+                &mut out,
+                &serde_json::json!({"version": 1, "resolutions": rows}),
+            )?;
+            writeln!(out)?;
+        }
+        ImagesFormat::Human => {
+            let width = rows
+                .iter()
+                .map(|r| r.image.chars().count())
+                .max()
+                .unwrap_or(0);
+            let pin_width = rows
+                .iter()
+                .filter_map(|r| r.recommendation.as_ref())
+                .map(|p| p.chars().count())
+                .max()
+                .unwrap_or(0);
+            for row in &rows {
+                match (&row.recommendation, &row.error) {
+                    (Some(pin), _) => {
+                        let also = if row.also.is_empty() {
+                            String::new()
+                        } else {
+                            format!("  (also: {})", row.also.join(", "))
+                        };
+                        let digest = row.digest.as_deref().unwrap_or("");
+                        writeln!(
+                            out,
+                            "{:width$} -> {pin:pin_width$}  {digest}{also}",
+                            row.image
+                        )?;
+                    }
+                    (None, error) => writeln!(
+                        err,
+                        "error: {}: {}",
+                        row.image,
+                        error.as_deref().unwrap_or("no answer")
+                    )?,
+                }
+            }
+        }
+    }
+    out.flush()?;
+    let failed = !invalid.is_empty() || rows.iter().any(|r| r.error.is_some());
+    Ok(if failed { 2 } else { 0 })
+}
+
+#[derive(Serialize)]
+struct ResolveRow {
+    image: String,
+    recommendation: Option<String>,
+    release: Option<String>,
+    digest: Option<String>,
+    also: Vec<String>,
+    error: Option<String>,
 }
 
 fn explain(code: Option<&str>) -> io::Result<u8> {

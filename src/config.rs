@@ -10,9 +10,13 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use miette::{Diagnostic, NamedSource, SourceSpan};
 
 use crate::reference::Image;
+use crate::registry::Network;
+use crate::resolve::PinStyle;
 use crate::rules::data::RuleData;
 use crate::rules::{self, Severity};
 use crate::yaml::{NodeId, NodeKind, Stream};
+use std::collections::BTreeMap;
+use std::time::Duration;
 
 pub const FILE_NAMES: [&str; 2] = [".tagpin.yaml", ".tagpin.yml"];
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
@@ -47,6 +51,18 @@ pub struct Config {
     /// Rule-data files, relative to the config file.
     pub rules: Vec<PathBuf>,
     pub max_file_size: Option<u64>,
+    /// Registry host → where its requests go and whether plain HTTP is allowed.
+    pub registries: BTreeMap<String, RegistryConfig>,
+    pub cache_ttl: Option<Duration>,
+    pub timeout: Option<Duration>,
+    pub pin: Option<PinStyle>,
+}
+
+/// One entry of `registries:`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RegistryConfig {
+    pub mirror: Option<String>,
+    pub insecure: bool,
 }
 
 /// Options from the command line that add to or override the config.
@@ -57,6 +73,10 @@ pub struct Overrides {
     pub fail_on: Option<Severity>,
     pub exclude: Vec<String>,
     pub rules: Vec<PathBuf>,
+    /// `--registry-mirror HOST=URL`.
+    pub mirrors: Vec<(String, String)>,
+    pub pin: Option<PinStyle>,
+    pub timeout: Option<Duration>,
 }
 
 /// Everything a run needs to know, merged from defaults, config and command line.
@@ -69,7 +89,12 @@ pub struct Settings {
     ignore_images: GlobSet,
     pub exclude: Vec<String>,
     pub max_file_size: u64,
+    pub network: Network,
+    pub cache_ttl: Duration,
+    pub pin: PinStyle,
 }
+
+pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(3600);
 
 impl Default for Settings {
     fn default() -> Self {
@@ -81,6 +106,9 @@ impl Default for Settings {
             ignore_images: GlobSet::empty(),
             exclude: Vec::new(),
             max_file_size: DEFAULT_MAX_FILE_SIZE,
+            network: Network::default(),
+            cache_ttl: DEFAULT_CACHE_TTL,
+            pin: PinStyle::Version,
         }
     }
 }
@@ -166,6 +194,25 @@ impl Settings {
         if let Some(size) = config.max_file_size {
             settings.max_file_size = size;
         }
+        for (host, registry) in &config.registries {
+            if let Some(mirror) = &registry.mirror {
+                settings
+                    .network
+                    .mirrors
+                    .insert(host.clone(), mirror.clone());
+            }
+            if registry.insecure {
+                settings.network.insecure.insert(host.clone());
+            }
+        }
+        for (host, url) in &overrides.mirrors {
+            settings.network.mirrors.insert(host.clone(), url.clone());
+        }
+        if let Some(timeout) = overrides.timeout.or(config.timeout) {
+            settings.network.timeout = timeout;
+        }
+        settings.cache_ttl = config.cache_ttl.unwrap_or(DEFAULT_CACHE_TTL);
+        settings.pin = overrides.pin.or(config.pin).unwrap_or(PinStyle::Version);
         let mut globs = GlobSetBuilder::new();
         for pattern in &config.ignore_images {
             match Glob::new(pattern) {
@@ -248,7 +295,7 @@ fn unknown_rule(name: &str) -> ConfigError {
     }
 }
 
-const KEYS: [&str; 7] = [
+const KEYS: [&str; 11] = [
     "exclude",
     "select",
     "ignore",
@@ -256,6 +303,10 @@ const KEYS: [&str; 7] = [
     "fail-on",
     "rules",
     "max-file-size",
+    "registries",
+    "cache-ttl",
+    "timeout",
+    "pin",
 ];
 
 /// Read `.tagpin.yaml`, adding every problem to `errors`.
@@ -380,6 +431,53 @@ pub fn parse_config(path: &Path, text: &str, errors: &mut Vec<ConfigError>) -> C
                     None,
                 )),
             },
+            "cache-ttl" | "timeout" => match stream.scalar(value).and_then(parse_duration) {
+                Some(duration) if name == "cache-ttl" => config.cache_ttl = Some(duration),
+                Some(duration) => config.timeout = Some(duration),
+                None => errors.push(error(
+                    value_span,
+                    format!("`{name}` must be a duration such as `30s`, `10m`, `1h` or a number of seconds"),
+                    "invalid duration",
+                    None,
+                )),
+            },
+            "pin" => match stream.scalar(value).and_then(PinStyle::parse) {
+                Some(pin) => config.pin = Some(pin),
+                None => errors.push(error(
+                    value_span,
+                    "`pin` must be `version`, `digest` or `version+digest`".into(),
+                    "invalid value",
+                    None,
+                )),
+            },
+            "registries" => {
+                let NodeKind::Mapping(hosts) = &stream.node(value).kind else {
+                    errors.push(error(value_span, "`registries` must map registry hosts to settings".into(), "expected a mapping", None));
+                    continue;
+                };
+                for &(host_key, settings) in hosts {
+                    let host = stream.scalar(host_key).unwrap_or("").to_string();
+                    let mut registry = RegistryConfig::default();
+                    let NodeKind::Mapping(entries) = &stream.node(settings).kind else {
+                        errors.push(error(stream.node(settings).span.clone(), format!("`registries.{host}` must be a mapping with `mirror` and/or `insecure`"), "expected a mapping", None));
+                        continue;
+                    };
+                    for &(k, v) in entries {
+                        let v_span = stream.node(v).span.clone();
+                        match (stream.scalar(k).unwrap_or(""), stream.scalar(v)) {
+                            ("mirror", Some(url)) if url.starts_with("http://") || url.starts_with("https://") => {
+                                registry.mirror = Some(url.to_string())
+                            }
+                            ("mirror", _) => errors.push(error(v_span, format!("`registries.{host}.mirror` must be an http:// or https:// URL"), "invalid URL", None)),
+                            ("insecure", Some("true")) => registry.insecure = true,
+                            ("insecure", Some("false")) => registry.insecure = false,
+                            ("insecure", _) => errors.push(error(v_span, format!("`registries.{host}.insecure` must be true or false"), "invalid value", None)),
+                            (other, _) => errors.push(error(stream.node(k).span.clone(), format!("unknown key `{other}` in `registries.{host}`"), "unknown key", Some("known keys: mirror, insecure".into()))),
+                        }
+                    }
+                    config.registries.insert(host, registry);
+                }
+            }
             _ => {
                 let help =
                     crate::suggest::closest(name, KEYS).map(|k| format!("did you mean `{k}`?"));
@@ -403,6 +501,23 @@ fn string_list(stream: &Stream, id: NodeId) -> Option<Vec<String>> {
             .collect(),
         _ => None,
     }
+}
+
+/// `30s`, `10m`, `1h`, `1d`, or a plain number of seconds.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let number: u64 = text[..digits].parse().ok()?;
+    let factor = match &text[digits..] {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    Some(Duration::from_secs(number.checked_mul(factor)?))
 }
 
 /// `10MiB`, `512KiB`, `1GB`, or a plain number of bytes.
@@ -461,6 +576,24 @@ mod tests {
         assert!(messages[3].contains("list of strings"));
         let offset = errors[1].span.unwrap().offset();
         assert_eq!(&text[offset..offset + 9], "sometimes");
+    }
+
+    #[test]
+    fn registries_durations_and_pin() {
+        let (config, errors) = parse(
+            "registries:\n  docker.io: {mirror: 'http://127.0.0.1:5000'}\n  lan:5000: {insecure: true}\ncache-ttl: 10m\ntimeout: 5s\npin: version+digest\n",
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(
+            config.registries["docker.io"].mirror.as_deref(),
+            Some("http://127.0.0.1:5000")
+        );
+        assert!(config.registries["lan:5000"].insecure);
+        assert_eq!(config.cache_ttl, Some(Duration::from_secs(600)));
+        assert_eq!(config.pin, Some(PinStyle::VersionDigest));
+        let (_, errors) =
+            parse("registries:\n  docker.io: {mirror: ftp://x, insecur: true}\ncache-ttl: soon\n");
+        assert_eq!(errors.len(), 3, "{errors:?}");
     }
 
     #[test]

@@ -29,12 +29,18 @@ impl TagVersion {
             Some(rest) => ("v", rest),
             None => ("", tag),
         };
-        let numeric_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let numeric_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         let numeric = rest[..numeric_end].trim_end_matches('.');
         if numeric.is_empty() || numeric.starts_with('.') || numeric.contains("..") {
             return None;
         }
-        let components: Vec<u64> = numeric.split('.').map(str::parse).collect::<Result<_, _>>().ok()?;
+        let components: Vec<u64> = numeric
+            .split('.')
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .ok()?;
         if components.len() > 4 {
             return None;
         }
@@ -43,7 +49,12 @@ impl TagVersion {
             return None;
         }
         let (pre, variant) = split_suffix(suffix, variants);
-        Some(TagVersion { prefix: prefix.to_string(), components, pre, variant })
+        Some(TagVersion {
+            prefix: prefix.to_string(),
+            components,
+            pre,
+            variant,
+        })
     }
 
     pub fn is_release(&self) -> bool {
@@ -58,7 +69,12 @@ impl TagVersion {
 
     /// `major.minor`: the release line.
     pub fn line(&self) -> String {
-        self.components.iter().take(2).map(u64::to_string).collect::<Vec<_>>().join(".")
+        self.components
+            .iter()
+            .take(2)
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(".")
     }
 
     /// More components first, then newer first: the order candidates are tried in.
@@ -78,7 +94,10 @@ fn split_suffix(suffix: &str, variants: &[String]) -> (Option<String>, String) {
     }
     if let Some(variant) = variants.iter().find(|v| suffix.ends_with(v.as_str())) {
         let rest = &suffix[..suffix.len() - variant.len()];
-        let pre = rest.strip_prefix('-').filter(|r| !r.is_empty()).map(str::to_string);
+        let pre = rest
+            .strip_prefix('-')
+            .filter(|r| !r.is_empty())
+            .map(str::to_string);
         return (pre, variant.clone());
     }
     let first = suffix[1..].split('-').next().unwrap_or("");
@@ -102,14 +121,23 @@ mod tests {
     #[test]
     fn docker_tags_as_versions() {
         let t = v("v1.2.3");
-        assert_eq!((t.prefix.as_str(), t.components.clone(), t.variant.as_str()), ("v", vec![1, 2, 3], ""));
+        assert_eq!(
+            (t.prefix.as_str(), t.components.clone(), t.variant.as_str()),
+            ("v", vec![1, 2, 3], "")
+        );
         assert_eq!(v("16").components, [16]);
         assert_eq!(v("1.27.3-alpine").variant, "-alpine");
         assert_eq!(v("v2.0.5-slim").variant, "-slim");
         let rc = v("v2.0.0-rc7");
-        assert_eq!((rc.pre.as_deref(), rc.variant.as_str(), rc.is_release()), (Some("rc7"), "", false));
+        assert_eq!(
+            (rc.pre.as_deref(), rc.variant.as_str(), rc.is_release()),
+            (Some("rc7"), "", false)
+        );
         let rc_slim = v("v2.0.0-rc7-slim");
-        assert_eq!((rc_slim.pre.as_deref(), rc_slim.variant.as_str()), (Some("rc7"), "-slim"));
+        assert_eq!(
+            (rc_slim.pre.as_deref(), rc_slim.variant.as_str()),
+            (Some("rc7"), "-slim")
+        );
         assert_eq!(v("17.2-bookworm").line(), "17.2");
         for tag in ["latest", "develop", "v", "1..2", "1.2.3.4.5", "1.2x", ".1"] {
             assert_eq!(TagVersion::parse(tag, &[]), None, "{tag}");
@@ -118,9 +146,22 @@ mod tests {
 
     #[test]
     fn most_specific_then_newest() {
-        let mut tags: Vec<TagVersion> = ["v2.0", "v1.3.30", "v2.0.5", "v2.0.4", "v2", "v1.3.9"].iter().map(|t| v(t)).collect();
+        let mut tags: Vec<TagVersion> = ["v2.0", "v1.3.30", "v2.0.5", "v2.0.4", "v2", "v1.3.9"]
+            .iter()
+            .map(|t| v(t))
+            .collect();
         tags.sort_by(TagVersion::specific_then_newest);
         let order: Vec<String> = tags.iter().map(|t| format!("{:?}", t.components)).collect();
-        assert_eq!(order, ["[2, 0, 5]", "[2, 0, 4]", "[1, 3, 30]", "[1, 3, 9]", "[2, 0]", "[2]"]);
+        assert_eq!(
+            order,
+            [
+                "[2, 0, 5]",
+                "[2, 0, 4]",
+                "[1, 3, 30]",
+                "[1, 3, 9]",
+                "[2, 0]",
+                "[2]"
+            ]
+        );
     }
 }

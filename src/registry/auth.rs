@@ -81,7 +81,11 @@ impl Credentials {
     /// `$DOCKER_CONFIG/config.json` or `~/.docker/config.json`, then `$REGISTRY_AUTH_FILE` or
     /// `$XDG_RUNTIME_DIR/containers/auth.json`. Unreadable files are passed over.
     pub fn from_environment() -> Credentials {
-        let env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let env = |name: &str| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
         let docker = env("DOCKER_CONFIG")
             .map(|dir| dir.join("config.json"))
             .or_else(|| dirs::home_dir().map(|home| home.join(".docker/config.json")));
@@ -106,7 +110,10 @@ impl Credentials {
     pub fn lookup(&self, host: &str) -> Option<Credential> {
         let keys = keys_for(host);
         for (_, file) in &self.files {
-            let helper = keys.iter().find_map(|k| file.cred_helpers.get(k)).or(file.creds_store.as_ref());
+            let helper = keys
+                .iter()
+                .find_map(|k| file.cred_helpers.get(k))
+                .or(file.creds_store.as_ref());
             if let Some(found) = keys.iter().find_map(|k| file.auths.get(k)) {
                 return Some(found.clone());
             }
@@ -130,7 +137,11 @@ impl From<AuthFile> for AuthFileData {
         AuthFileData {
             auths,
             creds_store: file.creds_store,
-            cred_helpers: file.cred_helpers.into_iter().map(|(k, v)| (normalise_key(&k), v)).collect(),
+            cred_helpers: file
+                .cred_helpers
+                .into_iter()
+                .map(|(k, v)| (normalise_key(&k), v))
+                .collect(),
         }
     }
 }
@@ -138,26 +149,45 @@ impl From<AuthFile> for AuthFileData {
 impl AuthEntry {
     fn credential(self) -> Option<Credential> {
         if let Some(token) = self.identitytoken.filter(|t| !t.is_empty()) {
-            return Some(Credential { username: "<token>".into(), password: Secret(token) });
+            return Some(Credential {
+                username: "<token>".into(),
+                password: Secret(token),
+            });
         }
         if let (Some(username), Some(password)) = (self.username, self.password) {
-            return Some(Credential { username, password: Secret(password) });
+            return Some(Credential {
+                username,
+                password: Secret(password),
+            });
         }
         let decoded = STANDARD.decode(self.auth?.trim()).ok()?;
-        let (username, password) = String::from_utf8(decoded).ok()?.split_once(':').map(|(u, p)| (u.to_string(), p.to_string()))?;
-        Some(Credential { username, password: Secret(password) })
+        let (username, password) = String::from_utf8(decoded)
+            .ok()?
+            .split_once(':')
+            .map(|(u, p)| (u.to_string(), p.to_string()))?;
+        Some(Credential {
+            username,
+            password: Secret(password),
+        })
     }
 }
 
 /// `https://index.docker.io/v1/` → `index.docker.io`: auth files key by URL or by host.
 fn normalise_key(key: &str) -> String {
-    let key = key.strip_prefix("https://").or_else(|| key.strip_prefix("http://")).unwrap_or(key);
+    let key = key
+        .strip_prefix("https://")
+        .or_else(|| key.strip_prefix("http://"))
+        .unwrap_or(key);
     key.split('/').next().unwrap_or(key).to_string()
 }
 
 fn keys_for(host: &str) -> Vec<String> {
     if host == crate::reference::DOCKER_HUB {
-        vec!["index.docker.io".into(), "docker.io".into(), "registry-1.docker.io".into()]
+        vec![
+            "index.docker.io".into(),
+            "docker.io".into(),
+            "registry-1.docker.io".into(),
+        ]
     } else {
         vec![host.to_string()]
     }
@@ -165,7 +195,11 @@ fn keys_for(host: &str) -> Vec<String> {
 
 /// `docker-credential-<name> get`, fed the server on stdin, killed after [`HELPER_TIMEOUT`].
 fn run_helper(name: &str, server: &str) -> Option<Credential> {
-    let server = if server == "index.docker.io" { "https://index.docker.io/v1/" } else { server };
+    let server = if server == "index.docker.io" {
+        "https://index.docker.io/v1/"
+    } else {
+        server
+    };
     let mut child = Command::new(format!("docker-credential-{name}"))
         .arg("get")
         .stdin(Stdio::piped())
@@ -194,20 +228,30 @@ fn run_helper(name: &str, server: &str) -> Option<Credential> {
         secret: String,
     }
     let answer: HelperAnswer = serde_json::from_slice(&output.stdout).ok()?;
-    Some(Credential { username: answer.username, password: Secret(answer.secret) })
+    Some(Credential {
+        username: answer.username,
+        password: Secret(answer.secret),
+    })
 }
 
 /// A parsed `WWW-Authenticate` challenge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Challenge {
-    Bearer { realm: String, service: Option<String>, scope: Option<String> },
+    Bearer {
+        realm: String,
+        service: Option<String>,
+        scope: Option<String>,
+    },
     Basic,
 }
 
 impl Challenge {
     /// `Bearer realm="…",service="…",scope="…"` or `Basic realm="…"`.
     pub fn parse(header: &str) -> Option<Challenge> {
-        let (scheme, rest) = header.trim().split_once(char::is_whitespace).unwrap_or((header.trim(), ""));
+        let (scheme, rest) = header
+            .trim()
+            .split_once(char::is_whitespace)
+            .unwrap_or((header.trim(), ""));
         if scheme.eq_ignore_ascii_case("basic") {
             return Some(Challenge::Basic);
         }
@@ -215,8 +259,17 @@ impl Challenge {
             return None;
         }
         let params = parse_params(rest);
-        let get = |key: &str| params.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.clone());
-        Some(Challenge::Bearer { realm: get("realm")?, service: get("service"), scope: get("scope") })
+        let get = |key: &str| {
+            params
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| v.clone())
+        };
+        Some(Challenge::Bearer {
+            realm: get("realm")?,
+            service: get("service"),
+            scope: get("scope"),
+        })
     }
 }
 
@@ -267,7 +320,10 @@ mod tests {
                 scope: Some("repository:kestra/kestra:pull".into()),
             })
         );
-        assert_eq!(Challenge::parse(r#"Basic realm="Registry Realm""#), Some(Challenge::Basic));
+        assert_eq!(
+            Challenge::parse(r#"Basic realm="Registry Realm""#),
+            Some(Challenge::Basic)
+        );
         assert_eq!(Challenge::parse("Negotiate"), None);
         assert_eq!(Challenge::parse("Bearer service=x"), None);
     }
@@ -283,12 +339,28 @@ mod tests {
         )
         .unwrap();
         let podman = dir.path().join("auth.json");
-        std::fs::write(&podman, format!(r#"{{"auths": {{"127.0.0.1:5000": {{"auth": "{}"}}}}}}"#, STANDARD.encode("u:p"))).unwrap();
+        std::fs::write(
+            &podman,
+            format!(
+                r#"{{"auths": {{"127.0.0.1:5000": {{"auth": "{}"}}}}}}"#,
+                STANDARD.encode("u:p")
+            ),
+        )
+        .unwrap();
         let credentials = Credentials::from_files([docker.as_path(), podman.as_path()]);
         let hub = credentials.lookup("docker.io").unwrap();
-        assert_eq!((hub.username.as_str(), hub.password.expose()), ("kestra", "s3cret"));
-        assert_eq!(credentials.lookup("registry.kestra.io").unwrap().username, "lic");
-        assert_eq!(credentials.lookup("127.0.0.1:5000").unwrap().basic_header(), format!("Basic {}", STANDARD.encode("u:p")));
+        assert_eq!(
+            (hub.username.as_str(), hub.password.expose()),
+            ("kestra", "s3cret")
+        );
+        assert_eq!(
+            credentials.lookup("registry.kestra.io").unwrap().username,
+            "lic"
+        );
+        assert_eq!(
+            credentials.lookup("127.0.0.1:5000").unwrap().basic_header(),
+            format!("Basic {}", STANDARD.encode("u:p"))
+        );
         assert_eq!(credentials.lookup("ghcr.io"), None);
         assert!(!format!("{hub:?}").contains("s3cret"));
     }
@@ -304,11 +376,19 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(script, std::fs::Permissions::from_mode(0o755)).unwrap();
         }
-        let path = format!("{}:{}", dir.path().display(), std::env::var("PATH").unwrap_or_default());
+        let path = format!(
+            "{}:{}",
+            dir.path().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
         // SAFETY: tests in this module do not read PATH concurrently with this write.
         unsafe { std::env::set_var("PATH", path) };
         let config = dir.path().join("config.json");
-        std::fs::write(&config, r#"{"credHelpers": {"ghcr.io": "fake", "slow.io": "slow"}, "credsStore": "fake"}"#).unwrap();
+        std::fs::write(
+            &config,
+            r#"{"credHelpers": {"ghcr.io": "fake", "slow.io": "slow"}, "credsStore": "fake"}"#,
+        )
+        .unwrap();
         let credentials = Credentials::from_files([config.as_path()]);
         assert_eq!(credentials.lookup("ghcr.io").unwrap().username, "u-ghcr.io");
         assert_eq!(credentials.lookup("quay.io").unwrap().username, "u-quay.io");

@@ -56,19 +56,30 @@ impl Cache {
             Ok(_) => Ok(None),
             Err(e) => {
                 let _ = std::fs::remove_file(&path);
-                Err(format!("discarded a corrupt cache file {} ({e})", path.display()))
+                Err(format!(
+                    "discarded a corrupt cache file {} ({e})",
+                    path.display()
+                ))
             }
         }
     }
 
     /// Store a value; failures (read-only home, full disk) only cost the next run a request.
     pub fn put<T: Serialize>(&self, key: &str, value: &T) {
-        let entry = Entry { key: key.to_string(), stored: now(), value };
-        let Ok(bytes) = serde_json::to_vec(&entry) else { return };
+        let entry = Entry {
+            key: key.to_string(),
+            stored: now(),
+            value,
+        };
+        let Ok(bytes) = serde_json::to_vec(&entry) else {
+            return;
+        };
         if std::fs::create_dir_all(&self.dir).is_err() {
             return;
         }
-        let Ok(mut file) = tempfile::NamedTempFile::new_in(&self.dir) else { return };
+        let Ok(mut file) = tempfile::NamedTempFile::new_in(&self.dir) else {
+            return;
+        };
         use std::io::Write;
         if file.write_all(&bytes).is_ok() {
             let _ = file.persist(self.path(key));
@@ -77,7 +88,9 @@ impl Cache {
 }
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 #[cfg(test)]
@@ -89,13 +102,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path().to_path_buf(), Duration::from_secs(3600));
         cache.put("k", &vec!["a".to_string()]);
-        assert_eq!(cache.get::<Vec<String>>("k").unwrap(), Some(vec!["a".to_string()]));
+        assert_eq!(
+            cache.get::<Vec<String>>("k").unwrap(),
+            Some(vec!["a".to_string()])
+        );
         assert_eq!(cache.get::<Vec<String>>("other").unwrap(), None);
         std::fs::write(cache.path("k"), b"{not json").unwrap();
-        assert!(cache.get::<Vec<String>>("k").unwrap_err().contains("corrupt"));
+        assert!(
+            cache
+                .get::<Vec<String>>("k")
+                .unwrap_err()
+                .contains("corrupt")
+        );
         assert_eq!(cache.get::<Vec<String>>("k").unwrap(), None);
         let expired = Cache::new(dir.path().to_path_buf(), Duration::ZERO);
-        let entry = Entry { key: "old".to_string(), stored: now() - 10, value: 1 };
+        let entry = Entry {
+            key: "old".to_string(),
+            stored: now() - 10,
+            value: 1,
+        };
         std::fs::write(expired.path("old"), serde_json::to_vec(&entry).unwrap()).unwrap();
         assert_eq!(expired.get::<i32>("old").unwrap(), None);
     }

@@ -13,7 +13,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use oci_client::manifest::{
-    IMAGE_MANIFEST_LIST_MEDIA_TYPE, IMAGE_MANIFEST_MEDIA_TYPE, OCI_IMAGE_INDEX_MEDIA_TYPE, OCI_IMAGE_MEDIA_TYPE,
+    IMAGE_MANIFEST_LIST_MEDIA_TYPE, IMAGE_MANIFEST_MEDIA_TYPE, OCI_IMAGE_INDEX_MEDIA_TYPE,
+    OCI_IMAGE_MEDIA_TYPE,
 };
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
@@ -30,8 +31,12 @@ use transport::Transport;
 
 /// Every manifest type, so that the distribution server (which answers 404, not 406, when the
 /// stored type is missing from `Accept`) finds indexes and single manifests alike.
-const MANIFEST_TYPES: [&str; 4] =
-    [OCI_IMAGE_INDEX_MEDIA_TYPE, IMAGE_MANIFEST_LIST_MEDIA_TYPE, OCI_IMAGE_MEDIA_TYPE, IMAGE_MANIFEST_MEDIA_TYPE];
+const MANIFEST_TYPES: [&str; 4] = [
+    OCI_IMAGE_INDEX_MEDIA_TYPE,
+    IMAGE_MANIFEST_LIST_MEDIA_TYPE,
+    OCI_IMAGE_MEDIA_TYPE,
+    IMAGE_MANIFEST_MEDIA_TYPE,
+];
 const MAX_TAG_PAGES: usize = 1000;
 const MAX_TAGS: usize = 200_000;
 const PAGE_SIZE: usize = 1000;
@@ -58,10 +63,13 @@ pub enum ErrorKind {
 
 impl RegistryError {
     pub fn other(message: String) -> Self {
-        RegistryError { kind: ErrorKind::Other, message }
+        RegistryError {
+            kind: ErrorKind::Other,
+            message,
+        }
     }
 
-    fn network(host: &str, error: &reqwest::Error) -> Self {
+    pub(crate) fn network(host: &str, error: &reqwest::Error) -> Self {
         let what = if error.is_timeout() {
             "timed out".to_string()
         } else if error.is_connect() {
@@ -71,14 +79,23 @@ impl RegistryError {
         } else {
             "request failed".to_string()
         };
-        let cause = std::error::Error::source(error).map(|s| format!(" ({s})")).unwrap_or_default();
-        RegistryError { kind: ErrorKind::Unreachable, message: format!("registry {host} could not be reached: {what}{cause}") }
+        let mut deepest: Option<&dyn std::error::Error> = std::error::Error::source(error);
+        while let Some(next) = deepest.and_then(std::error::Error::source) {
+            deepest = Some(next);
+        }
+        let cause = deepest.map(|s| format!(" ({s})")).unwrap_or_default();
+        RegistryError {
+            kind: ErrorKind::Unreachable,
+            message: format!("registry {host} could not be reached: {what}{cause}"),
+        }
     }
 
     fn auth(registry: &str) -> Self {
         RegistryError {
             kind: ErrorKind::Auth,
-            message: format!("{registry} refused access: log in with `docker login {registry}` (or podman login)"),
+            message: format!(
+                "{registry} refused access: log in with `docker login {registry}` (or podman login)"
+            ),
         }
     }
 }
@@ -104,7 +121,8 @@ pub struct Manifest {
 impl Manifest {
     /// An index or manifest list: the multi-arch entry point.
     pub fn is_index(&self) -> bool {
-        self.media_type == OCI_IMAGE_INDEX_MEDIA_TYPE || self.media_type == IMAGE_MANIFEST_LIST_MEDIA_TYPE
+        self.media_type == OCI_IMAGE_INDEX_MEDIA_TYPE
+            || self.media_type == IMAGE_MANIFEST_LIST_MEDIA_TYPE
     }
 }
 
@@ -150,11 +168,18 @@ impl Registry {
     }
 
     fn cached<T: serde::de::DeserializeOwned>(&self, key: &str) -> Option<T> {
-        let cache = self.options.cache.as_ref().filter(|_| !self.options.refresh)?;
+        let cache = self
+            .options
+            .cache
+            .as_ref()
+            .filter(|_| !self.options.refresh)?;
         match cache.get(key) {
             Ok(value) => value,
             Err(note) => {
-                self.notes.lock().unwrap_or_else(|e| e.into_inner()).push(note);
+                self.notes
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(note);
                 None
             }
         }
@@ -167,12 +192,19 @@ impl Registry {
     }
 
     fn offline(&self, what: &str) -> RegistryError {
-        RegistryError { kind: ErrorKind::Offline, message: format!("offline: no cached answer for {what}") }
+        RegistryError {
+            kind: ErrorKind::Offline,
+            message: format!("offline: no cached answer for {what}"),
+        }
     }
 
     /// What `reference` (a tag or a digest) of `image`'s repository points to, by HEAD; `None`
     /// when the registry does not know it.
-    pub async fn manifest(&self, image: &Image, reference: &str) -> Result<Option<Manifest>, RegistryError> {
+    pub async fn manifest(
+        &self,
+        image: &Image,
+        reference: &str,
+    ) -> Result<Option<Manifest>, RegistryError> {
         let key = format!("manifest {}:{reference}", image.full_name());
         if let Some(found) = self.cached::<Option<Manifest>>(&key) {
             return Ok(found);
@@ -180,8 +212,21 @@ impl Registry {
         if self.options.offline {
             return Err(self.offline(&format!("{}:{reference}", image.short_name())));
         }
-        let url = format!("{}/v2/{}/manifests/{reference}", self.transport.base_url(&image.registry), image.repository);
-        let head = self.transport.send(Method::HEAD, &image.registry, &image.repository, &url, &MANIFEST_TYPES).await?;
+        let url = format!(
+            "{}/v2/{}/manifests/{reference}",
+            self.transport.base_url(&image.registry),
+            image.repository
+        );
+        let head = self
+            .transport
+            .send(
+                Method::HEAD,
+                &image.registry,
+                &image.repository,
+                &url,
+                &MANIFEST_TYPES,
+            )
+            .await?;
         let found = match head.status.as_u16() {
             404 => None,
             200 => {
@@ -207,9 +252,21 @@ impl Registry {
     /// The digest of a manifest whose HEAD had no `Docker-Content-Digest`: the body's sha256,
     /// checked against the header when the GET has one.
     async fn digest_by_get(&self, image: &Image, url: &str) -> Result<String, RegistryError> {
-        let get = self.transport.send(Method::GET, &image.registry, &image.repository, url, &MANIFEST_TYPES).await?;
+        let get = self
+            .transport
+            .send(
+                Method::GET,
+                &image.registry,
+                &image.repository,
+                url,
+                &MANIFEST_TYPES,
+            )
+            .await?;
         if !get.status.is_success() {
-            return Err(RegistryError::other(format!("{} answered {} for {url}", image.registry, get.status)));
+            return Err(RegistryError::other(format!(
+                "{} answered {} for {url}",
+                image.registry, get.status
+            )));
         }
         let computed = format!("sha256:{:x}", Sha256::digest(&get.body));
         match header(&get.headers, "docker-content-digest") {
@@ -244,18 +301,37 @@ impl Registry {
         let mut seen = std::collections::HashSet::new();
         for _ in 0..MAX_TAG_PAGES {
             if !seen.insert(url.clone()) {
-                return Err(RegistryError::other(format!("{}: the tag list pages loop back to {url}", image.registry)));
+                return Err(RegistryError::other(format!(
+                    "{}: the tag list pages loop back to {url}",
+                    image.registry
+                )));
             }
-            let page = self.transport.send(Method::GET, &image.registry, &image.repository, &url, &["application/json"]).await?;
+            let page = self
+                .transport
+                .send(
+                    Method::GET,
+                    &image.registry,
+                    &image.repository,
+                    &url,
+                    &["application/json"],
+                )
+                .await?;
             if !page.status.is_success() {
-                return Err(RegistryError::other(format!("{} answered {} listing tags", image.registry, page.status)));
+                return Err(RegistryError::other(format!(
+                    "{} answered {} listing tags",
+                    image.registry, page.status
+                )));
             }
             #[derive(Deserialize)]
             struct TagList {
                 tags: Option<Vec<String>>,
             }
-            let list: TagList = serde_json::from_slice(&page.body)
-                .map_err(|e| RegistryError::other(format!("{} sent an unreadable tag list: {e}", image.registry)))?;
+            let list: TagList = serde_json::from_slice(&page.body).map_err(|e| {
+                RegistryError::other(format!(
+                    "{} sent an unreadable tag list: {e}",
+                    image.registry
+                ))
+            })?;
             tags.extend(list.tags.unwrap_or_default());
             if tags.len() > MAX_TAGS {
                 return Err(RegistryError::other(format!(
@@ -271,25 +347,45 @@ impl Registry {
                 }
             }
         }
-        Err(RegistryError::other(format!("{}: more than {MAX_TAG_PAGES} pages of tags; stopped", image.registry)))
+        Err(RegistryError::other(format!(
+            "{}: more than {MAX_TAG_PAGES} pages of tags; stopped",
+            image.registry
+        )))
     }
 
     /// What a floating tag of `image` points to now, and the release that shares its digest.
-    pub async fn resolve(&self, image: &Image, rules: &RuleData) -> Result<Resolution, RegistryError> {
+    pub async fn resolve(
+        &self,
+        image: &Image,
+        rules: &RuleData,
+    ) -> Result<Resolution, RegistryError> {
         let tag = image.tag.as_deref().unwrap_or("latest");
         let key = format!("resolution {}:{tag}", image.full_name());
         if let Some(found) = self.cached::<Resolution>(&key) {
             return Ok(found);
         }
-        let current = self.manifest(image, tag).await?.ok_or_else(|| RegistryError {
-            kind: ErrorKind::NotFound,
-            message: format!("{}:{tag} does not exist in {}", image.short_name(), image.registry),
-        })?;
-        let mut resolution = Resolution { digest: current.digest.clone(), release: None, also: Vec::new() };
+        let current = self
+            .manifest(image, tag)
+            .await?
+            .ok_or_else(|| RegistryError {
+                kind: ErrorKind::NotFound,
+                message: format!(
+                    "{}:{tag} does not exist in {}",
+                    image.short_name(),
+                    image.registry
+                ),
+            })?;
+        let mut resolution = Resolution {
+            digest: current.digest.clone(),
+            release: None,
+            also: Vec::new(),
+        };
         if !rules.is_build_channel(tag) {
             let tags = self.tags(image).await?;
             let candidates = candidates(tag, &tags, image, rules);
-            let (release, also) = self.first_match(image, &candidates, &current.digest).await?;
+            let (release, also) = self
+                .first_match(image, &candidates, &current.digest)
+                .await?;
             resolution.release = release;
             resolution.also = also;
         }
@@ -310,7 +406,12 @@ impl Registry {
         let mut also = Vec::new();
         while start < candidates.len() {
             let end = (start + batch).min(candidates.len());
-            let heads = futures::future::join_all(candidates[start..end].iter().map(|tag| self.manifest(image, tag))).await;
+            let heads = futures::future::join_all(
+                candidates[start..end]
+                    .iter()
+                    .map(|tag| self.manifest(image, tag)),
+            )
+            .await;
             let mut matches = Vec::new();
             for (tag, head) in candidates[start..end].iter().zip(heads) {
                 if head?.is_some_and(|m| m.digest == digest) {
@@ -339,39 +440,66 @@ pub fn candidates(tag: &str, tags: &[String], image: &Image, rules: &RuleData) -
         None => (None, rules.channel_variant(tag, &variants)),
     };
     let lts_only = tag.starts_with("latest-lts") || tag.starts_with("lts");
-    let lts_lines = image_rules.and_then(|r| r.releases.as_ref()).map(|releases| {
-        releases
-            .lines
-            .iter()
-            .filter(|l| l.kind == crate::rules::data::LineKind::Lts)
-            .map(|l| l.line.clone())
-            .collect::<Vec<_>>()
-    });
+    let lts_lines = image_rules
+        .and_then(|r| r.releases.as_ref())
+        .map(|releases| {
+            releases
+                .lines
+                .iter()
+                .filter(|l| l.kind == crate::rules::data::LineKind::Lts)
+                .map(|l| l.line.clone())
+                .collect::<Vec<_>>()
+        });
     let versions: Vec<(TagVersion, &String)> = tags
         .iter()
         .filter(|t| t.as_str() != tag)
         .filter_map(|t| Some((TagVersion::parse(t, &variants)?, t)))
         .filter(|(v, _)| v.is_release() && v.variant == variant)
-        .filter(|(v, _)| line.as_ref().is_none_or(|line| v.components.len() > line.len() && v.components.starts_with(line)))
-        .filter(|(v, _)| !lts_only || lts_lines.as_ref().is_none_or(|lines| lines.contains(&v.line())))
+        .filter(|(v, _)| {
+            line.as_ref().is_none_or(|line| {
+                v.components.len() > line.len() && v.components.starts_with(line)
+            })
+        })
+        .filter(|(v, _)| {
+            !lts_only
+                || lts_lines
+                    .as_ref()
+                    .is_none_or(|lines| lines.contains(&v.line()))
+        })
         .collect();
     // `v2.0` beside `v2.0.5` is a moving alias, never the answer.
     let aliases: Vec<bool> = versions
         .iter()
         .map(|(v, _)| {
             versions.iter().any(|(other, _)| {
-                other.components.len() > v.components.len() && other.components.starts_with(&v.components)
+                other.components.len() > v.components.len()
+                    && other.components.starts_with(&v.components)
             })
         })
         .collect();
-    let mut versions: Vec<(TagVersion, &String)> =
-        versions.into_iter().zip(aliases).filter(|(_, alias)| !alias).map(|(v, _)| v).collect();
-    versions.sort_by(|(a, _), (b, _)| b.semver().cmp(&a.semver()).then_with(|| TagVersion::specific_then_newest(a, b)));
-    versions.into_iter().take(MAX_CANDIDATES).map(|(_, t)| t.clone()).collect()
+    let mut versions: Vec<(TagVersion, &String)> = versions
+        .into_iter()
+        .zip(aliases)
+        .filter(|(_, alias)| !alias)
+        .map(|(v, _)| v)
+        .collect();
+    versions.sort_by(|(a, _), (b, _)| {
+        b.semver()
+            .cmp(&a.semver())
+            .then_with(|| TagVersion::specific_then_newest(a, b))
+    });
+    versions
+        .into_iter()
+        .take(MAX_CANDIDATES)
+        .map(|(_, t)| t.clone())
+        .collect()
 }
 
 fn header(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(|v| v.trim().to_string())
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_string())
 }
 
 /// The `rel="next"` target of a `Link` header.
@@ -412,11 +540,23 @@ mod tests {
 
     #[test]
     fn link_headers() {
-        assert_eq!(next_link(r#"</v2/a/tags/list?last=b&n=2>; rel="next""#).as_deref(), Some("/v2/a/tags/list?last=b&n=2"));
-        assert_eq!(next_link(r#"<https://x/y?next_page=abc>;rel=next"#).as_deref(), Some("https://x/y?next_page=abc"));
+        assert_eq!(
+            next_link(r#"</v2/a/tags/list?last=b&n=2>; rel="next""#).as_deref(),
+            Some("/v2/a/tags/list?last=b&n=2")
+        );
+        assert_eq!(
+            next_link(r#"<https://x/y?next_page=abc>;rel=next"#).as_deref(),
+            Some("https://x/y?next_page=abc")
+        );
         assert_eq!(next_link(r#"</a>; rel="prev""#), None);
-        assert_eq!(absolute("http://127.0.0.1:5000", "/v2/x"), "http://127.0.0.1:5000/v2/x");
-        assert_eq!(absolute("https://mirror.lan/prefix", "/v2/x"), "https://mirror.lan/v2/x");
+        assert_eq!(
+            absolute("http://127.0.0.1:5000", "/v2/x"),
+            "http://127.0.0.1:5000/v2/x"
+        );
+        assert_eq!(
+            absolute("https://mirror.lan/prefix", "/v2/x"),
+            "https://mirror.lan/v2/x"
+        );
     }
 
     #[test]
@@ -424,20 +564,60 @@ mod tests {
         let rules = RuleData::builtin();
         let kestra = Image::parse("kestra/kestra").unwrap();
         let all = tags(&[
-            "latest", "latest-lts", "develop", "v2.0", "v2.0.4", "v2.0.5", "v2.0.5-slim", "v2.0.0-rc7", "v1.3", "v1.3.29",
-            "v1.3.30", "v1.3.30-no-plugins", "v1.0.60", "v1.1.13",
+            "latest",
+            "latest-lts",
+            "develop",
+            "v2.0",
+            "v2.0.4",
+            "v2.0.5",
+            "v2.0.5-slim",
+            "v2.0.0-rc7",
+            "v1.3",
+            "v1.3.29",
+            "v1.3.30",
+            "v1.3.30-no-plugins",
+            "v1.0.60",
+            "v1.1.13",
         ]);
         assert_eq!(
             candidates("latest", &all, &kestra, &rules),
-            ["v2.0.5", "v2.0.4", "v1.3.30", "v1.3.29", "v1.1.13", "v1.0.60"]
+            [
+                "v2.0.5", "v2.0.4", "v1.3.30", "v1.3.29", "v1.1.13", "v1.0.60"
+            ]
         );
-        assert_eq!(candidates("latest-slim", &all, &kestra, &rules), ["v2.0.5-slim"]);
-        assert_eq!(candidates("latest-lts", &all, &kestra, &rules), ["v1.3.30", "v1.3.29", "v1.0.60"]);
-        assert_eq!(candidates("latest-lts-no-plugins", &all, &kestra, &rules), ["v1.3.30-no-plugins"]);
-        assert_eq!(candidates("v1.3", &all, &kestra, &rules), ["v1.3.30", "v1.3.29"]);
+        assert_eq!(
+            candidates("latest-slim", &all, &kestra, &rules),
+            ["v2.0.5-slim"]
+        );
+        assert_eq!(
+            candidates("latest-lts", &all, &kestra, &rules),
+            ["v1.3.30", "v1.3.29", "v1.0.60"]
+        );
+        assert_eq!(
+            candidates("latest-lts-no-plugins", &all, &kestra, &rules),
+            ["v1.3.30-no-plugins"]
+        );
+        assert_eq!(
+            candidates("v1.3", &all, &kestra, &rules),
+            ["v1.3.30", "v1.3.29"]
+        );
         let postgres = Image::parse("postgres").unwrap();
-        let pg = tags(&["17", "17.2", "17.2-bookworm", "16.6", "9.6.24", "latest", "bookworm"]);
-        assert_eq!(candidates("latest", &pg, &postgres, &rules), ["17.2", "16.6", "9.6.24"]);
-        assert_eq!(candidates("bookworm", &pg, &postgres, &rules), ["17.2-bookworm"]);
+        let pg = tags(&[
+            "17",
+            "17.2",
+            "17.2-bookworm",
+            "16.6",
+            "9.6.24",
+            "latest",
+            "bookworm",
+        ]);
+        assert_eq!(
+            candidates("latest", &pg, &postgres, &rules),
+            ["17.2", "16.6", "9.6.24"]
+        );
+        assert_eq!(
+            candidates("bookworm", &pg, &postgres, &rules),
+            ["17.2-bookworm"]
+        );
     }
 }

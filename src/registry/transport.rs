@@ -62,6 +62,8 @@ pub struct Transport {
     credentials: Credentials,
     tokens: Mutex<HashMap<(String, String), String>>,
     limits: std::sync::Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Hosts that could not be connected to in this run, with the error: not asked again.
+    down: std::sync::Mutex<HashMap<String, RegistryError>>,
     requests: AtomicU64,
 }
 
@@ -79,6 +81,7 @@ impl Transport {
             credentials,
             tokens: Mutex::new(HashMap::new()),
             limits: std::sync::Mutex::new(HashMap::new()),
+            down: std::sync::Mutex::new(HashMap::new()),
             requests: AtomicU64::new(0),
         })
     }
@@ -96,7 +99,11 @@ impl Transport {
         if registry == DOCKER_HUB {
             return "https://registry-1.docker.io".into();
         }
-        let scheme = if self.network.insecure.contains(registry) || is_loopback(registry) { "http" } else { "https" };
+        let scheme = if self.network.insecure.contains(registry) || is_loopback(registry) {
+            "http"
+        } else {
+            "https"
+        };
         format!("{scheme}://{registry}")
     }
 
@@ -112,6 +119,14 @@ impl Transport {
     ) -> Result<Answer, RegistryError> {
         let host = host_of(url);
         let _permit = self.limit(&host).acquire_owned().await;
+        if let Some(error) = self
+            .down
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&host)
+        {
+            return Err(error.clone());
+        }
         let credential = self.credential_for(registry, &host);
         let mut authorization = self.cached_token(&host, repository).await;
         let mut answered_challenge = false;
@@ -132,6 +147,15 @@ impl Transport {
             };
             let answer = match outcome {
                 Ok(answer) => answer,
+                // A refused connection or an unknown host will not change in a second.
+                Err(e) if e.is_connect() => {
+                    let error = RegistryError::network(&host, &e);
+                    self.down
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(host.clone(), error.clone());
+                    return Err(error);
+                }
                 Err(_) if attempt < ATTEMPTS => {
                     backoff(attempt).await;
                     continue;
@@ -147,9 +171,24 @@ impl Transport {
                         .and_then(|v| v.to_str().ok())
                         .and_then(Challenge::parse);
                     authorization = match challenge {
-                        Some(Challenge::Bearer { realm, service, scope }) => {
-                            let scope = scope.unwrap_or_else(|| format!("repository:{repository}:pull"));
-                            Some(self.token(&host, repository, &realm, service.as_deref(), &scope, credential.as_ref()).await?)
+                        Some(Challenge::Bearer {
+                            realm,
+                            service,
+                            scope,
+                        }) => {
+                            let scope =
+                                scope.unwrap_or_else(|| format!("repository:{repository}:pull"));
+                            Some(
+                                self.token(
+                                    &host,
+                                    repository,
+                                    &realm,
+                                    service.as_deref(),
+                                    &scope,
+                                    credential.as_ref(),
+                                )
+                                .await?,
+                            )
                         }
                         Some(Challenge::Basic) => match &credential {
                             Some(credential) => Some(credential.basic_header()),
@@ -159,7 +198,9 @@ impl Transport {
                     };
                     attempt -= 1;
                 }
-                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => return Err(RegistryError::auth(registry)),
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                    return Err(RegistryError::auth(registry));
+                }
                 StatusCode::TOO_MANY_REQUESTS => {
                     let wait = retry_after(&answer.headers);
                     if wait > MAX_RETRY_AFTER || attempt >= ATTEMPTS {
@@ -172,7 +213,9 @@ impl Transport {
                 }
                 status if status.is_server_error() && attempt < ATTEMPTS => backoff(attempt).await,
                 status if status.is_server_error() => {
-                    return Err(RegistryError::other(format!("{host} answered {status} {ATTEMPTS} times")));
+                    return Err(RegistryError::other(format!(
+                        "{host} answered {status} {ATTEMPTS} times"
+                    )));
                 }
                 _ => return Ok(answer),
             }
@@ -181,16 +224,29 @@ impl Transport {
 
     fn limit(&self, host: &str) -> Arc<Semaphore> {
         let mut limits = self.limits.lock().unwrap_or_else(|e| e.into_inner());
-        limits.entry(host.to_string()).or_insert_with(|| Arc::new(Semaphore::new(self.network.per_host.max(1)))).clone()
+        limits
+            .entry(host.to_string())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.network.per_host.max(1))))
+            .clone()
     }
 
     /// The credential for the host requests go to: a mirror's own, else the registry's.
     fn credential_for(&self, registry: &str, host: &str) -> Option<Credential> {
-        self.credentials.lookup(host).or_else(|| if host_of(&self.base_url(registry)) == host { self.credentials.lookup(registry) } else { None })
+        self.credentials.lookup(host).or_else(|| {
+            if host_of(&self.base_url(registry)) == host {
+                self.credentials.lookup(registry)
+            } else {
+                None
+            }
+        })
     }
 
     async fn cached_token(&self, host: &str, repository: &str) -> Option<String> {
-        self.tokens.lock().await.get(&(host.to_string(), repository.to_string())).cloned()
+        self.tokens
+            .lock()
+            .await
+            .get(&(host.to_string(), repository.to_string()))
+            .cloned()
     }
 
     /// Docker Hub's token flow: GET the realm with service and scope (credentials, if any, go
@@ -208,27 +264,44 @@ impl Transport {
         if let Some(service) = service {
             request = request.query(&[("service", service)]);
         }
-        if let Some(credential) = credential.filter(|_| realm.starts_with("https://") || host_of(realm) == host) {
+        if let Some(credential) =
+            credential.filter(|_| realm.starts_with("https://") || host_of(realm) == host)
+        {
             request = request.header(AUTHORIZATION, credential.basic_header());
         }
         self.requests.fetch_add(1, Ordering::Relaxed);
         let realm_host = host_of(realm);
-        let response = request.send().await.map_err(|e| RegistryError::network(&realm_host, &e))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| RegistryError::network(&realm_host, &e))?;
         let status = response.status();
-        let answer = read(response).await.map_err(|e| RegistryError::network(&realm_host, &e))?;
+        let answer = read(response)
+            .await
+            .map_err(|e| RegistryError::network(&realm_host, &e))?;
         if !status.is_success() {
-            return Err(RegistryError::other(format!("token service {realm_host} answered {status}")));
+            return Err(RegistryError::other(format!(
+                "token service {realm_host} answered {status}"
+            )));
         }
         #[derive(serde::Deserialize)]
         struct TokenAnswer {
             token: Option<String>,
             access_token: Option<String>,
         }
-        let parsed: TokenAnswer = serde_json::from_slice(&answer.body)
-            .map_err(|e| RegistryError::other(format!("token service {realm_host} sent an unreadable answer: {e}")))?;
-        let token = parsed.token.or(parsed.access_token).ok_or_else(|| RegistryError::other(format!("token service {realm_host} sent no token")))?;
+        let parsed: TokenAnswer = serde_json::from_slice(&answer.body).map_err(|e| {
+            RegistryError::other(format!(
+                "token service {realm_host} sent an unreadable answer: {e}"
+            ))
+        })?;
+        let token = parsed.token.or(parsed.access_token).ok_or_else(|| {
+            RegistryError::other(format!("token service {realm_host} sent no token"))
+        })?;
         let value = format!("Bearer {token}");
-        self.tokens.lock().await.insert((host.to_string(), repository.to_string()), value.clone());
+        self.tokens
+            .lock()
+            .await
+            .insert((host.to_string(), repository.to_string()), value.clone());
         Ok(value)
     }
 }
@@ -244,11 +317,18 @@ async fn read(response: reqwest::Response) -> Result<Answer, reqwest::Error> {
             break;
         }
     }
-    Ok(Answer { status, headers, body })
+    Ok(Answer {
+        status,
+        headers,
+        body,
+    })
 }
 
 fn retry_after(headers: &HeaderMap) -> Duration {
-    let seconds = headers.get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+    let seconds = headers
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
     Duration::from_secs(seconds.unwrap_or(1))
 }
 
@@ -262,12 +342,22 @@ async fn backoff(attempt: u32) {
 /// `host[:port]` of a URL.
 pub fn host_of(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    rest.split(['/', '?', '#']).next().unwrap_or(rest).to_string()
+    rest.split(['/', '?', '#'])
+        .next()
+        .unwrap_or(rest)
+        .to_string()
 }
 
 fn is_loopback(registry: &str) -> bool {
-    let host = registry.rsplit_once(':').filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit())).map_or(registry, |(h, _)| h);
-    host == "localhost" || host == "[::1]" || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+    let host = registry
+        .rsplit_once(':')
+        .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
+        .map_or(registry, |(h, _)| h);
+    host == "localhost"
+        || host == "[::1]"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -277,16 +367,30 @@ mod tests {
     #[test]
     fn where_requests_go() {
         let mut network = Network::default();
-        network.mirrors.insert("docker.io".into(), "http://127.0.0.1:5000/".into());
+        network
+            .mirrors
+            .insert("docker.io".into(), "http://127.0.0.1:5000/".into());
         network.insecure.insert("registry.lan:5000".into());
         let transport = Transport::new(network, Credentials::default()).unwrap();
         assert_eq!(transport.base_url("docker.io"), "http://127.0.0.1:5000");
-        assert_eq!(transport.base_url("registry.lan:5000"), "http://registry.lan:5000");
-        assert_eq!(transport.base_url("localhost:5000"), "http://localhost:5000");
-        assert_eq!(transport.base_url("127.0.0.1:41000"), "http://127.0.0.1:41000");
+        assert_eq!(
+            transport.base_url("registry.lan:5000"),
+            "http://registry.lan:5000"
+        );
+        assert_eq!(
+            transport.base_url("localhost:5000"),
+            "http://localhost:5000"
+        );
+        assert_eq!(
+            transport.base_url("127.0.0.1:41000"),
+            "http://127.0.0.1:41000"
+        );
         assert_eq!(transport.base_url("ghcr.io"), "https://ghcr.io");
         let plain = Transport::new(Network::default(), Credentials::default()).unwrap();
         assert_eq!(plain.base_url("docker.io"), "https://registry-1.docker.io");
-        assert_eq!(host_of("https://auth.docker.io/token?x=1"), "auth.docker.io");
+        assert_eq!(
+            host_of("https://auth.docker.io/token?x=1"),
+            "auth.docker.io"
+        );
     }
 }

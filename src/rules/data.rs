@@ -160,7 +160,12 @@ impl RuleData {
     /// A channel that tracks a branch build (`develop`, `nightly-alpine`): no release to find.
     pub fn is_build_channel(&self, tag: &str) -> bool {
         let tag = tag.to_ascii_lowercase();
-        self.moving.builds.iter().any(|b| tag == *b || tag.strip_prefix(b.as_str()).is_some_and(|r| r.starts_with('-')))
+        self.moving.builds.iter().any(|b| {
+            tag == *b
+                || tag
+                    .strip_prefix(b.as_str())
+                    .is_some_and(|r| r.starts_with('-'))
+        })
     }
 
     /// The variant suffix of a channel tag: `latest-lts-slim` → `-slim`, `lts-alpine` →
@@ -171,11 +176,18 @@ impl RuleData {
         }
         let mut rest = tag;
         while let Some(channel) = self.moving.channels.iter().find(|c| {
-            rest.strip_prefix(c.as_str()).is_some_and(|r| r.is_empty() || r.starts_with('-'))
+            rest.strip_prefix(c.as_str())
+                .is_some_and(|r| r.is_empty() || r.starts_with('-'))
         }) {
             rest = rest[channel.len()..].strip_prefix('-').unwrap_or("");
         }
-        if rest.is_empty() || self.moving.suffixes.iter().any(|s| tag.ends_with(s.as_str())) {
+        if rest.is_empty()
+            || self
+                .moving
+                .suffixes
+                .iter()
+                .any(|s| tag.ends_with(s.as_str()))
+        {
             String::new()
         } else {
             format!("-{rest}")
@@ -272,10 +284,16 @@ mod tests {
         let data = RuleData::builtin();
         let kestra = ["-no-plugins".to_string(), "-slim".to_string()];
         assert_eq!(data.channel_variant("latest-lts-slim", &kestra), "-slim");
-        assert_eq!(data.channel_variant("latest-lts-no-plugins", &kestra), "-no-plugins");
+        assert_eq!(
+            data.channel_variant("latest-lts-no-plugins", &kestra),
+            "-no-plugins"
+        );
         assert_eq!(data.channel_variant("latest", &[]), "");
         assert_eq!(data.channel_variant("lts-alpine", &[]), "-alpine");
-        assert_eq!(data.channel_variant("stable-alpine3.20", &[]), "-alpine3.20");
+        assert_eq!(
+            data.channel_variant("stable-alpine3.20", &[]),
+            "-alpine3.20"
+        );
         assert!(data.is_build_channel("develop") && data.is_build_channel("nightly-alpine"));
         assert!(!data.is_build_channel("latest") && !data.is_build_channel("developer"));
     }

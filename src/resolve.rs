@@ -1,0 +1,158 @@
+//! Recommendations: each floating reference asked of its registry once (identical references
+//! across files share one answer, different ones run concurrently), and the pin it should get.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::finding::{Applicability, Finding};
+use crate::reference::Image;
+use crate::registry::{ErrorKind, Registry, RegistryError, Resolution};
+use crate::rules::data::RuleData;
+
+/// What a pin writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+pub enum PinStyle {
+    /// The release tag: `kestra/kestra:v2.0.5` (what Kestra recommends).
+    #[default]
+    Version,
+    /// The tag and the digest it has now: `kestra/kestra:latest@sha256:…`.
+    Digest,
+    /// Both: `kestra/kestra:v2.0.5@sha256:…`.
+    #[value(name = "version+digest")]
+    VersionDigest,
+}
+
+impl PinStyle {
+    pub fn parse(text: &str) -> Option<PinStyle> {
+        match text {
+            "version" => Some(PinStyle::Version),
+            "digest" => Some(PinStyle::Digest),
+            "version+digest" => Some(PinStyle::VersionDigest),
+            _ => None,
+        }
+    }
+}
+
+/// The pinned reference for `written` (the reference as written), in `style`. Without a
+/// release sharing the digest, every style pins the digest.
+pub fn pin(written: &str, image: &Image, resolution: &Resolution, style: PinStyle) -> String {
+    let name = &written[image.name_range.clone()];
+    let tag = image.tag.as_deref();
+    let digest = &resolution.digest;
+    match (style, resolution.release.as_deref()) {
+        (PinStyle::Version, Some(release)) => format!("{name}:{release}"),
+        (PinStyle::VersionDigest, Some(release)) => format!("{name}:{release}@{digest}"),
+        (_, _) => match tag {
+            Some(tag) => format!("{name}:{tag}@{digest}"),
+            None => format!("{name}@{digest}"),
+        },
+    }
+}
+
+/// Resolve each distinct image once, concurrently.
+pub async fn resolve_all(
+    registry: &Registry,
+    rules: &RuleData,
+    images: &[Image],
+) -> BTreeMap<String, Result<Resolution, RegistryError>> {
+    let distinct: BTreeMap<String, &Image> = images.iter().map(|i| (i.to_string(), i)).collect();
+    let answers = futures::future::join_all(
+        distinct
+            .values()
+            .map(|image| registry.resolve(image, rules)),
+    )
+    .await;
+    distinct.into_keys().zip(answers).collect()
+}
+
+/// The rules whose findings a pin fixes without changing what runs.
+const PINNABLE: [&str; 3] = ["TP001", "TP002", "TP003"];
+
+/// Attach recommendations to the findings that a pin fixes; returns the distinct reasons some
+/// could not be had (an unreachable registry, offline without a cached answer).
+pub async fn recommend(
+    registry: &Registry,
+    rules: &RuleData,
+    style: PinStyle,
+    findings: &mut [Finding],
+) -> Vec<String> {
+    let images: Vec<Image> = findings
+        .iter()
+        .filter(|f| PINNABLE.contains(&f.rule.code))
+        .filter_map(|f| Image::parse(&f.image).ok())
+        .collect();
+    let answers = resolve_all(registry, rules, &images).await;
+    let mut problems = BTreeSet::new();
+    let mut offline = BTreeSet::new();
+    for finding in findings
+        .iter_mut()
+        .filter(|f| PINNABLE.contains(&f.rule.code))
+    {
+        let Ok(image) = Image::parse(&finding.image) else {
+            continue;
+        };
+        match answers.get(&image.to_string()) {
+            Some(Ok(resolution)) => {
+                let pinned = pin(&finding.image, &image, resolution, style);
+                let tag = image.tag.as_deref().unwrap_or("latest");
+                finding.help = Some(match &resolution.release {
+                    Some(_) => format!("pin to `{pinned}` (what `{tag}` points to now)"),
+                    None => format!(
+                        "pin to `{pinned}` (no release tag shares what `{tag}` points to now)"
+                    ),
+                });
+                finding.recommendation = Some(pinned);
+                finding.digest = Some(resolution.digest.clone());
+                finding.fix = Some(Applicability::Safe);
+            }
+            Some(Err(error)) if error.kind == ErrorKind::Offline => {
+                offline.insert(image.to_string());
+            }
+            Some(Err(error)) => {
+                problems.insert(error.message.clone());
+            }
+            None => {}
+        }
+    }
+    let mut notes: Vec<String> = problems.into_iter().collect();
+    if !offline.is_empty() {
+        let n = offline.len();
+        notes.push(format!(
+            "offline: {n} reference{} no cached registry answer; run without --offline to resolve",
+            if n == 1 { " has" } else { "s have" }
+        ));
+    }
+    notes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pin_styles() {
+        let resolution = Resolution {
+            digest: "sha256:abc".into(),
+            release: Some("v2.0.5".into()),
+            also: vec![],
+        };
+        let image = Image::parse("kestra/kestra:latest").unwrap();
+        let pin = |style| pin("kestra/kestra:latest", &image, &resolution, style);
+        assert_eq!(pin(PinStyle::Version), "kestra/kestra:v2.0.5");
+        assert_eq!(pin(PinStyle::Digest), "kestra/kestra:latest@sha256:abc");
+        assert_eq!(
+            pin(PinStyle::VersionDigest),
+            "kestra/kestra:v2.0.5@sha256:abc"
+        );
+        let develop = Resolution {
+            release: None,
+            ..resolution
+        };
+        let image = Image::parse("postgres").unwrap();
+        assert_eq!(
+            super::pin("postgres", &image, &develop, PinStyle::Version),
+            "postgres@sha256:abc"
+        );
+    }
+}

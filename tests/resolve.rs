@@ -1,0 +1,290 @@
+//! `tagpin resolve` and `tagpin check` against the real registry (Debian's docker-registry,
+//! started by the harness), seeded with Kestra's tag scheme; skopeo cross-checks the digests.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use support::registry::TestRegistry;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn tagpin(cache: &Path, dir: &Path, args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_tagpin"))
+        .args(args)
+        .current_dir(dir)
+        .env("XDG_CACHE_HOME", cache)
+        .env("DOCKER_CONFIG", cache.join("no-docker-config"))
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env_remove("XDG_RUNTIME_DIR")
+        .output()
+        .unwrap();
+    Run {
+        code: output.status.code().unwrap(),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+fn resolutions(run: &Run) -> Vec<serde_json::Value> {
+    let json: serde_json::Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", run.stdout, run.stderr));
+    json["resolutions"].as_array().unwrap().clone()
+}
+
+fn requests(run: &Run) -> u64 {
+    run.stderr
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("note: ")?
+                .strip_suffix(" registry requests")?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no request count in {}", run.stderr))
+}
+
+#[test]
+fn moving_tags_resolve_to_the_exact_release_through_a_mirror() {
+    let registry = TestRegistry::start(None);
+    let oss = registry.seed_kestra("kestra/kestra");
+    let ee = registry.seed_kestra("docker/kestra-ee");
+    let cache = tempfile::tempdir().unwrap();
+    let mirror = format!("docker.io={}", registry.url);
+    let ee_mirror = format!("registry.kestra.io={}", registry.url);
+    let expected = [
+        ("kestra/kestra:latest", "kestra/kestra:v2.0.5", "v2.0.5"),
+        (
+            "kestra/kestra:latest-slim",
+            "kestra/kestra:v2.0.5-slim",
+            "v2.0.5-slim",
+        ),
+        (
+            "kestra/kestra:latest-lts",
+            "kestra/kestra:v1.3.30",
+            "v1.3.30",
+        ),
+        (
+            "kestra/kestra:latest-lts-no-plugins",
+            "kestra/kestra:v1.3.30-no-plugins",
+            "v1.3.30-no-plugins",
+        ),
+        (
+            "docker.io/kestra/kestra:v1.3",
+            "docker.io/kestra/kestra:v1.3.30",
+            "v1.3.30",
+        ),
+        (
+            "kestra/kestra:v2.0-slim",
+            "kestra/kestra:v2.0.5-slim",
+            "v2.0.5-slim",
+        ),
+        (
+            "registry.kestra.io/docker/kestra-ee:latest-lts",
+            "registry.kestra.io/docker/kestra-ee:v1.3.30",
+            "v1.3.30",
+        ),
+        (
+            "registry.kestra.io/docker/kestra-ee:latest",
+            "registry.kestra.io/docker/kestra-ee:v2.0.5",
+            "v2.0.5",
+        ),
+    ];
+    let mut args = vec![
+        "-v",
+        "resolve",
+        "--format",
+        "json",
+        "--no-config",
+        "--registry-mirror",
+        &mirror,
+        "--registry-mirror",
+        &ee_mirror,
+    ];
+    args.extend(expected.iter().map(|(image, _, _)| *image));
+    args.push("kestra/kestra:develop");
+    let run = tagpin(cache.path(), cache.path(), &args);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let rows = resolutions(&run);
+    for (row, (image, pin, release)) in rows.iter().zip(expected) {
+        assert_eq!(row["image"], image);
+        assert_eq!(row["recommendation"], pin, "{row}");
+        let seeded = if image.contains("kestra-ee") {
+            &ee
+        } else {
+            &oss
+        };
+        let repository = if image.contains("kestra-ee") {
+            "docker/kestra-ee"
+        } else {
+            "kestra/kestra"
+        };
+        assert_eq!(row["digest"], seeded[release].as_str(), "{image}");
+        assert_eq!(
+            row["digest"],
+            registry.skopeo_digest(repository, release).as_str(),
+            "{image}"
+        );
+    }
+    let develop = &rows[expected.len()];
+    assert_eq!(develop["release"], serde_json::Value::Null);
+    assert_eq!(
+        develop["recommendation"],
+        format!("kestra/kestra:develop@{}", oss["develop"]).as_str()
+    );
+    let cold = requests(&run);
+    assert!(cold > 0 && cold < 60, "{cold} requests");
+
+    let warm = tagpin(cache.path(), cache.path(), &args);
+    assert_eq!(warm.stdout, run.stdout);
+    assert_eq!(requests(&warm), 0, "a warm rerun asks nothing");
+    let mut offline_args = args.clone();
+    offline_args.insert(2, "--offline");
+    let offline = tagpin(cache.path(), cache.path(), &offline_args);
+    assert_eq!(offline.stdout, run.stdout, "{}", offline.stderr);
+}
+
+#[test]
+fn one_resolution_costs_a_handful_of_requests() {
+    let registry = TestRegistry::start(None);
+    registry.seed_kestra("kestra/kestra");
+    let cache = tempfile::tempdir().unwrap();
+    let image = format!("{}/kestra/kestra:latest", registry.host);
+    let run = tagpin(
+        cache.path(),
+        cache.path(),
+        &["-v", "resolve", "--no-config", &image],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains(&format!("-> {}/kestra/kestra:v2.0.5", registry.host)),
+        "{}",
+        run.stdout
+    );
+    // HEAD latest, one page of tags, HEAD v2.0.5.
+    assert_eq!(requests(&run), 3, "{}", run.stderr);
+}
+
+#[test]
+fn check_recommends_pins_and_basic_auth_works() {
+    let registry = TestRegistry::start(Some(("kestra", "s3cret")));
+    let seeded = registry.seed_kestra("kestra/kestra");
+    let cache = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let host = &registry.host;
+    std::fs::write(
+        work.path().join("compose.yaml"),
+        format!("services:\n  kestra:\n    image: {host}/kestra/kestra:latest\n  lts:\n    image: \"{host}/kestra/kestra:${{TAG:-latest-lts}}\"\n"),
+    )
+    .unwrap();
+    let anonymous = tagpin(
+        cache.path(),
+        work.path(),
+        &["check", "--format", "json", "--no-config", "."],
+    );
+    assert_eq!(anonymous.code, 1);
+    assert!(
+        anonymous.stderr.contains("refused access"),
+        "{}",
+        anonymous.stderr
+    );
+    assert!(
+        anonymous
+            .stderr
+            .contains("2 findings are shown without a pin recommendation"),
+        "{}",
+        anonymous.stderr
+    );
+
+    let config = cache.path().join("no-docker-config");
+    std::fs::create_dir_all(&config).unwrap();
+    let auth = base64_encode("kestra:s3cret");
+    std::fs::write(
+        config.join("config.json"),
+        format!(r#"{{"auths": {{"{host}": {{"auth": "{auth}"}}}}}}"#),
+    )
+    .unwrap();
+    let run = tagpin(
+        cache.path(),
+        work.path(),
+        &[
+            "check",
+            "--format",
+            "json",
+            "--no-config",
+            "--pin",
+            "version+digest",
+            ".",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(!run.stderr.contains("s3cret") && !run.stdout.contains("s3cret"));
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let findings = json["findings"].as_array().unwrap();
+    let pins: Vec<&str> = findings
+        .iter()
+        .map(|f| f["recommendation"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        pins,
+        [
+            format!("{host}/kestra/kestra:v2.0.5@{}", seeded["v2.0.5"]),
+            format!("{host}/kestra/kestra:v1.3.30@{}", seeded["v1.3.30"]),
+        ]
+    );
+    assert!(findings.iter().all(|f| f["fix"] == "safe"));
+}
+
+#[test]
+fn an_unreachable_registry_leaves_the_findings_with_a_note() {
+    let cache = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    std::fs::write(
+        work.path().join("compose.yaml"),
+        format!("services:\n  a:\n    image: 127.0.0.1:{port}/app:latest\n"),
+    )
+    .unwrap();
+    let run = tagpin(
+        cache.path(),
+        work.path(),
+        &["check", "--format", "concise", "--no-config", "."],
+    );
+    assert_eq!(run.code, 1, "check still reports: {}", run.stderr);
+    assert!(run.stdout.contains("TP002"), "{}", run.stdout);
+    assert!(
+        run.stderr
+            .contains(&format!("registry 127.0.0.1:{port} could not be reached")),
+        "{}",
+        run.stderr
+    );
+    let resolve = tagpin(
+        cache.path(),
+        work.path(),
+        &[
+            "resolve",
+            "--no-config",
+            &format!("127.0.0.1:{port}/app:latest"),
+        ],
+    );
+    assert_eq!(
+        resolve.code, 2,
+        "resolve could not answer: {}",
+        resolve.stderr
+    );
+}
+
+fn base64_encode(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
