@@ -5,46 +5,132 @@ use crate::config::Settings;
 use crate::finding::Finding;
 use crate::reference::Image;
 use crate::rules::rule;
-use crate::scan::Reference;
-use crate::source::{SourceFile, Span};
+use crate::scan::{FileKind, Reference};
+use crate::source::{Position, SourceFile, Span};
 use crate::suppress::Suppressions;
 
-/// The findings of one file.
-pub fn check_file(
-    file: &SourceFile,
-    references: &[Reference],
-    settings: &Settings,
-) -> Vec<Finding> {
-    let suppressions = Suppressions::parse(file);
-    let mut findings = Vec::new();
-    for reference in references {
-        let Some((code, span, message, help)) = diagnose(reference, settings) else {
-            continue;
-        };
-        if !settings.selects(code) {
-            continue;
-        }
-        let line = file.line_index(span.start);
-        let reference_line = file.line_index(reference.span.start);
-        if suppressions.covers(line, code) || suppressions.covers(reference_line, code) {
-            continue;
-        }
-        findings.push(Finding {
-            rule: rule(code),
+/// Codes of the rules that need the registry to tell about a digest pin.
+const PIN_RULES: [&str; 2] = ["TP008", "TP009"];
+
+/// A digest pin the registry can say more about (TP008, TP009), with everything a finding on
+/// it needs decided while the file is at hand: location, selection, suppressions.
+#[derive(Debug, Clone)]
+pub struct Pinned {
+    pub image: Image,
+    /// The reference as evaluated.
+    pub written: String,
+    site: Site,
+    allowed: Vec<&'static str>,
+}
+
+impl Pinned {
+    /// A finding of `code` on this pin, unless the rule is deselected or suppressed here.
+    pub fn finding(
+        &self,
+        code: &'static str,
+        message: String,
+        help: Option<String>,
+    ) -> Option<Finding> {
+        self.allowed
+            .contains(&code)
+            .then(|| self.site.finding(code, &self.written, message, help))
+    }
+}
+
+/// Where a finding sits.
+#[derive(Debug, Clone)]
+struct Site {
+    path: String,
+    span: Span,
+    start: Position,
+    end: Position,
+    kind: FileKind,
+}
+
+impl Site {
+    fn new(file: &SourceFile, span: Span, kind: FileKind) -> Site {
+        Site {
             path: file.display_path(),
             start: file.position(span.start),
             end: file.position(span.end),
             span,
-            kind: reference.kind,
-            image: reference.value.text.clone(),
+            kind,
+        }
+    }
+
+    fn finding(&self, code: &str, image: &str, message: String, help: Option<String>) -> Finding {
+        Finding {
+            rule: rule(code),
+            path: self.path.clone(),
+            span: self.span.clone(),
+            start: self.start,
+            end: self.end,
+            kind: self.kind,
+            image: image.to_string(),
             message,
             help,
             recommendation: None,
             digest: None,
             fix: None,
-        });
+        }
     }
-    findings
+}
+
+/// The findings of one file, and its digest pins for the registry to check.
+pub fn check_file(
+    file: &SourceFile,
+    references: &[Reference],
+    settings: &Settings,
+) -> (Vec<Finding>, Vec<Pinned>) {
+    let suppressions = Suppressions::parse(file);
+    let allowed = |code: &str, span: &Span, reference: &Reference| {
+        settings.selects(code)
+            && !suppressions.covers(file.line_index(span.start), code)
+            && !suppressions.covers(file.line_index(reference.span.start), code)
+    };
+    let mut findings = Vec::new();
+    let mut pinned = Vec::new();
+    for reference in references {
+        if let Some((code, span, message, help)) = diagnose(reference, settings) {
+            if allowed(code, &span, reference) {
+                let site = Site::new(file, span, reference.kind);
+                findings.push(site.finding(code, &reference.value.text, message, help));
+            }
+            continue;
+        }
+        let Some(image) = pinned_image(reference, settings) else {
+            continue;
+        };
+        let span = image
+            .digest_range
+            .clone()
+            .and_then(|r| reference.value.span_of(r))
+            .unwrap_or_else(|| reference.span.clone());
+        let codes: Vec<&'static str> = PIN_RULES
+            .into_iter()
+            .filter(|code| allowed(code, &span, reference))
+            .collect();
+        if !codes.is_empty() {
+            let site = Site::new(file, span, reference.kind);
+            pinned.push(Pinned {
+                image,
+                written: reference.value.text.clone(),
+                site,
+                allowed: codes,
+            });
+        }
+    }
+    (findings, pinned)
+}
+
+/// A reference pinned by digest that the config does not ask to ignore.
+fn pinned_image(reference: &Reference, settings: &Settings) -> Option<Image> {
+    if reference.unresolved.is_some() {
+        return None;
+    }
+    let image = Image::parse(&reference.value.text).ok()?;
+    (image.digest.is_some() && !settings.ignores_image(&image, &reference.value.text))
+        .then_some(image)
 }
 
 type Diagnosis = (&'static str, Span, String, Option<String>);

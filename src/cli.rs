@@ -298,12 +298,19 @@ fn check(args: &CheckArgs, cli: &Cli, style: Style) -> io::Result<u8> {
         Err(code) => return Ok(code),
     };
     let registry = registry(&settings, &args.registry)?;
-    let problems = runtime()?.block_on(resolve::recommend(
+    let runtime = runtime()?;
+    let (pin_findings, mut problems) =
+        runtime.block_on(resolve::verify_pins(&registry, &outcome.pinned));
+    outcome.add_findings(pin_findings);
+    problems.extend(runtime.block_on(resolve::recommend(
         &registry,
         &settings.data,
         settings.pin,
         &mut outcome.findings,
-    ));
+        io::stderr().is_terminal(),
+    )));
+    problems.sort();
+    problems.dedup();
     let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());
     registry_notes(&registry, cli.verbose, &mut err)?;
     for problem in &problems {
@@ -357,7 +364,12 @@ fn resolve(args: &ResolveArgs, cli: &Cli) -> io::Result<u8> {
         }
     }
     let registry = registry(&settings, &args.registry)?;
-    let answers = runtime()?.block_on(resolve::resolve_all(&registry, &settings.data, &images));
+    let answers = runtime()?.block_on(resolve::resolve_all(
+        &registry,
+        &settings.data,
+        &images,
+        io::stderr().is_terminal(),
+    ));
     let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());
     registry_notes(&registry, cli.verbose, &mut err)?;
     for message in &invalid {

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use crate::check::Pinned;
 use crate::finding::{Applicability, Finding};
 use crate::reference::Image;
 use crate::registry::{ErrorKind, Registry, RegistryError, Resolution};
@@ -50,19 +51,39 @@ pub fn pin(written: &str, image: &Image, resolution: &Resolution, style: PinStyl
     }
 }
 
-/// Resolve each distinct image once, concurrently.
+/// A progress bar is worth showing from this many references on.
+const PROGRESS_FROM: usize = 8;
+
+/// Resolve each distinct image once, concurrently; with `progress`, a bar on stderr when there
+/// are many.
 pub async fn resolve_all(
     registry: &Registry,
     rules: &RuleData,
     images: &[Image],
+    progress: bool,
 ) -> BTreeMap<String, Result<Resolution, RegistryError>> {
     let distinct: BTreeMap<String, &Image> = images.iter().map(|i| (i.to_string(), i)).collect();
-    let answers = futures::future::join_all(
-        distinct
-            .values()
-            .map(|image| registry.resolve(image, rules)),
-    )
+    let bar = (progress && distinct.len() >= PROGRESS_FROM).then(|| {
+        let bar = indicatif::ProgressBar::new(distinct.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} resolving {pos}/{len} references {wide_bar}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let answers = futures::future::join_all(distinct.values().map(|image| async {
+        let answer = registry.resolve(image, rules).await;
+        if let Some(bar) = &bar {
+            bar.inc(1);
+        }
+        answer
+    }))
     .await;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
     distinct.into_keys().zip(answers).collect()
 }
 
@@ -76,13 +97,14 @@ pub async fn recommend(
     rules: &RuleData,
     style: PinStyle,
     findings: &mut [Finding],
+    progress: bool,
 ) -> Vec<String> {
     let images: Vec<Image> = findings
         .iter()
         .filter(|f| PINNABLE.contains(&f.rule.code))
         .filter_map(|f| Image::parse(&f.image).ok())
         .collect();
-    let answers = resolve_all(registry, rules, &images).await;
+    let answers = resolve_all(registry, rules, &images, progress).await;
     let mut problems = BTreeSet::new();
     let mut offline = BTreeSet::new();
     for finding in findings
@@ -124,6 +146,86 @@ pub async fn recommend(
         ));
     }
     notes
+}
+
+/// TP008 and TP009: ask the registry about every digest pin.
+pub async fn verify_pins(registry: &Registry, pins: &[Pinned]) -> (Vec<Finding>, Vec<String>) {
+    let checks = futures::future::join_all(pins.iter().map(|pin| verify_pin(registry, pin))).await;
+    let mut findings = Vec::new();
+    let mut problems = BTreeSet::new();
+    for check in checks {
+        match check {
+            Ok(found) => findings.extend(found),
+            Err(error) if error.kind == ErrorKind::Offline => {}
+            Err(error) => {
+                problems.insert(error.message);
+            }
+        }
+    }
+    (findings, problems.into_iter().collect())
+}
+
+async fn verify_pin(registry: &Registry, pin: &Pinned) -> Result<Option<Finding>, RegistryError> {
+    let image = &pin.image;
+    let Some(digest) = image.digest.as_deref() else {
+        return Ok(None);
+    };
+    let name = &pin.written[image.name_range.clone()];
+    let short = |d: &str| d.chars().take(19).collect::<String>();
+    let Some(tag) = image.tag.as_deref() else {
+        if registry.manifest(image, digest).await?.is_some() {
+            return Ok(None);
+        }
+        let message = format!(
+            "`{}` names a digest {} does not have",
+            pin.written, image.registry
+        );
+        return Ok(pin.finding("TP008", message, Some("pin a digest that exists".into())));
+    };
+    let Some(current) = registry.manifest(image, tag).await? else {
+        return Ok(None);
+    };
+    if current.digest == digest {
+        return Ok(None);
+    }
+    let pinned = registry.manifest(image, digest).await?;
+    if current.is_index() && pinned.as_ref().is_some_and(|m| !m.is_index()) {
+        let entries = registry.index_entries(image, &current.digest).await?;
+        if let Some((_, platform)) = entries.iter().find(|(d, _)| d == digest) {
+            let message = format!(
+                "`{name}:{tag}@{}…` pins the {platform} manifest, not the multi-arch index",
+                short(digest)
+            );
+            let help = format!(
+                "pin the index `{}` so that every platform gets its image",
+                current.digest
+            );
+            return Ok(pin
+                .finding("TP009", message, Some(help))
+                .map(|mut finding| {
+                    finding.recommendation = Some(format!("{name}:{tag}@{}", current.digest));
+                    finding.digest = Some(current.digest.clone());
+                    finding.fix = Some(Applicability::Safe);
+                    finding
+                }));
+        }
+    }
+    let message = format!(
+        "`{name}:{tag}@{}…` is pinned to a digest `{tag}` no longer points to",
+        short(digest)
+    );
+    let help = format!(
+        "`{tag}` now points to `{}`: check what changed, then re-pin",
+        current.digest
+    );
+    Ok(pin
+        .finding("TP008", message, Some(help))
+        .map(|mut finding| {
+            finding.recommendation = Some(format!("{name}:{tag}@{}", current.digest));
+            finding.digest = Some(current.digest.clone());
+            finding.fix = Some(Applicability::Unsafe);
+            finding
+        }))
 }
 
 #[cfg(test)]

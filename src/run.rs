@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::check::check_file;
+use crate::check::{Pinned, check_file};
 use crate::config::Settings;
 use crate::discover::{self, Candidate};
 use crate::finding::{FileError, Finding};
@@ -33,6 +33,8 @@ pub struct Outcome {
     pub files: usize,
     pub references: Vec<Located>,
     pub findings: Vec<Finding>,
+    /// Digest pins for the registry rules (TP008, TP009).
+    pub pinned: Vec<Pinned>,
     pub errors: Vec<FileError>,
     pub notes: Vec<String>,
     /// The text of files with findings, for renderers that show source lines.
@@ -40,6 +42,12 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// Findings found after the scan (registry rules), kept in report order.
+    pub fn add_findings(&mut self, findings: Vec<Finding>) {
+        self.findings.extend(findings);
+        sort_findings(&mut self.findings);
+    }
+
     /// 0 clean, 1 findings at or above `fail_on`, 2 when something could not be read.
     pub fn exit_code(&self, fail_on: Severity) -> u8 {
         if !self.errors.is_empty() {
@@ -52,9 +60,11 @@ impl Outcome {
     }
 }
 
+#[derive(Default)]
 struct FileOutcome {
     references: Vec<Located>,
     findings: Vec<Finding>,
+    pinned: Vec<Pinned>,
     error: Option<FileError>,
     note: Option<String>,
     source: Option<Arc<SourceFile>>,
@@ -77,28 +87,26 @@ pub fn run(paths: &[PathBuf], settings: &Settings) -> Outcome {
         outcome.references.extend(result.references);
         outcome.errors.extend(result.error);
         outcome.notes.extend(result.note);
-        if let Some(source) = result.source.filter(|_| !result.findings.is_empty()) {
+        let shown = !result.findings.is_empty() || !result.pinned.is_empty();
+        outcome.pinned.extend(result.pinned);
+        if let Some(source) = result.source.filter(|_| shown) {
             outcome.sources.insert(source.display_path(), source);
         }
         outcome.findings.extend(result.findings);
     }
-    outcome
-        .findings
-        .sort_by(|a, b| (&a.path, a.start, a.rule.code).cmp(&(&b.path, b.start, b.rule.code)));
+    sort_findings(&mut outcome.findings);
     outcome
         .errors
         .sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
     outcome
 }
 
+fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| (&a.path, a.start, a.rule.code).cmp(&(&b.path, b.start, b.rule.code)));
+}
+
 fn check_candidate(candidate: &Candidate, settings: &Settings) -> FileOutcome {
-    let mut outcome = FileOutcome {
-        references: Vec::new(),
-        findings: Vec::new(),
-        error: None,
-        note: None,
-        source: None,
-    };
+    let mut outcome = FileOutcome::default();
     let file = match read_source(&candidate.path, settings.max_file_size) {
         Ok(file) => file,
         Err(error) => {
@@ -121,7 +129,7 @@ fn check_candidate(candidate: &Candidate, settings: &Settings) -> FileOutcome {
     outcome.note = scanned
         .skipped
         .map(|why| format!("{}: skipped: {why}", file.display_path()));
-    outcome.findings = check_file(&file, &scanned.references, settings);
+    (outcome.findings, outcome.pinned) = check_file(&file, &scanned.references, settings);
     outcome.references = scanned
         .references
         .iter()

@@ -288,3 +288,58 @@ fn base64_encode(text: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(text)
 }
+
+#[test]
+fn digest_pins_are_checked_against_the_tag() {
+    let registry = TestRegistry::start(None);
+    let current = registry.push_index("app/multi", "one", &["v1"]);
+    let older = registry.push_index("app/multi", "zero", &["v0"]);
+    let cache = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let host = &registry.host;
+    let missing = format!("sha256:{}", "0".repeat(64));
+    let manifest = format!(
+        "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - image: {host}/app/multi:v1@{}\n    - image: {host}/app/multi:v1@{}\n    - image: {host}/app/multi:v1@{}\n    - image: {host}/app/multi@{missing}\n",
+        current.platforms[0], older.index, current.index
+    );
+    std::fs::write(work.path().join("pod.yaml"), manifest).unwrap();
+    let run = tagpin(
+        cache.path(),
+        work.path(),
+        &["check", "--format", "json", "--no-config", "."],
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stderr));
+    let found: Vec<(u64, &str, &str, &str)> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["line"].as_u64().unwrap(),
+                f["code"].as_str().unwrap(),
+                f["recommendation"].as_str().unwrap_or(""),
+                f["fix"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    let repin = format!("{host}/app/multi:v1@{}", current.index);
+    assert_eq!(
+        found,
+        [
+            (5, "TP009", repin.as_str(), "safe"),
+            (6, "TP008", repin.as_str(), "unsafe"),
+            (8, "TP008", "", "")
+        ],
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.code, 1);
+    let column = json["findings"][0]["column"].as_u64().unwrap() as usize;
+    let line = format!("    - image: {host}/app/multi:v1@");
+    assert_eq!(
+        column,
+        line.chars().count() + 1,
+        "the finding points at the digest"
+    );
+}

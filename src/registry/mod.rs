@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use oci_client::manifest::{
     IMAGE_MANIFEST_LIST_MEDIA_TYPE, IMAGE_MANIFEST_MEDIA_TYPE, OCI_IMAGE_INDEX_MEDIA_TYPE,
-    OCI_IMAGE_MEDIA_TYPE,
+    OCI_IMAGE_MEDIA_TYPE, OciImageIndex,
 };
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
@@ -276,6 +276,65 @@ impl Registry {
             ))),
             _ => Ok(computed),
         }
+    }
+
+    /// The manifests an index lists, as (digest, `os/architecture`).
+    pub async fn index_entries(
+        &self,
+        image: &Image,
+        digest: &str,
+    ) -> Result<Vec<(String, String)>, RegistryError> {
+        let key = format!("index {}@{digest}", image.full_name());
+        if let Some(found) = self.cached::<Vec<(String, String)>>(&key) {
+            return Ok(found);
+        }
+        if self.options.offline {
+            return Err(self.offline(&format!("{}@{digest}", image.short_name())));
+        }
+        let url = format!(
+            "{}/v2/{}/manifests/{digest}",
+            self.transport.base_url(&image.registry),
+            image.repository
+        );
+        let answer = self
+            .transport
+            .send(
+                Method::GET,
+                &image.registry,
+                &image.repository,
+                &url,
+                &MANIFEST_TYPES[..2],
+            )
+            .await?;
+        if !answer.status.is_success() {
+            return Err(RegistryError::other(format!(
+                "{} answered {} for {url}",
+                image.registry, answer.status
+            )));
+        }
+        let computed = format!("sha256:{:x}", Sha256::digest(&answer.body));
+        if computed != digest {
+            return Err(RegistryError::other(format!(
+                "{} sent an index whose digest is {computed}, not {digest}",
+                image.registry
+            )));
+        }
+        let index: OciImageIndex = serde_json::from_slice(&answer.body).map_err(|e| {
+            RegistryError::other(format!("{} sent an unreadable index: {e}", image.registry))
+        })?;
+        let entries: Vec<(String, String)> = index
+            .manifests
+            .into_iter()
+            .map(|entry| {
+                let platform = entry
+                    .platform
+                    .map(|p| format!("{}/{}", p.os, p.architecture))
+                    .unwrap_or_default();
+                (entry.digest, platform)
+            })
+            .collect();
+        self.store(&key, &entries);
+        Ok(entries)
     }
 
     /// Every tag of `image`'s repository, once per run and repository.
