@@ -355,3 +355,57 @@ async fn a_warm_cache_makes_no_request() {
         ErrorKind::Offline
     );
 }
+
+#[tokio::test]
+async fn token_service_gets_the_credentials_and_the_registry_only_the_token() {
+    let fake = FakeRegistry::start(
+        Behaviour {
+            token_auth: true,
+            token_credentials: Some(("kestra".into(), "s3cret".into())),
+            ..Behaviour::default()
+        }
+        .with_repo("kestra/kestra", kestra()),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.json");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{"auths": {{"{}": {{"username": "kestra", "password": "s3cret"}}}}}}"#,
+            fake.host
+        ),
+    )
+    .unwrap();
+    let mut network = Network::default();
+    network.mirrors.insert("docker.io".into(), fake.url.clone());
+    let registry = Registry::new(
+        Options {
+            network,
+            ..Options::default()
+        },
+        Credentials::from_files([config.as_path()]),
+    )
+    .unwrap();
+    let resolution = registry
+        .resolve(&image("kestra/kestra:latest"), &RuleData::builtin())
+        .await
+        .unwrap();
+    assert_eq!(resolution.release.as_deref(), Some("v2.0.5"));
+    let basic = fake::basic("kestra", "s3cret");
+    for request in fake.requests() {
+        let sent_basic = request.authorization.as_deref() == Some(basic.as_str());
+        assert_eq!(
+            sent_basic,
+            request.path.starts_with("/token"),
+            "{request:?}"
+        );
+    }
+
+    let anonymous = registry_for(&fake, |_| {});
+    let error = anonymous
+        .manifest(&image("kestra/kestra"), "latest")
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind, ErrorKind::Auth, "{error}");
+    assert!(error.message.contains("docker login"), "{error}");
+}

@@ -90,7 +90,7 @@ impl RegistryError {
         }
     }
 
-    fn auth(registry: &str) -> Self {
+    pub(crate) fn auth(registry: &str) -> Self {
         RegistryError {
             kind: ErrorKind::Auth,
             message: format!(

@@ -279,6 +279,9 @@ impl Transport {
         let answer = read(response)
             .await
             .map_err(|e| RegistryError::network(&realm_host, &e))?;
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            return Err(RegistryError::auth(host));
+        }
         if !status.is_success() {
             return Err(RegistryError::other(format!(
                 "token service {realm_host} answered {status}"
