@@ -37,7 +37,7 @@ impl Pinned {
     }
 }
 
-/// Where a finding sits.
+/// Where a finding sits, and the bytes a fix would rewrite.
 #[derive(Debug, Clone)]
 struct Site {
     path: String,
@@ -45,16 +45,26 @@ struct Site {
     start: Position,
     end: Position,
     kind: FileKind,
+    target: Option<Span>,
+    reference: usize,
 }
 
 impl Site {
-    fn new(file: &SourceFile, span: Span, kind: FileKind) -> Site {
+    fn new(
+        file: &SourceFile,
+        span: Span,
+        target: Option<Span>,
+        kind: FileKind,
+        reference: usize,
+    ) -> Site {
         Site {
+            reference,
             path: file.display_path(),
             start: file.position(span.start),
             end: file.position(span.end),
             span,
             kind,
+            target,
         }
     }
 
@@ -71,6 +81,8 @@ impl Site {
             help,
             recommendation: None,
             digest: None,
+            target: self.target.clone(),
+            reference: self.reference,
             fix: None,
         }
     }
@@ -90,28 +102,28 @@ pub fn check_file(
     };
     let mut findings = Vec::new();
     let mut pinned = Vec::new();
-    for reference in references {
-        if let Some((code, span, message, help)) = diagnose(reference, settings) {
-            if allowed(code, &span, reference) {
-                let site = Site::new(file, span, reference.kind);
-                findings.push(site.finding(code, &reference.value.text, message, help));
+    for (index, reference) in references.iter().enumerate() {
+        if let Some(d) = diagnose(reference, settings) {
+            if allowed(d.code, &d.span, reference) {
+                let site = Site::new(file, d.span, d.target, reference.kind, index);
+                findings.push(site.finding(d.code, &reference.value.text, d.message, d.help));
             }
             continue;
         }
         let Some(image) = pinned_image(reference, settings) else {
             continue;
         };
-        let span = image
+        let target = image
             .digest_range
             .clone()
-            .and_then(|r| reference.value.span_of(r))
-            .unwrap_or_else(|| reference.span.clone());
+            .and_then(|r| reference.value.span_of(r));
+        let span = target.clone().unwrap_or_else(|| reference.span.clone());
         let codes: Vec<&'static str> = PIN_RULES
             .into_iter()
             .filter(|code| allowed(code, &span, reference))
             .collect();
         if !codes.is_empty() {
-            let site = Site::new(file, span, reference.kind);
+            let site = Site::new(file, span, target, reference.kind, index);
             pinned.push(Pinned {
                 image,
                 written: reference.value.text.clone(),
@@ -133,56 +145,88 @@ fn pinned_image(reference: &Reference, settings: &Settings) -> Option<Image> {
         .then_some(image)
 }
 
-type Diagnosis = (&'static str, Span, String, Option<String>);
+/// What a rule found on a reference.
+struct Diagnosis {
+    code: &'static str,
+    span: Span,
+    target: Option<Span>,
+    message: String,
+    help: Option<String>,
+}
+
+impl Diagnosis {
+    fn new(
+        code: &'static str,
+        span: Span,
+        target: Option<Span>,
+        message: String,
+        help: Option<String>,
+    ) -> Self {
+        Diagnosis {
+            code,
+            span,
+            target,
+            message,
+            help,
+        }
+    }
+}
 
 /// The one finding a reference gives, if any: the most specific rule wins.
 fn diagnose(reference: &Reference, settings: &Settings) -> Option<Diagnosis> {
     let text = &shorten(&reference.value.text);
+    let value = &reference.value;
     if let Some(variable) = &reference.unresolved {
         let message = format!(
             "`{text}` depends on `{}`, which has no default",
             variable.name
         );
         let help = "give it a default (`${VAR:-v1.2.3}`) or check the rendered file".to_string();
-        return Some(("TP011", variable.span.clone(), message, Some(help)));
+        return Some(Diagnosis::new(
+            "TP011",
+            variable.span.clone(),
+            None,
+            message,
+            Some(help),
+        ));
     }
     if reference.chart_tag {
         return None;
     }
-    let image = match Image::parse(&reference.value.text) {
+    let image = match Image::parse(&value.text) {
         Ok(image) => image,
         Err(error) => {
             let message = format!("`{text}` is not a valid image reference: {error}");
-            let span = error.range.and_then(|r| reference.value.span_of(r));
-            return Some((
-                "TP010",
-                span.unwrap_or_else(|| reference.span.clone()),
-                message,
-                None,
-            ));
+            let span = error
+                .range
+                .and_then(|r| value.span_of(r))
+                .unwrap_or_else(|| reference.span.clone());
+            return Some(Diagnosis::new("TP010", span, None, message, None));
         }
     };
-    if settings.ignores_image(&image, &reference.value.text) || image.digest.is_some() {
+    if settings.ignores_image(&image, &value.text) || image.digest.is_some() {
         return None;
     }
-    let at = |range: std::ops::Range<usize>| {
-        reference
-            .value
-            .span_of(range)
-            .unwrap_or_else(|| reference.span.clone())
-    };
     let Some(tag) = &image.tag else {
+        let name = image.name_range.clone();
         let message = format!("`{text}` has no tag and pulls whatever `latest` is");
         let help = format!("pin a release: `{text}:<version>`");
-        return Some(("TP001", at(image.name_range.clone()), message, Some(help)));
+        // A fix inserts the tag right after the name's last byte.
+        let target = value.span_of(name.end - 1..name.end).map(|s| s.end..s.end);
+        let span = value
+            .span_of(name)
+            .unwrap_or_else(|| reference.span.clone());
+        return Some(Diagnosis::new("TP001", span, target, message, Some(help)));
     };
-    let tag_span = at(image.tag_range.clone().unwrap_or_default());
+    let target = image.tag_range.clone().and_then(|r| value.span_of(r));
+    let span = target.clone().unwrap_or_else(|| reference.span.clone());
     let rules = settings.data.image_rules(&image);
     if rules.is_some_and(|r| r.is_stale(tag)) {
         let message = format!("`{text}` is a stale tag that no longer moves and names no release");
-        return Some((
+        return Some(Diagnosis::new(
             "TP004",
-            tag_span,
+            span,
+            target,
             message,
             Some("pin a current release".to_string()),
         ));
@@ -190,14 +234,14 @@ fn diagnose(reference: &Reference, settings: &Settings) -> Option<Diagnosis> {
     if settings.data.is_moving(tag) || rules.is_some_and(|r| r.moving.contains(tag)) {
         let message = format!("`{text}` floats");
         let help = format!("`{tag}` moves with every release; pin an exact version");
-        return Some(("TP002", tag_span, message, Some(help)));
+        return Some(Diagnosis::new("TP002", span, target, message, Some(help)));
     }
     if let Some(rules) = rules.filter(|r| r.is_imprecise(tag)) {
         let message =
             format!("`{text}` names a release line, not a release: it moves with every patch");
         let (base, variant) = rules.split_variant(tag);
         let help = format!("pin a patch release: `{base}.<patch>{variant}`");
-        return Some(("TP003", tag_span, message, Some(help)));
+        return Some(Diagnosis::new("TP003", span, target, message, Some(help)));
     }
     None
 }

@@ -31,7 +31,28 @@ pub struct Finding {
     pub help: Option<String>,
     pub recommendation: Option<String>,
     pub digest: Option<String>,
-    pub fix: Option<Applicability>,
+    /// The bytes a fix rewrites (the tag, the digest, or where a missing tag goes), when the
+    /// file holds them verbatim; `None` when no byte-exact edit is possible.
+    pub target: Option<Span>,
+    /// Which of its file's references (in scan order) the finding is about.
+    pub reference: usize,
+    pub fix: Option<Fix>,
+}
+
+/// A fix: byte-range edits and how safe they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fix {
+    pub applicability: Applicability,
+    /// Imperative: "Pin to `v2.0.5`".
+    pub title: String,
+    pub edits: Vec<Edit>,
+}
+
+/// Replace the bytes of `span` with `text` (an empty span inserts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    pub span: Span,
+    pub text: String,
 }
 
 impl Finding {

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod discover;
 pub mod finding;
+pub mod fix;
 pub mod reference;
 pub mod registry;
 pub mod render;

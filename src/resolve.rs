@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::check::Pinned;
-use crate::finding::{Applicability, Finding};
+use crate::finding::{Applicability, Edit, Finding, Fix};
 use crate::reference::Image;
 use crate::registry::{ErrorKind, Registry, RegistryError, Resolution};
 use crate::rules::data::RuleData;
@@ -90,6 +90,10 @@ pub async fn resolve_all(
 /// The rules whose findings a pin fixes without changing what runs.
 const PINNABLE: [&str; 3] = ["TP001", "TP002", "TP003"];
 
+pub fn is_pinnable(code: &str) -> bool {
+    PINNABLE.contains(&code)
+}
+
 /// Attach recommendations to the findings that a pin fixes; returns the distinct reasons some
 /// could not be had (an unreachable registry, offline without a cached answer).
 pub async fn recommend(
@@ -98,7 +102,7 @@ pub async fn recommend(
     style: PinStyle,
     findings: &mut [Finding],
     progress: bool,
-) -> Vec<String> {
+) -> Recommended {
     let images: Vec<Image> = findings
         .iter()
         .filter(|f| PINNABLE.contains(&f.rule.code))
@@ -115,19 +119,7 @@ pub async fn recommend(
             continue;
         };
         match answers.get(&image.to_string()) {
-            Some(Ok(resolution)) => {
-                let pinned = pin(&finding.image, &image, resolution, style);
-                let tag = image.tag.as_deref().unwrap_or("latest");
-                finding.help = Some(match &resolution.release {
-                    Some(_) => format!("pin to `{pinned}` (what `{tag}` points to now)"),
-                    None => format!(
-                        "pin to `{pinned}` (no release tag shares what `{tag}` points to now)"
-                    ),
-                });
-                finding.recommendation = Some(pinned);
-                finding.digest = Some(resolution.digest.clone());
-                finding.fix = Some(Applicability::Safe);
-            }
+            Some(Ok(resolution)) => attach_pin(finding, &image, resolution, style),
             Some(Err(error)) if error.kind == ErrorKind::Offline => {
                 offline.insert(image.to_string());
             }
@@ -145,7 +137,37 @@ pub async fn recommend(
             if n == 1 { " has" } else { "s have" }
         ));
     }
-    notes
+    let resolutions = answers
+        .into_iter()
+        .filter_map(|(image, answer)| Some((image, answer.ok()?)))
+        .collect();
+    Recommended {
+        notes,
+        resolutions,
+        style,
+    }
+}
+
+/// What [`recommend`] found: notes on what could not be had, and every resolution, by image.
+pub struct Recommended {
+    pub notes: Vec<String>,
+    pub resolutions: BTreeMap<String, Resolution>,
+    pub style: PinStyle,
+}
+
+impl Recommended {
+    /// Give a finding found again (on a fixed text) the pin its image resolved to.
+    pub fn attach(&self, finding: &mut Finding) {
+        if !PINNABLE.contains(&finding.rule.code) {
+            return;
+        }
+        let Ok(image) = Image::parse(&finding.image) else {
+            return;
+        };
+        if let Some(resolution) = self.resolutions.get(&image.to_string()) {
+            attach_pin(finding, &image, resolution, self.style);
+        }
+    }
 }
 
 /// TP008 and TP009: ask the registry about every digest pin.
@@ -202,12 +224,7 @@ async fn verify_pin(registry: &Registry, pin: &Pinned) -> Result<Option<Finding>
             );
             return Ok(pin
                 .finding("TP009", message, Some(help))
-                .map(|mut finding| {
-                    finding.recommendation = Some(format!("{name}:{tag}@{}", current.digest));
-                    finding.digest = Some(current.digest.clone());
-                    finding.fix = Some(Applicability::Safe);
-                    finding
-                }));
+                .map(|finding| repin(finding, name, tag, &current.digest, Applicability::Safe)));
         }
     }
     let message = format!(
@@ -220,12 +237,57 @@ async fn verify_pin(registry: &Registry, pin: &Pinned) -> Result<Option<Finding>
     );
     Ok(pin
         .finding("TP008", message, Some(help))
-        .map(|mut finding| {
-            finding.recommendation = Some(format!("{name}:{tag}@{}", current.digest));
-            finding.digest = Some(current.digest.clone());
-            finding.fix = Some(Applicability::Unsafe);
-            finding
-        }))
+        .map(|finding| repin(finding, name, tag, &current.digest, Applicability::Unsafe)))
+}
+
+/// Point a digest pin at `digest`: the recommendation, and the edit of the digest's bytes.
+fn repin(
+    mut finding: Finding,
+    name: &str,
+    tag: &str,
+    digest: &str,
+    applicability: Applicability,
+) -> Finding {
+    finding.recommendation = Some(format!("{name}:{tag}@{digest}"));
+    finding.digest = Some(digest.to_string());
+    finding.fix = finding.target.clone().map(|span| Fix {
+        applicability,
+        title: format!("Pin to `{digest}`"),
+        edits: vec![Edit {
+            span,
+            text: digest.to_string(),
+        }],
+    });
+    finding
+}
+
+/// Attach the pin a resolution gives to a TP001/TP002/TP003 finding: the recommendation, the
+/// help line and, where the bytes of the tag are known, the safe fix (same digest).
+pub fn attach_pin(finding: &mut Finding, image: &Image, resolution: &Resolution, style: PinStyle) {
+    let pinned = pin(&finding.image, image, resolution, style);
+    let tag = image.tag.as_deref().unwrap_or("latest");
+    finding.help = Some(match &resolution.release {
+        Some(_) => format!("pin to `{pinned}` (what `{tag}` points to now)"),
+        None => format!("pin to `{pinned}` (no release tag shares what `{tag}` points to now)"),
+    });
+    // The text after the name: `:v2.0.5`, `:latest@sha256:…` or `@sha256:…`; a tag's bytes are
+    // replaced without its `:`, a missing tag is inserted with it.
+    let suffix = &pinned[image.name_range.end..];
+    let text = if image.tag.is_some() {
+        suffix.strip_prefix(':').unwrap_or(suffix)
+    } else {
+        suffix
+    };
+    finding.fix = finding.target.clone().map(|span| Fix {
+        applicability: Applicability::Safe,
+        title: format!("Pin to `{}`", pinned),
+        edits: vec![Edit {
+            span,
+            text: text.to_string(),
+        }],
+    });
+    finding.recommendation = Some(pinned);
+    finding.digest = Some(resolution.digest.clone());
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use crate::discover::{self, Candidate};
 use crate::finding::{FileError, Finding};
 use crate::reference::Image;
 use crate::rules::Severity;
-use crate::scan::{self, FileKind};
+use crate::scan::{self, FileKind, Kind};
 use crate::source::{Position, SourceFile};
 
 /// One reference as the inventory (`tagpin images`) lists it.
@@ -37,8 +37,10 @@ pub struct Outcome {
     pub pinned: Vec<Pinned>,
     pub errors: Vec<FileError>,
     pub notes: Vec<String>,
-    /// The text of files with findings, for renderers that show source lines.
+    /// The text of files with findings, for renderers that show source lines and for fixes.
     pub sources: BTreeMap<String, Arc<SourceFile>>,
+    /// The kind of each file in `sources`, for re-scanning a fixed text.
+    pub kinds: BTreeMap<String, Kind>,
 }
 
 impl Outcome {
@@ -60,8 +62,8 @@ impl Outcome {
     }
 }
 
-#[derive(Default)]
 struct FileOutcome {
+    kind: Kind,
     references: Vec<Located>,
     findings: Vec<Finding>,
     pinned: Vec<Pinned>,
@@ -90,6 +92,7 @@ pub fn run(paths: &[PathBuf], settings: &Settings) -> Outcome {
         let shown = !result.findings.is_empty() || !result.pinned.is_empty();
         outcome.pinned.extend(result.pinned);
         if let Some(source) = result.source.filter(|_| shown) {
+            outcome.kinds.insert(source.display_path(), result.kind);
             outcome.sources.insert(source.display_path(), source);
         }
         outcome.findings.extend(result.findings);
@@ -106,7 +109,15 @@ fn sort_findings(findings: &mut [Finding]) {
 }
 
 fn check_candidate(candidate: &Candidate, settings: &Settings) -> FileOutcome {
-    let mut outcome = FileOutcome::default();
+    let mut outcome = FileOutcome {
+        kind: candidate.kind,
+        references: Vec::new(),
+        findings: Vec::new(),
+        pinned: Vec::new(),
+        error: None,
+        note: None,
+        source: None,
+    };
     let file = match read_source(&candidate.path, settings.max_file_size) {
         Ok(file) => file,
         Err(error) => {

@@ -145,6 +145,8 @@ pub struct Registry {
     options: Options,
     tags: Mutex<HashMap<String, SharedTags>>,
     notes: std::sync::Mutex<Vec<String>>,
+    /// Resolutions made in this run, reused however the disk cache is set.
+    resolved: std::sync::Mutex<HashMap<String, Resolution>>,
 }
 
 impl Registry {
@@ -154,6 +156,7 @@ impl Registry {
             options,
             tags: Mutex::new(HashMap::new()),
             notes: std::sync::Mutex::new(Vec::new()),
+            resolved: std::sync::Mutex::new(HashMap::new()),
         })
     }
 
@@ -420,6 +423,14 @@ impl Registry {
     ) -> Result<Resolution, RegistryError> {
         let tag = image.tag.as_deref().unwrap_or("latest");
         let key = format!("resolution {}:{tag}", image.full_name());
+        if let Some(found) = self
+            .resolved
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            return Ok(found.clone());
+        }
         if let Some(found) = self.cached::<Resolution>(&key) {
             return Ok(found);
         }
@@ -449,6 +460,10 @@ impl Registry {
             resolution.also = also;
         }
         self.store(&key, &resolution);
+        self.resolved
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, resolution.clone());
         Ok(resolution)
     }
 

@@ -77,7 +77,7 @@ impl Report for Json {
                     message: &f.message,
                     recommendation: f.recommendation.as_deref(),
                     digest: f.digest.as_deref(),
-                    fix: f.fix,
+                    fix: f.fix.as_ref().map(|fix| fix.applicability),
                 })
                 .collect(),
             errors: &outcome.errors,

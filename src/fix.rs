@@ -1,0 +1,257 @@
+//! Fixes: byte-range edits applied in one pass per file (overlaps skipped), repeated on the
+//! result until nothing changes, verified by scanning the new text again, and written
+//! atomically. tagpin changes the bytes of a reference and nothing else; a fix that cannot be
+//! verified is not written.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+
+use crate::check::check_file;
+use crate::config::Settings;
+use crate::finding::{Applicability, Edit, FileError, Finding};
+use crate::scan::{self, Kind, Reference};
+use crate::source::SourceFile;
+
+/// Passes over one file before giving up on converging.
+const MAX_PASSES: usize = 4;
+
+/// A file's text before and after its fixes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileFix {
+    pub path: String,
+    pub before: String,
+    pub after: String,
+    /// Findings fixed.
+    pub fixed: usize,
+    /// The edits of the first pass, into `before`.
+    pub edits: Vec<Edit>,
+}
+
+/// Which fixes may be applied.
+pub fn allowed(finding: &Finding, unsafe_fixes: bool) -> bool {
+    finding
+        .fix
+        .as_ref()
+        .is_some_and(|fix| fix.applicability == Applicability::Safe || unsafe_fixes)
+}
+
+/// Apply edits in order of position, skipping any that overlaps one already applied (an
+/// identical edit twice counts once). Returns the new text and the edits applied.
+pub fn apply(text: &str, edits: &[Edit]) -> (String, Vec<Edit>) {
+    let mut sorted: Vec<&Edit> = edits.iter().collect();
+    sorted.sort_by_key(|e| (e.span.start, e.span.end));
+    let mut out = String::with_capacity(text.len());
+    let mut applied: Vec<Edit> = Vec::new();
+    let mut at = 0;
+    for edit in sorted {
+        if let Some(last) = applied.last() {
+            if *last == *edit {
+                continue;
+            }
+            if edit.span.start < last.span.end
+                || (edit.span.start == last.span.start && last.span.is_empty())
+            {
+                continue;
+            }
+        }
+        out.push_str(&text[at..edit.span.start]);
+        out.push_str(&edit.text);
+        at = edit.span.end;
+        applied.push(edit.clone());
+    }
+    out.push_str(&text[at..]);
+    (out, applied)
+}
+
+/// Fix one file: the first pass applies `findings`' fixes; later passes re-check the new text
+/// and `refix` gives the offline findings their fixes again, until no edit is left. The result
+/// must scan to the same references, each unchanged or exactly its recommendation.
+pub fn fix_file(
+    file: &SourceFile,
+    kind: Kind,
+    settings: &Settings,
+    findings: &[&Finding],
+    refix: &dyn Fn(&mut Finding),
+    unsafe_fixes: bool,
+) -> Result<Option<FileFix>, FileError> {
+    let error = |message: String| FileError {
+        path: file.display_path(),
+        line: None,
+        column: None,
+        message,
+    };
+    let original = scan::scan(file, kind)
+        .map_err(|e| error(e.message))?
+        .references;
+    let mut text = file.text.clone();
+    let mut becomes: HashMap<usize, String> = HashMap::new();
+    let mut fixed = 0;
+    let mut first_edits = None;
+    let mut current: Vec<Finding> = findings.iter().map(|f| (*f).clone()).collect();
+    for _ in 0..MAX_PASSES {
+        let chosen: Vec<&Finding> = current
+            .iter()
+            .filter(|f| allowed(f, unsafe_fixes))
+            .collect();
+        let edits: Vec<Edit> = chosen
+            .iter()
+            .flat_map(|f| f.fix.iter().flat_map(|fix| fix.edits.clone()))
+            .collect();
+        if edits.is_empty() {
+            break;
+        }
+        let (next, applied) = apply(&text, &edits);
+        first_edits.get_or_insert_with(|| applied.clone());
+        for finding in chosen {
+            let edits = &finding
+                .fix
+                .as_ref()
+                .expect("chosen findings have fixes")
+                .edits;
+            if edits.iter().all(|e| applied.contains(e))
+                && let Some(recommendation) = &finding.recommendation
+            {
+                becomes.insert(finding.reference, recommendation.clone());
+                fixed += 1;
+            }
+        }
+        if next == text {
+            break;
+        }
+        text = next;
+        let rescanned = SourceFile::new(file.path.clone(), text.clone());
+        let references = scan::scan(&rescanned, kind)
+            .map_err(|e| {
+                error(format!(
+                    "a fix would break the file ({}); nothing written",
+                    e.message
+                ))
+            })?
+            .references;
+        current = check_file(&rescanned, &references, settings).0;
+        current.iter_mut().for_each(refix);
+    }
+    if text == file.text {
+        return Ok(None);
+    }
+    verify(file, kind, &original, &text, &becomes)
+        .map_err(|why| error(format!("{why}; nothing written")))?;
+    let edits = first_edits.unwrap_or_default();
+    Ok(Some(FileFix {
+        path: file.display_path(),
+        before: file.text.clone(),
+        after: text,
+        fixed,
+        edits,
+    }))
+}
+
+/// The fixed text scans to the same references, each unchanged or become its recommendation.
+fn verify(
+    file: &SourceFile,
+    kind: Kind,
+    original: &[Reference],
+    text: &str,
+    becomes: &HashMap<usize, String>,
+) -> Result<(), String> {
+    let fixed = SourceFile::new(file.path.clone(), text.to_string());
+    let references = scan::scan(&fixed, kind)
+        .map_err(|e| format!("a fix would break the file ({})", e.message))?
+        .references;
+    if references.len() != original.len() {
+        return Err(format!(
+            "a fix would change the number of references from {} to {}",
+            original.len(),
+            references.len()
+        ));
+    }
+    for (index, (old, new)) in original.iter().zip(&references).enumerate() {
+        let want = becomes.get(&index).unwrap_or(&old.value.text);
+        if new.value.text != *want {
+            let line = fixed.position(new.span.start).line;
+            return Err(format!(
+                "line {line}: `{}` would become `{}`, not `{want}`",
+                old.value.text, new.value.text
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Write a fixed file atomically (a temporary file in the same folder, synced, renamed over
+/// it), keeping its permissions, and only if it still holds what was read.
+pub fn write(path: &Path, fix: &FileFix) -> Result<(), FileError> {
+    let error = |message: String| FileError {
+        path: fix.path.clone(),
+        line: None,
+        column: None,
+        message,
+    };
+    let target = std::fs::canonicalize(path).map_err(|e| error(format!("cannot write: {e}")))?;
+    let permissions = std::fs::metadata(&target)
+        .map_err(|e| error(format!("cannot write: {e}")))?
+        .permissions();
+    let on_disk = std::fs::read(&target).map_err(|e| error(format!("cannot write: {e}")))?;
+    if on_disk != fix.before.as_bytes() {
+        return Err(error(
+            "changed since tagpin read it; not overwritten (run again)".into(),
+        ));
+    }
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let mut temporary =
+        tempfile::NamedTempFile::new_in(dir).map_err(|e| error(format!("cannot write: {e}")))?;
+    temporary
+        .write_all(fix.after.as_bytes())
+        .map_err(|e| error(format!("cannot write: {e}")))?;
+    temporary
+        .as_file()
+        .sync_all()
+        .map_err(|e| error(format!("cannot write: {e}")))?;
+    std::fs::set_permissions(temporary.path(), permissions)
+        .map_err(|e| error(format!("cannot write: {e}")))?;
+    temporary
+        .persist(&target)
+        .map_err(|e| error(format!("cannot write: {}", e.error)))?;
+    if let Ok(folder) = std::fs::File::open(dir) {
+        let _ = folder.sync_all();
+    }
+    Ok(())
+}
+
+/// A unified diff of one file's fix, with `a/` and `b/` names.
+pub fn diff(fix: &FileFix) -> String {
+    similar::TextDiff::from_lines(&fix.before, &fix.after)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{}", fix.path), &format!("b/{}", fix.path))
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edit(span: std::ops::Range<usize>, text: &str) -> Edit {
+        Edit {
+            span,
+            text: text.to_string(),
+        }
+    }
+
+    #[test]
+    fn edits_apply_in_order_and_overlaps_are_skipped() {
+        let text = "image: a:latest\nimage: b\n";
+        let (out, applied) = apply(
+            text,
+            &[
+                edit(24..24, ":1"),
+                edit(9..15, "v2"),
+                edit(9..15, "v2"),
+                edit(10..12, "x"),
+            ],
+        );
+        assert_eq!(out, "image: a:v2\nimage: b:1\n");
+        assert_eq!(applied.len(), 2);
+    }
+}
