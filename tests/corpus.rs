@@ -42,3 +42,101 @@ fn corpus_scans_without_errors_and_findings_match_the_review() {
         .collect();
     insta::assert_snapshot!("findings", findings.join("\n"));
 }
+
+/// Every fix over the corpus, from a fixed table of resolutions (each floating tag "points to"
+/// release `9.9.9`): each file verifies, only the bytes of references change, and a second
+/// pass finds nothing left to fix.
+#[test]
+fn fixing_the_whole_corpus_touches_only_reference_bytes() {
+    use std::collections::BTreeMap;
+    use tagpin::fix;
+    use tagpin::reference::Image;
+    use tagpin::registry::Resolution;
+    use tagpin::resolve::{PinStyle, Recommended};
+
+    let root = corpus();
+    let settings = Settings::default();
+    let mut outcome = tagpin::run::run(std::slice::from_ref(&root), &settings);
+    let digest = format!("sha256:{}", "a".repeat(64));
+    for style in [PinStyle::Version, PinStyle::Digest, PinStyle::VersionDigest] {
+        let resolutions: BTreeMap<String, Resolution> = outcome
+            .findings
+            .iter()
+            .filter_map(|f| Image::parse(&f.image).ok())
+            .map(|image| {
+                (
+                    image.to_string(),
+                    Resolution {
+                        digest: digest.clone(),
+                        release: Some("9.9.9".into()),
+                        also: vec![],
+                    },
+                )
+            })
+            .collect();
+        let recommended = Recommended {
+            notes: vec![],
+            resolutions,
+            style,
+        };
+        outcome
+            .findings
+            .iter_mut()
+            .for_each(|f| recommended.attach(f));
+        let mut files = 0;
+        for (path, file) in &outcome.sources {
+            let findings: Vec<&tagpin::finding::Finding> = outcome
+                .findings
+                .iter()
+                .filter(|f| &f.path == path)
+                .collect();
+            if !findings.iter().any(|f| fix::allowed(f, false)) {
+                continue;
+            }
+            let kind = outcome.kinds[path];
+            let fixed = fix::fix_file(
+                file,
+                kind,
+                &settings,
+                &findings,
+                &|f| recommended.attach(f),
+                false,
+            )
+            .unwrap_or_else(|e| panic!("{path}: {}", e.message))
+            .unwrap_or_else(|| panic!("{path}: fixable findings but no change"));
+            files += 1;
+            assert_eq!(
+                fix::apply(&fixed.before, &fixed.edits).0,
+                fixed.after,
+                "{path}: one pass, only the edits"
+            );
+            for edit in &fixed.edits {
+                let old = &fixed.before[edit.span.clone()];
+                let fits = old.is_empty()
+                    || findings
+                        .iter()
+                        .any(|f| f.target.as_ref() == Some(&edit.span));
+                assert!(fits, "{path}: an edit outside a reference's bytes: {old:?}");
+                assert!(
+                    !edit.text.contains(['\n', '"', '\'', ' ', '#']),
+                    "{path}: {:?}",
+                    edit.text
+                );
+            }
+            let again = tagpin::source::SourceFile::new(file.path.clone(), fixed.after.clone());
+            let references = tagpin::scan::scan(&again, kind).unwrap().references;
+            let mut left = tagpin::check::check_file(&again, &references, &settings).0;
+            left.iter_mut().for_each(|f| recommended.attach(f));
+            let refixable: Vec<String> = left
+                .iter()
+                .filter(|f| fix::allowed(f, false))
+                .map(|f| f.image.clone())
+                .collect();
+            assert!(
+                refixable.is_empty(),
+                "{path}: still fixable after a fix: {refixable:?}"
+            );
+        }
+        assert!(files > 80, "only {files} files had fixes");
+    }
+}

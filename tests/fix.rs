@@ -329,3 +329,103 @@ fn offline_without_a_cached_answer_fixes_nothing() {
         text
     );
 }
+
+#[test]
+fn the_diff_of_every_kind() {
+    let registry = TestRegistry::start(None);
+    let seeded = registry.seed_kestra("kestra/kestra");
+    let cache = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    for (name, before, _) in CASES {
+        fs::write(
+            work.path().join(name),
+            before.replace("{develop}", &seeded["develop"]),
+        )
+        .unwrap();
+    }
+    let mirror = format!("docker.io={}", registry.url);
+    let diff = tagpin(
+        cache.path(),
+        work.path(),
+        &[
+            "check",
+            "--diff",
+            "--no-config",
+            "--registry-mirror",
+            &mirror,
+            ".",
+        ],
+    );
+    assert_eq!(diff.code, 1, "{}", diff.stderr);
+    insta::assert_snapshot!("diff_of_every_kind", diff.stdout);
+}
+
+#[test]
+fn a_killed_run_leaves_every_file_old_or_new() {
+    let registry = TestRegistry::start(None);
+    registry.seed_kestra("kestra/kestra");
+    let cache = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let before = "services:\n  kestra:\n    image: kestra/kestra:latest # keep this comment\n";
+    let after = "services:\n  kestra:\n    image: kestra/kestra:v2.0.5 # keep this comment\n";
+    let files: Vec<_> = (0..1500)
+        .map(|i| work.path().join(format!("s{i:04}.compose.yaml")))
+        .collect();
+    let mirror = format!("docker.io={}", registry.url);
+    // Warm the cache so that the run spends its time writing.
+    let warm = tagpin(
+        cache.path(),
+        work.path(),
+        &[
+            "resolve",
+            "--no-config",
+            "--registry-mirror",
+            &mirror,
+            "kestra/kestra:latest",
+        ],
+    );
+    assert_eq!(warm.code, 0, "{}", warm.stderr);
+    for pause in [0, 5, 20] {
+        for file in &files {
+            fs::write(file, before).unwrap();
+        }
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tagpin"))
+            .args([
+                "check",
+                "--fix",
+                "--no-config",
+                "--registry-mirror",
+                &mirror,
+                ".",
+            ])
+            .current_dir(work.path())
+            .env("XDG_CACHE_HOME", cache.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Kill it once writing has begun (the first file is written first), mid-way.
+        let started = std::time::Instant::now();
+        while fs::read_to_string(&files[0]).unwrap() == before && started.elapsed().as_secs() < 60 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(pause));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let mut fixed = 0;
+        for file in &files {
+            let text = fs::read_to_string(file).unwrap();
+            assert!(
+                text == before || text == after,
+                "{} is neither old nor new: {text:?}",
+                file.display()
+            );
+            fixed += usize::from(text == after);
+        }
+        eprintln!(
+            "killed {pause} ms into writing: {fixed} of {} files fixed",
+            files.len()
+        );
+        assert!(fixed > 0);
+    }
+}
