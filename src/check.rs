@@ -2,12 +2,17 @@
 //! `ignore-images` and inline suppressions.
 
 use crate::config::Settings;
-use crate::finding::Finding;
+use jiff::civil::Date;
+
+use crate::finding::{Applicability, Edit, Finding, Fix};
+use crate::policy::{ReleaseTable, Support};
 use crate::reference::Image;
+use crate::rules::data::{ImageRules, LineKind};
 use crate::rules::rule;
 use crate::scan::{FileKind, Reference};
 use crate::source::{Position, SourceFile, Span};
 use crate::suppress::Suppressions;
+use crate::version::TagVersion;
 
 /// Codes of the rules that need the registry to tell about a digest pin.
 const PIN_RULES: [&str; 2] = ["TP008", "TP009"];
@@ -106,7 +111,16 @@ pub fn check_file(
         if let Some(d) = diagnose(reference, settings) {
             if allowed(d.code, &d.span, reference) {
                 let site = Site::new(file, d.span, d.target, reference.kind, index);
-                findings.push(site.finding(d.code, &reference.value.text, d.message, d.help));
+                let mut finding = site.finding(d.code, &reference.value.text, d.message, d.help);
+                if let Some((recommendation, text, applicability)) = d.pin {
+                    finding.fix = finding.target.clone().map(|span| Fix {
+                        applicability,
+                        title: format!("Pin to `{recommendation}`"),
+                        edits: vec![Edit { span, text }],
+                    });
+                    finding.recommendation = Some(recommendation);
+                }
+                findings.push(finding);
             }
             continue;
         }
@@ -152,6 +166,9 @@ struct Diagnosis {
     target: Option<Span>,
     message: String,
     help: Option<String>,
+    /// What to pin instead, known without the registry: (recommendation, the target's new
+    /// bytes, applicability).
+    pin: Option<(String, String, Applicability)>,
 }
 
 impl Diagnosis {
@@ -168,6 +185,7 @@ impl Diagnosis {
             target,
             message,
             help,
+            pin: None,
         }
     }
 }
@@ -236,6 +254,9 @@ fn diagnose(reference: &Reference, settings: &Settings) -> Option<Diagnosis> {
         let help = format!("`{tag}` moves with every release; pin an exact version");
         return Some(Diagnosis::new("TP002", span, target, message, Some(help)));
     }
+    if let Some(d) = rules.and_then(|r| release_policy(&image, r, tag, text, settings.today)) {
+        return Some(Diagnosis { span, target, ..d });
+    }
     if let Some(rules) = rules.filter(|r| r.is_imprecise(tag)) {
         let message =
             format!("`{text}` names a release line, not a release: it moves with every patch");
@@ -244,6 +265,84 @@ fn diagnose(reference: &Reference, settings: &Settings) -> Option<Diagnosis> {
         return Some(Diagnosis::new("TP003", span, target, message, Some(help)));
     }
     None
+}
+
+/// TP005 for a version written without the scheme's prefix (`kestra/kestra:1.0.3`), TP006
+/// for a release on a line out of support on `today`, with the upgrade as an unsafe fix.
+fn release_policy(
+    image: &Image,
+    rules: &ImageRules,
+    tag: &str,
+    text: &str,
+    today: Date,
+) -> Option<Diagnosis> {
+    let version = TagVersion::parse(tag, &rules.variants).filter(|v| v.is_release())?;
+    let name = &text[image.name_range.clone()];
+    if !rules.version_prefix.is_empty() && version.prefix.is_empty() {
+        let suggestion = format!("{}{tag}", rules.version_prefix);
+        let message = format!("`{text}` does not exist: the releases are tagged `{suggestion}`");
+        let help = format!("did you mean `{name}:{suggestion}`?");
+        return Some(Diagnosis::new("TP005", 0..0, None, message, Some(help)));
+    }
+    let releases = rules.releases.as_ref()?;
+    if Some(version.components.len()) != rules.release_components {
+        return None;
+    }
+    let table = ReleaseTable::new(rules, releases);
+    let line = version.line();
+    let ended = match table.support(&line, today) {
+        Support::Supported { .. } => return None,
+        Support::Ended {
+            last_day: Some(day),
+        } => format!("supported until {day}"),
+        Support::Ended { last_day: None } => "superseded by a newer line".to_string(),
+        Support::Unlisted => "out of support".to_string(),
+    };
+    let kind = match table.find(&line).map(|l| l.kind) {
+        Some(LineKind::Lts) => " LTS",
+        _ => "",
+    };
+    let newer = |l: &&&crate::policy::LineInfo| {
+        crate::policy::line_key(&l.line) > crate::policy::line_key(&line)
+    };
+    let targets: Vec<String> = table
+        .supported(today)
+        .iter()
+        .filter(newer)
+        .map(|l| {
+            let newest = l
+                .newest
+                .clone()
+                .unwrap_or_else(|| format!("{}{}.x", rules.version_prefix, l.line));
+            let tag = format!("{newest}{}", rules.variant_on(&version.variant, &l.line));
+            match (l.kind, l.last_day) {
+                (LineKind::Lts, Some(day)) => format!("{tag} (LTS until {day})"),
+                _ => tag,
+            }
+        })
+        .collect();
+    let message = format!(
+        "`{text}` is on {line}{kind}, {ended}; move to {}",
+        targets.join(" or ")
+    );
+    let mut d = Diagnosis::new("TP006", 0..0, None, message, None);
+    if let Some(upgrade) = table.upgrade(&line, today)
+        && let Some(newest) = &upgrade.newest
+    {
+        let new_tag = format!(
+            "{newest}{}",
+            rules.variant_on(&version.variant, &upgrade.line)
+        );
+        let step = table
+            .supported(today)
+            .into_iter()
+            .find(|l| l.requires.as_deref() == Some(upgrade.line.as_str()))
+            .map(|later| format!(" ({} requires {}.x first)", later.line, upgrade.line))
+            .unwrap_or_default();
+        d.help = Some(format!("upgrade to `{name}:{new_tag}`{step}"));
+        d.pin = Some((format!("{name}:{new_tag}"), new_tag, Applicability::Unsafe));
+    }
+    Some(d)
 }
 
 /// A reference as quoted in a message: long ones (hostile input) cut to a readable length.

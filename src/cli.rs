@@ -102,6 +102,9 @@ pub struct RegistryArgs {
     /// What a pin writes [default: version].
     #[arg(long, value_enum)]
     pub pin: Option<PinStyle>,
+    /// Judge support windows as of this day (YYYY-MM-DD) instead of today.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub today: Option<jiff::civil::Date>,
     /// Time limit for one registry request, e.g. `20s` [default: 20s].
     #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
@@ -236,6 +239,7 @@ fn settings(config_args: &ConfigArgs, overrides: Overrides) -> Result<Settings, 
 
 fn registry_overrides(args: &RegistryArgs) -> Overrides {
     Overrides {
+        today: args.today,
         mirrors: args.registry_mirror.clone(),
         pin: args.pin,
         timeout: args.timeout,

@@ -18,6 +18,8 @@ use crate::yaml::{NodeId, NodeKind, Stream};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use jiff::civil::Date;
+
 pub const FILE_NAMES: [&str; 2] = [".tagpin.yaml", ".tagpin.yml"];
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
 
@@ -56,6 +58,7 @@ pub struct Config {
     pub cache_ttl: Option<Duration>,
     pub timeout: Option<Duration>,
     pub pin: Option<PinStyle>,
+    pub today: Option<Date>,
 }
 
 /// One entry of `registries:`.
@@ -77,6 +80,7 @@ pub struct Overrides {
     pub mirrors: Vec<(String, String)>,
     pub pin: Option<PinStyle>,
     pub timeout: Option<Duration>,
+    pub today: Option<Date>,
 }
 
 /// Everything a run needs to know, merged from defaults, config and command line.
@@ -92,6 +96,8 @@ pub struct Settings {
     pub network: Network,
     pub cache_ttl: Duration,
     pub pin: PinStyle,
+    /// The day support windows are judged on (`--today`, for reproducible runs).
+    pub today: Date,
 }
 
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(3600);
@@ -109,6 +115,7 @@ impl Default for Settings {
             network: Network::default(),
             cache_ttl: DEFAULT_CACHE_TTL,
             pin: PinStyle::Version,
+            today: jiff::Zoned::now().date(),
         }
     }
 }
@@ -213,6 +220,9 @@ impl Settings {
         }
         settings.cache_ttl = config.cache_ttl.unwrap_or(DEFAULT_CACHE_TTL);
         settings.pin = overrides.pin.or(config.pin).unwrap_or(PinStyle::Version);
+        if let Some(today) = overrides.today.or(config.today) {
+            settings.today = today;
+        }
         let mut globs = GlobSetBuilder::new();
         for pattern in &config.ignore_images {
             match Glob::new(pattern) {
@@ -295,7 +305,8 @@ fn unknown_rule(name: &str) -> ConfigError {
     }
 }
 
-const KEYS: [&str; 11] = [
+const KEYS: [&str; 12] = [
+    "today",
     "exclude",
     "select",
     "ignore",
@@ -438,6 +449,15 @@ pub fn parse_config(path: &Path, text: &str, errors: &mut Vec<ConfigError>) -> C
                     value_span,
                     format!("`{name}` must be a duration such as `30s`, `10m`, `1h` or a number of seconds"),
                     "invalid duration",
+                    None,
+                )),
+            },
+            "today" => match stream.scalar(value).and_then(|v| v.parse::<Date>().ok()) {
+                Some(today) => config.today = Some(today),
+                None => errors.push(error(
+                    value_span,
+                    "`today` must be a date such as `2026-11-24`".into(),
+                    "invalid date",
                     None,
                 )),
             },

@@ -8,6 +8,7 @@ pub mod config;
 pub mod discover;
 pub mod finding;
 pub mod fix;
+pub mod policy;
 pub mod reference;
 pub mod registry;
 pub mod render;

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use jiff::civil::Date;
 use serde::Deserialize;
 
 use crate::reference::Image;
@@ -47,12 +48,24 @@ pub struct ImageRules {
     pub variants: Vec<String>,
     /// How many components a release version has (`v2.0.5`: 3); shorter versions float.
     pub release_components: Option<usize>,
+    /// Variant suffixes renamed from a line on (`-no-plugins` became `-slim` in Kestra 2.0).
+    #[serde(default)]
+    pub variant_renames: Vec<VariantRename>,
     /// Moving tags of this image that the generic channels do not catch (`docker:dind`).
     #[serde(default)]
     pub moving: Vec<String>,
     #[serde(default)]
     pub stale: Vec<String>,
     pub releases: Option<Releases>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct VariantRename {
+    pub from: String,
+    pub to: String,
+    /// The first line (`2.0`) that uses the new name.
+    pub since: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -74,14 +87,15 @@ pub struct Policy {
 pub struct Line {
     pub line: String,
     pub kind: LineKind,
-    pub released: String,
-    pub supported_until: Option<String>,
+    pub released: Date,
+    /// Planned end of support (LTS lines); a feature line ends when the next line ships.
+    pub supported_until: Option<Date>,
     pub newest: Option<String>,
     /// The line an upgrade must pass through first.
     pub requires: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LineKind {
     Lts,
@@ -227,6 +241,19 @@ impl ImageRules {
                 .iter()
                 .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
             && parts.len() < components
+    }
+
+    /// The name a variant has on `line` (`-no-plugins` is `-slim` from Kestra 2.0 on).
+    pub fn variant_on(&self, variant: &str, line: &str) -> String {
+        let key = |l: &str| {
+            l.split('.')
+                .filter_map(|p| p.parse::<u64>().ok())
+                .collect::<Vec<_>>()
+        };
+        self.variant_renames
+            .iter()
+            .find(|r| r.from == variant && key(line) >= key(&r.since))
+            .map_or_else(|| variant.to_string(), |r| r.to.clone())
     }
 
     pub fn is_stale(&self, tag: &str) -> bool {
