@@ -9,16 +9,18 @@ use crate::policy::{ReleaseTable, Support};
 use crate::reference::Image;
 use crate::rules::data::{ImageRules, LineKind};
 use crate::rules::rule;
-use crate::scan::{FileKind, Reference};
+use crate::scan::{FileKind, Plugin, Reference, Scan};
 use crate::source::{Position, SourceFile, Span};
 use crate::suppress::Suppressions;
 use crate::version::TagVersion;
 
-/// Codes of the rules that need the registry to tell about a digest pin.
-const PIN_RULES: [&str; 2] = ["TP008", "TP009"];
+/// The registry rules about a digest pin, and about a pinned tag.
+const DIGEST_RULES: [&str; 2] = ["TP008", "TP009"];
+const TAG_RULES: [&str; 3] = ["TP005", "TP006", "TP007"];
 
-/// A digest pin the registry can say more about (TP008, TP009), with everything a finding on
-/// it needs decided while the file is at hand: location, selection, suppressions.
+/// A pinned reference the registry can say more about (a digest: TP008, TP009; a tag: TP005,
+/// TP006, TP007), with everything a finding on it needs decided while the file is at hand:
+/// location, selection, suppressions.
 #[derive(Debug, Clone)]
 pub struct Pinned {
     pub image: Image,
@@ -96,20 +98,20 @@ impl Site {
 /// The findings of one file, and its digest pins for the registry to check.
 pub fn check_file(
     file: &SourceFile,
-    references: &[Reference],
+    scan: &Scan,
     settings: &Settings,
 ) -> (Vec<Finding>, Vec<Pinned>) {
     let suppressions = Suppressions::parse(file);
-    let allowed = |code: &str, span: &Span, reference: &Reference| {
+    let allowed = |code: &str, span: &Span, reference: Option<&Reference>| {
         settings.selects(code)
             && !suppressions.covers(file.line_index(span.start), code)
-            && !suppressions.covers(file.line_index(reference.span.start), code)
+            && !reference.is_some_and(|r| suppressions.covers(file.line_index(r.span.start), code))
     };
     let mut findings = Vec::new();
     let mut pinned = Vec::new();
-    for (index, reference) in references.iter().enumerate() {
+    for (index, reference) in scan.references.iter().enumerate() {
         if let Some(d) = diagnose(reference, settings) {
-            if allowed(d.code, &d.span, reference) {
+            if allowed(d.code, &d.span, Some(reference)) {
                 let site = Site::new(file, d.span, d.target, reference.kind, index);
                 let mut finding = site.finding(d.code, &reference.value.text, d.message, d.help);
                 if let Some((recommendation, text, applicability)) = d.pin {
@@ -127,14 +129,16 @@ pub fn check_file(
         let Some(image) = pinned_image(reference, settings) else {
             continue;
         };
-        let target = image
-            .digest_range
-            .clone()
-            .and_then(|r| reference.value.span_of(r));
+        let (range, rules) = match &image.digest_range {
+            Some(digest) => (digest.clone(), &DIGEST_RULES[..]),
+            None => (image.tag_range.clone().unwrap_or_default(), &TAG_RULES[..]),
+        };
+        let target = reference.value.span_of(range);
         let span = target.clone().unwrap_or_else(|| reference.span.clone());
-        let codes: Vec<&'static str> = PIN_RULES
-            .into_iter()
-            .filter(|code| allowed(code, &span, reference))
+        let codes: Vec<&'static str> = rules
+            .iter()
+            .copied()
+            .filter(|code| allowed(code, &span, Some(reference)))
             .collect();
         if !codes.is_empty() {
             let site = Site::new(file, span, target, reference.kind, index);
@@ -146,17 +150,49 @@ pub fn check_file(
             });
         }
     }
+    for plugin in &scan.plugins {
+        let Some(message) = floating_plugin(plugin) else {
+            continue;
+        };
+        if allowed("TP012", &plugin.span, None) {
+            let site = Site::new(
+                file,
+                plugin.span.clone(),
+                None,
+                FileKind::Dockerfile,
+                usize::MAX,
+            );
+            let help = "pin a version (`group:artifact:1.2.3`) that matches the Kestra version of the image".to_string();
+            findings.push(site.finding("TP012", &plugin.coordinate, message, Some(help)));
+        }
+    }
     (findings, pinned)
 }
 
-/// A reference pinned by digest that the config does not ask to ignore.
+/// TP012: a plugin installed at `LATEST` or without a version.
+fn floating_plugin(plugin: &Plugin) -> Option<String> {
+    match plugin.version.as_deref() {
+        None => Some(format!(
+            "plugin `{}` has no version: it installs whatever is newest",
+            plugin.coordinate
+        )),
+        Some(v) if v.eq_ignore_ascii_case("latest") => {
+            Some(format!("plugin `{}` floats", plugin.coordinate))
+        }
+        Some(_) => None,
+    }
+}
+
+/// A pinned reference (by digest, or by a tag that does not float) that the config does not
+/// ask to ignore: the registry rules look at it.
 fn pinned_image(reference: &Reference, settings: &Settings) -> Option<Image> {
-    if reference.unresolved.is_some() {
+    if reference.unresolved.is_some() || reference.chart_tag {
         return None;
     }
     let image = Image::parse(&reference.value.text).ok()?;
-    (image.digest.is_some() && !settings.ignores_image(&image, &reference.value.text))
-        .then_some(image)
+    (!settings.ignores_image(&image, &reference.value.text)
+        && (image.digest.is_some() || image.tag.is_some()))
+    .then_some(image)
 }
 
 /// What a rule found on a reference.

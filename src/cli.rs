@@ -354,8 +354,12 @@ fn ask_registry(
     settings: &Settings,
     outcome: &mut Outcome,
 ) -> resolve::Recommended {
-    let (pin_findings, problems) =
-        runtime.block_on(resolve::verify_pins(registry, &outcome.pinned));
+    let (pin_findings, problems) = runtime.block_on(resolve::verify_pins(
+        registry,
+        &settings.data,
+        settings.today,
+        &outcome.pinned,
+    ));
     outcome.add_findings(pin_findings);
     let progress = io::stderr().is_terminal();
     let mut recommended = runtime.block_on(resolve::recommend(

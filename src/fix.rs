@@ -121,15 +121,13 @@ pub fn fix_file(
         }
         text = next;
         let rescanned = SourceFile::new(file.path.clone(), text.clone());
-        let references = scan::scan(&rescanned, kind)
-            .map_err(|e| {
-                error(format!(
-                    "a fix would break the file ({}); nothing written",
-                    e.message
-                ))
-            })?
-            .references;
-        current = check_file(&rescanned, &references, settings).0;
+        let scanned = scan::scan(&rescanned, kind).map_err(|e| {
+            error(format!(
+                "a fix would break the file ({}); nothing written",
+                e.message
+            ))
+        })?;
+        current = check_file(&rescanned, &scanned, settings).0;
         current.iter_mut().for_each(refix);
     }
     if text == file.text {

@@ -5,11 +5,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use jiff::civil::Date;
+
 use crate::check::Pinned;
 use crate::finding::{Applicability, Edit, Finding, Fix};
+use crate::policy::{ReleaseTable, Support};
 use crate::reference::Image;
 use crate::registry::{ErrorKind, Registry, RegistryError, Resolution};
 use crate::rules::data::RuleData;
+use crate::version::TagVersion;
 
 /// What a pin writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
@@ -171,8 +175,37 @@ impl Recommended {
 }
 
 /// TP008 and TP009: ask the registry about every digest pin.
-pub async fn verify_pins(registry: &Registry, pins: &[Pinned]) -> (Vec<Finding>, Vec<String>) {
-    let checks = futures::future::join_all(pins.iter().map(|pin| verify_pin(registry, pin))).await;
+pub async fn verify_pins(
+    registry: &Registry,
+    rules: &RuleData,
+    today: Date,
+    pins: &[Pinned],
+) -> (Vec<Finding>, Vec<String>) {
+    let mut tables = BTreeMap::new();
+    for pin in pins.iter().filter(|p| p.image.digest.is_none()) {
+        let key = pin.image.full_name();
+        if !tables.contains_key(&key)
+            && let Some(table) = completed_table(registry, rules, &pin.image).await
+        {
+            tables.insert(key, table);
+        }
+    }
+    let checks = futures::future::join_all(pins.iter().map(|pin| async {
+        match &pin.image.digest {
+            Some(_) => verify_pin(registry, pin).await,
+            None => {
+                verify_tag(
+                    registry,
+                    rules,
+                    today,
+                    tables.get(&pin.image.full_name()),
+                    pin,
+                )
+                .await
+            }
+        }
+    }))
+    .await;
     let mut findings = Vec::new();
     let mut problems = BTreeSet::new();
     for check in checks {
@@ -238,6 +271,155 @@ async fn verify_pin(registry: &Registry, pin: &Pinned) -> Result<Option<Finding>
     Ok(pin
         .finding("TP008", message, Some(help))
         .map(|finding| repin(finding, name, tag, &current.digest, Applicability::Unsafe)))
+}
+
+/// An image's release table completed by the registry: its tags and where `latest-lts` points.
+async fn completed_table(
+    registry: &Registry,
+    rules: &RuleData,
+    image: &Image,
+) -> Option<ReleaseTable> {
+    let image_rules = rules.image_rules(image)?;
+    let releases = image_rules.releases.as_ref()?;
+    let mut table = ReleaseTable::new(image_rules, releases);
+    let tags = registry.tags(image).await.ok()?;
+    let mut lts = image.clone();
+    lts.tag = Some("latest-lts".into());
+    let latest_lts = match registry.resolve(&lts, rules).await {
+        Ok(resolution) => resolution.release,
+        Err(_) => None,
+    };
+    table.complete(
+        releases,
+        &tags,
+        latest_lts.as_deref(),
+        &image_rules.variants,
+    );
+    Some(table)
+}
+
+/// A pinned tag: TP005 when the registry does not have it (with the closest tag it has),
+/// TP006 when the completed release table says its line is out of support, TP007 when a newer
+/// patch of its line exists.
+async fn verify_tag(
+    registry: &Registry,
+    rules: &RuleData,
+    today: Date,
+    table: Option<&ReleaseTable>,
+    pin: &Pinned,
+) -> Result<Option<Finding>, RegistryError> {
+    let image = &pin.image;
+    let Some(tag) = image.tag.as_deref() else {
+        return Ok(None);
+    };
+    let name = &pin.written[image.name_range.clone()];
+    if registry.manifest(image, tag).await?.is_none() {
+        let tags = registry.tags(image).await.unwrap_or_default();
+        let suggestion = closest_tag(tag, &tags, rules.image_rules(image));
+        let message = format!("`{}` does not exist in {}", pin.written, image.registry);
+        let help = suggestion.map(|s| format!("did you mean `{name}:{s}`?"));
+        return Ok(pin.finding(
+            "TP005",
+            message,
+            help.or_else(|| Some("pin a tag the registry has".into())),
+        ));
+    }
+    let (Some(table), Some(image_rules)) = (table, rules.image_rules(image)) else {
+        return Ok(None);
+    };
+    let Some(version) = TagVersion::parse(tag, &image_rules.variants).filter(|v| v.is_release())
+    else {
+        return Ok(None);
+    };
+    if Some(version.components.len()) != image_rules.release_components {
+        return Ok(None);
+    }
+    let line = version.line();
+    if let Support::Ended { .. } = table.support(&line, today) {
+        let targets: Vec<String> = table
+            .supported(today)
+            .iter()
+            .filter(|l| crate::policy::line_key(&l.line) > crate::policy::line_key(&line))
+            .filter_map(|l| {
+                Some(format!(
+                    "{}{}",
+                    l.newest.as_deref()?,
+                    image_rules.variant_on(&version.variant, &l.line)
+                ))
+            })
+            .collect();
+        let message = format!(
+            "`{}` is on {line}, which {} no longer supports; move to {}",
+            pin.written,
+            image.registry,
+            targets.join(" or ")
+        );
+        return Ok(pin.finding("TP006", message, None));
+    }
+    let newest = table
+        .find(&line)
+        .and_then(|l| l.newest.as_deref())
+        .and_then(|n| TagVersion::parse(n, &image_rules.variants));
+    if let Some(newest) = newest.filter(|n| n.semver() > version.semver()) {
+        let patch = format!(
+            "{}{}{}",
+            version.prefix,
+            newest
+                .components
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join("."),
+            version.variant
+        );
+        let message = format!("`{}`: {patch} is out (same line)", pin.written);
+        let help = format!("patches carry security fixes: move to `{name}:{patch}`");
+        return Ok(pin
+            .finding("TP007", message, Some(help))
+            .map(|mut finding| {
+                finding.recommendation = Some(format!("{name}:{patch}"));
+                finding.fix = finding.target.clone().map(|span| Fix {
+                    applicability: Applicability::Unsafe,
+                    title: format!("Move to `{patch}`"),
+                    edits: vec![Edit {
+                        span,
+                        text: patch.clone(),
+                    }],
+                });
+                finding
+            }));
+    }
+    Ok(None)
+}
+
+/// The existing tag a missing one most likely meant: the scheme's prefix added (`1.0.3` →
+/// `v1.0.3`), a renamed variant (`v2.0.5-no-plugins` → `v2.0.5-slim`), else the nearest by
+/// edit distance.
+pub fn closest_tag(
+    tag: &str,
+    tags: &[String],
+    rules: Option<&crate::rules::data::ImageRules>,
+) -> Option<String> {
+    let exists = |candidate: &str| tags.iter().any(|t| t == candidate);
+    if let Some(rules) = rules {
+        let prefixed = format!("{}{tag}", rules.version_prefix);
+        if exists(&prefixed) {
+            return Some(prefixed);
+        }
+        for candidate in [tag.to_string(), prefixed] {
+            if let Some(version) = TagVersion::parse(&candidate, &rules.variants) {
+                let renamed = rules.variant_on(&version.variant, &version.line());
+                if renamed != version.variant {
+                    let base = &candidate[..candidate.len() - version.variant.len()];
+                    let target = format!("{base}{renamed}");
+                    if exists(&target) {
+                        return Some(target);
+                    }
+                }
+            }
+        }
+    }
+    crate::suggest::closest(tag, tags.iter().map(String::as_str)).map(str::to_string)
 }
 
 /// Point a digest pin at `digest`: the recommendation, and the edit of the digest's bytes.

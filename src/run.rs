@@ -139,8 +139,9 @@ fn check_candidate(candidate: &Candidate, settings: &Settings) -> FileOutcome {
     };
     outcome.note = scanned
         .skipped
+        .as_ref()
         .map(|why| format!("{}: skipped: {why}", file.display_path()));
-    (outcome.findings, outcome.pinned) = check_file(&file, &scanned.references, settings);
+    (outcome.findings, outcome.pinned) = check_file(&file, &scanned, settings);
     outcome.references = scanned
         .references
         .iter()

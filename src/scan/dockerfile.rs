@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use super::interpolate::{Syntax, interpolate};
-use super::{FileKind, Reference, Value};
+use super::{FileKind, Plugin, Reference, Value};
 use crate::source::Span;
 
 /// ARG expansion copies at most four times the file's size plus this (`ARG A=$A$A` doubles).
@@ -17,7 +17,7 @@ const SPARE_EXPANSION: usize = 1 << 20;
 /// Deeper `${…}` nesting is not expanded: BuildKit files never need it, and it would cost time.
 const MAX_NESTING: usize = 16;
 
-pub(super) fn scan(text: &str) -> Vec<Reference> {
+pub(super) fn scan(text: &str) -> (Vec<Reference>, Vec<Plugin>) {
     let start = if text.starts_with('\u{feff}') { 3 } else { 0 };
     let mut scanner = Scanner {
         escape: escape_directive(&text[start..]),
@@ -27,6 +27,7 @@ pub(super) fn scan(text: &str) -> Vec<Reference> {
         spent: Cell::new(0),
         budget: text.len().saturating_mul(4).saturating_add(SPARE_EXPANSION),
         out: Vec::new(),
+        plugins: Vec::new(),
     };
     let mut current: Option<Line> = None;
     let mut heredocs: Vec<Heredoc> = Vec::new(); // pending, the next one last
@@ -71,7 +72,7 @@ pub(super) fn scan(text: &str) -> Vec<Reference> {
     if let Some(logical) = current {
         scanner.instruction(&logical);
     }
-    scanner.out
+    (scanner.out, scanner.plugins)
 }
 
 /// The escape character set by a `# escape=` parser directive at the top of the file.
@@ -187,6 +188,7 @@ struct Scanner {
     spent: Cell<usize>,
     budget: usize,
     out: Vec<Reference>,
+    plugins: Vec<Plugin>,
 }
 
 impl Scanner {
@@ -207,6 +209,7 @@ impl Scanner {
                 }
             }
             "run" => {
+                self.plugins(line, args);
                 for w in flags {
                     let Some(spec) = word(w).strip_prefix("--mount=") else {
                         continue;
@@ -226,6 +229,52 @@ impl Scanner {
             _ => {}
         }
         heredocs(words.iter().map(word))
+    }
+
+    /// `kestra plugins install group:artifact[:version]…` (shell or exec form): every
+    /// coordinate, up to the next shell separator.
+    fn plugins(&mut self, line: &Line, args: &[Range<usize>]) {
+        // Exec form and quotes: `["/app/kestra", "plugins", …]` words lose their punctuation.
+        let bare = |w: &Range<usize>| {
+            let text = &line.text[w.clone()];
+            let start = w.start + (text.len() - text.trim_start_matches(['[', '"', '\'']).len());
+            let trimmed = line.text[start..w.end].trim_end_matches([']', '"', '\'', ',', ';']);
+            start..start + trimmed.len()
+        };
+        let words: Vec<Range<usize>> = args.iter().map(bare).collect();
+        let word = |w: &Range<usize>| &line.text[w.clone()];
+        let mut i = 0;
+        while i + 2 < words.len() {
+            let is_install = word(&words[i]).ends_with("kestra")
+                && word(&words[i + 1]) == "plugins"
+                && word(&words[i + 2]) == "install";
+            if !is_install {
+                i += 1;
+                continue;
+            }
+            i += 3;
+            while i < words.len() && !matches!(word(&words[i]), "&&" | "||" | ";" | "|" | "") {
+                let coordinate = word(&words[i]);
+                let parts: Vec<&str> = coordinate.split(':').collect();
+                if !coordinate.starts_with('-') && (2..=3).contains(&parts.len()) {
+                    let version = parts.get(2).map(|v| v.to_string());
+                    let span = match &version {
+                        Some(v) => line.span(&(words[i].end - v.len()..words[i].end)),
+                        None => line.span(&words[i]),
+                    };
+                    self.plugins.push(Plugin {
+                        span,
+                        coordinate: coordinate.to_string(),
+                        version,
+                    });
+                }
+                let ends_command = line.text[args[i].clone()].ends_with(';');
+                i += 1;
+                if ends_command {
+                    break;
+                }
+            }
+        }
     }
 
     fn arg(&mut self, line: &Line, args: &[Range<usize>]) {
@@ -411,7 +460,14 @@ mod tests {
 
     /// Every span lies in `text`, and every tag maps back to bytes that spell it.
     fn check(text: &str) -> Vec<Reference> {
-        let references = scan(text);
+        let (references, plugins) = scan(text);
+        for plugin in &plugins {
+            assert!(
+                text.get(plugin.span.clone()).is_some(),
+                "plugin span {:?} in {text:?}",
+                plugin.span
+            );
+        }
         for r in &references {
             assert!(
                 text.get(r.span.clone()).is_some(),
@@ -774,5 +830,46 @@ mod tests {
             "E\n".repeat(100_000)
         );
         assert_eq!(images(&check(&heredocs)), ["a:1"]);
+    }
+
+    #[test]
+    fn kestra_plugins_with_floating_versions() {
+        let text = "FROM kestra/kestra:v1.3.30\nRUN /app/kestra plugins install \\\n    io.kestra.plugin:plugin-aws:LATEST \\\n    io.kestra.plugin:plugin-gcp:0.24.0 \\\n    io.kestra.plugin:plugin-git && echo done\nRUN [\"/app/kestra\", \"plugins\", \"install\", \"io.kestra.plugin:plugin-jdbc:latest\"]\nRUN echo io.kestra.plugin:plugin-x:LATEST\n";
+        let (_, plugins) = scan(text);
+        let found: Vec<(&str, Option<&str>, &str)> = plugins
+            .iter()
+            .map(|p| {
+                (
+                    p.coordinate.as_str(),
+                    p.version.as_deref(),
+                    &text[p.span.clone()],
+                )
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    "io.kestra.plugin:plugin-aws:LATEST",
+                    Some("LATEST"),
+                    "LATEST"
+                ),
+                (
+                    "io.kestra.plugin:plugin-gcp:0.24.0",
+                    Some("0.24.0"),
+                    "0.24.0"
+                ),
+                (
+                    "io.kestra.plugin:plugin-git",
+                    None,
+                    "io.kestra.plugin:plugin-git"
+                ),
+                (
+                    "io.kestra.plugin:plugin-jdbc:latest",
+                    Some("latest"),
+                    "latest"
+                ),
+            ]
+        );
     }
 }

@@ -153,10 +153,20 @@ impl Reference {
     }
 }
 
+/// A Kestra plugin a Dockerfile installs (`kestra plugins install group:artifact:version`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plugin {
+    /// The version's bytes, or the coordinate's when there is no version.
+    pub span: Span,
+    pub coordinate: String,
+    pub version: Option<String>,
+}
+
 /// What scanning one file gave.
 #[derive(Debug, Default)]
 pub struct Scan {
     pub references: Vec<Reference>,
+    pub plugins: Vec<Plugin>,
     /// Why the file was passed over on purpose (a Helm template), for `--verbose`.
     pub skipped: Option<String>,
 }
@@ -257,10 +267,14 @@ pub fn scan(file: &SourceFile, kind: Kind) -> Result<Scan, ScanError> {
         Kind::HelmTemplate => Ok(skipped(
             "Helm template (Go template syntax, rendered by Helm)",
         )),
-        Kind::Known(FileKind::Dockerfile) => Ok(Scan {
-            references: dockerfile::scan(text),
-            skipped: None,
-        }),
+        Kind::Known(FileKind::Dockerfile) => {
+            let (references, plugins) = dockerfile::scan(text);
+            Ok(Scan {
+                references,
+                plugins,
+                skipped: None,
+            })
+        }
         Kind::Yaml if looks_like_template(text) && under_templates_folder(&file.path) => Ok(
             skipped("Helm template (Go template syntax, rendered by Helm)"),
         ),
@@ -271,8 +285,8 @@ pub fn scan(file: &SourceFile, kind: Kind) -> Result<Scan, ScanError> {
 
 fn skipped(why: &str) -> Scan {
     Scan {
-        references: Vec::new(),
         skipped: Some(why.to_string()),
+        ..Scan::default()
     }
 }
 
@@ -319,7 +333,7 @@ fn scan_yaml(file: &SourceFile, kind: Option<FileKind>) -> Result<Scan, ScanErro
     dedupe(&mut references);
     Ok(Scan {
         references,
-        skipped: None,
+        ..Scan::default()
     })
 }
 
