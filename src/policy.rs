@@ -178,10 +178,10 @@ impl ReleaseTable {
                 }
             }
         }
-        if let Some(lts) = latest_lts.and_then(|t| TagVersion::parse(t, variants)) {
-            if let Some(line) = self.lines.iter_mut().find(|l| l.line == lts.line()) {
-                line.kind = LineKind::Lts;
-            }
+        if let Some(lts) = latest_lts.and_then(|t| TagVersion::parse(t, variants))
+            && let Some(line) = self.lines.iter_mut().find(|l| l.line == lts.line())
+        {
+            line.kind = LineKind::Lts;
         }
         self.compute_ends(releases);
         // A line the registry shows but the data does not date ended its predecessor already.
@@ -222,7 +222,7 @@ impl ReleaseTable {
     /// Lines supported on `today`, oldest first: every supported LTS line and the newest line.
     pub fn supported(&self, today: Date) -> Vec<&LineInfo> {
         let released = |l: &&LineInfo| l.released.is_none_or(|r| r <= today);
-        let newest = self.lines.iter().filter(released).last();
+        let newest = self.lines.iter().rfind(|l| released(l));
         self.lines
             .iter()
             .filter(released)

@@ -273,8 +273,9 @@ async fn verify_pin(registry: &Registry, pin: &Pinned) -> Result<Option<Finding>
         .map(|finding| repin(finding, name, tag, &current.digest, Applicability::Unsafe)))
 }
 
-/// An image's release table completed by the registry: its tags and where `latest-lts` points.
-async fn completed_table(
+/// An image's release table completed by the registry: its tags and where `latest-lts` points;
+/// `None` when the image has no release data or the registry cannot list its tags.
+pub async fn completed_table(
     registry: &Registry,
     rules: &RuleData,
     image: &Image,

@@ -18,7 +18,9 @@ fn corpus() -> PathBuf {
 
 /// The default settings on a fixed day, so that support windows do not move the snapshot.
 fn settings() -> Settings {
-    Settings { today: "2026-11-24".parse().unwrap(), ..Settings::default() }
+    let mut settings = Settings::default();
+    settings.today = "2026-11-24".parse().unwrap();
+    settings
 }
 
 #[test]

@@ -528,7 +528,11 @@ pub fn candidates(tag: &str, tags: &[String], image: &Image, rules: &RuleData) -
         .iter()
         .filter(|t| t.as_str() != tag)
         .filter_map(|t| Some((TagVersion::parse(t, &variants)?, t)))
-        .filter(|(v, _)| v.is_release() && v.variant == variant)
+        .filter(|(v, _)| {
+            v.is_release()
+                && (v.variant == variant
+                    || image_rules.is_some_and(|r| r.variant_on(&variant, &v.line()) == v.variant))
+        })
         .filter(|(v, _)| {
             line.as_ref().is_none_or(|line| {
                 v.components.len() > line.len() && v.components.starts_with(line)
