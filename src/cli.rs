@@ -5,7 +5,7 @@ use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use std::time::Duration;
 
@@ -19,6 +19,7 @@ use crate::reference::Image;
 use crate::registry::{self, Cache, Credentials, Registry};
 use crate::render::{self, Format, Style};
 use crate::resolve::{self, PinStyle};
+use crate::rules::data::RuleData;
 use crate::rules::{self, Severity};
 use crate::run::Outcome;
 
@@ -31,9 +32,12 @@ use crate::run::Outcome;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
-    /// Print notes (files skipped on purpose) to stderr.
-    #[arg(short, long, global = true)]
+    /// Print notes (files skipped on purpose, registry requests) and a debug log to stderr.
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
     pub verbose: bool,
+    /// Print findings and errors only: no notes, no summary.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
     /// When to color output.
     #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
@@ -62,6 +66,10 @@ pub enum Command {
         /// A rule code (`TP002`) or name (`floating-tag`).
         rule: Option<String>,
     },
+    /// Print a shell completion script (e.g. `tagpin completions bash > ~/.local/share/bash-completion/completions/tagpin`).
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff), e.g. `tagpin man > tagpin.1`.
+    Man,
 }
 
 /// Options shared by the commands that read files.
@@ -199,14 +207,38 @@ pub enum ImagesFormat {
 }
 
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
-    let style = style(cli.color);
+    let command = Cli::command().version(version()).long_version(version());
+    let cli = match command
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    if cli.verbose {
+        tracing_subscriber::fmt()
+            .with_writer(io::stderr)
+            .with_env_filter(tracing_subscriber::EnvFilter::new("tagpin=debug"))
+            .with_ansi(io::stderr().is_terminal())
+            .with_target(false)
+            .without_time()
+            .init();
+    }
+    let mut style = style(cli.color);
+    style.quiet = cli.quiet;
     let result = match &cli.command {
         Command::Check(args) => check(args, &cli, style),
         Command::Images(args) => images(args, &cli),
         Command::Resolve(args) => resolve(args, &cli),
         Command::Releases(args) => releases(args, &cli),
         Command::Explain { rule } => explain(rule.as_deref()),
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut Cli::command(), "tagpin", &mut io::stdout());
+            Ok(0)
+        }
+        Command::Man => clap_mangen::Man::new(Cli::command())
+            .render(&mut io::stdout())
+            .map(|()| 0),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -216,6 +248,15 @@ pub fn run() -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// The version, with the date of the built-in rule data (Kestra's release table).
+fn version() -> String {
+    let data = RuleData::builtin();
+    match data.updated {
+        Some(updated) => format!("{} (rule data {updated})", env!("CARGO_PKG_VERSION")),
+        None => env!("CARGO_PKG_VERSION").to_string(),
     }
 }
 
@@ -229,6 +270,7 @@ fn style(color: Color) -> Style {
     Style {
         color,
         unicode: terminal || color,
+        quiet: false,
     }
 }
 
@@ -275,8 +317,13 @@ fn registry(settings: &Settings, args: &RegistryArgs) -> io::Result<Registry> {
     Registry::new(options, Credentials::from_environment()).map_err(io::Error::other)
 }
 
-/// Notes from the registry client, and with `--verbose` how many requests it sent.
-fn registry_notes(registry: &Registry, verbose: bool, err: &mut dyn Write) -> io::Result<()> {
+/// Notes from the registry client, and with `--verbose` how many requests it sent; nothing
+/// with `--quiet`.
+fn registry_notes(registry: &Registry, cli: &Cli, err: &mut dyn Write) -> io::Result<()> {
+    if cli.quiet {
+        return Ok(());
+    }
+    let verbose = cli.verbose;
     for note in registry.take_notes() {
         writeln!(err, "note: {note}")?;
     }
@@ -333,12 +380,12 @@ fn check(args: &CheckArgs, cli: &Cli, style: Style) -> io::Result<u8> {
     let runtime = runtime()?;
     let recommended = ask_registry(&runtime, &registry, &settings, &mut outcome);
     let mut err = io::stderr().lock();
-    registry_notes(&registry, cli.verbose, &mut err)?;
-    for note in &recommended.notes {
+    registry_notes(&registry, cli, &mut err)?;
+    for note in recommended.notes.iter().filter(|_| !cli.quiet) {
         writeln!(err, "note: {note}")?;
     }
     let unpinned = unpinned(&outcome);
-    if !recommended.notes.is_empty() && unpinned > 0 {
+    if !cli.quiet && !recommended.notes.is_empty() && unpinned > 0 {
         let s = if unpinned == 1 { " is" } else { "s are" };
         writeln!(
             err,
@@ -525,7 +572,7 @@ fn resolve(args: &ResolveArgs, cli: &Cli) -> io::Result<u8> {
         io::stderr().is_terminal(),
     ));
     let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());
-    registry_notes(&registry, cli.verbose, &mut err)?;
+    registry_notes(&registry, cli, &mut err)?;
     for message in &invalid {
         writeln!(err, "error: {message}")?;
     }
@@ -631,7 +678,7 @@ fn releases(args: &ReleasesArgs, cli: &Cli) -> io::Result<u8> {
     let from_registry = completed.is_some();
     let table = completed.unwrap_or_else(|| policy::ReleaseTable::new(rules, releases));
     let mut err = io::stderr().lock();
-    registry_notes(&registry, cli.verbose, &mut err)?;
+    registry_notes(&registry, cli, &mut err)?;
     if !from_registry && !args.registry.offline {
         writeln!(
             err,

@@ -156,12 +156,15 @@ impl Transport {
                         .insert(host.clone(), error.clone());
                     return Err(error);
                 }
-                Err(_) if attempt < ATTEMPTS => {
+                Err(e) if attempt < ATTEMPTS => {
+                    tracing::debug!("{method} {url}: {e}; retrying");
                     backoff(attempt).await;
                     continue;
                 }
                 Err(e) => return Err(RegistryError::network(&host, &e)),
             };
+            // URLs carry no secrets; headers (where credentials are) are never logged.
+            tracing::debug!("{method} {url} -> {}", answer.status);
             match answer.status {
                 StatusCode::UNAUTHORIZED if !answered_challenge => {
                     answered_challenge = true;
@@ -271,6 +274,7 @@ impl Transport {
         }
         self.requests.fetch_add(1, Ordering::Relaxed);
         let realm_host = host_of(realm);
+        tracing::debug!("GET {realm} (token for {scope})");
         let response = request
             .send()
             .await

@@ -2,10 +2,12 @@
 
 use std::io::{self, Write};
 
-use super::{Report, summary, write_errors};
+use super::{Report, Style, summary, write_errors};
 use crate::run::Outcome;
 
-pub struct Concise;
+pub struct Concise {
+    pub style: Style,
+}
 
 impl Report for Concise {
     fn report(
@@ -22,6 +24,9 @@ impl Report for Concise {
             )?;
         }
         write_errors(outcome, err)?;
-        writeln!(out, "{}", summary(outcome))
+        if !self.style.quiet {
+            writeln!(out, "{}", summary(outcome))?;
+        }
+        Ok(())
     }
 }

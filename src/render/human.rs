@@ -74,6 +74,9 @@ impl Report for Human {
             writeln!(out, "{rendered}")?;
         }
         write_errors(outcome, err)?;
-        writeln!(out, "{}", summary(outcome))
+        if !self.style.quiet {
+            writeln!(out, "{}", summary(outcome))?;
+        }
+        Ok(())
     }
 }

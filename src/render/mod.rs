@@ -4,6 +4,7 @@
 
 mod concise;
 mod github;
+mod gitlab;
 mod human;
 pub mod images;
 mod json;
@@ -20,6 +21,8 @@ pub enum Format {
     Json,
     Sarif,
     Github,
+    /// GitLab Code Quality.
+    Gitlab,
 }
 
 /// How text output looks.
@@ -27,6 +30,8 @@ pub enum Format {
 pub struct Style {
     pub color: bool,
     pub unicode: bool,
+    /// No summary line.
+    pub quiet: bool,
 }
 
 /// Writes one outcome in one format.
@@ -38,10 +43,11 @@ pub trait Report {
 pub fn reporter(format: Format, style: Style) -> Box<dyn Report> {
     match format {
         Format::Human => Box::new(human::Human { style }),
-        Format::Concise => Box::new(concise::Concise),
+        Format::Concise => Box::new(concise::Concise { style }),
         Format::Json => Box::new(json::Json),
         Format::Sarif => Box::new(sarif::Sarif),
         Format::Github => Box::new(github::Github),
+        Format::Gitlab => Box::new(gitlab::Gitlab),
     }
 }
 

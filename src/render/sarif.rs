@@ -6,10 +6,35 @@ use std::io::{self, Write};
 use serde_json::{Value, json};
 
 use super::Report;
+use crate::finding::Finding;
 use crate::rules::{RULES, Severity};
 use crate::run::Outcome;
 
 pub struct Sarif;
+
+/// A finding's fix as SARIF replacements, when its file's text is at hand for positions.
+fn sarif_fix(outcome: &Outcome, finding: &Finding) -> Option<Value> {
+    let fix = finding.fix.as_ref()?;
+    let file = outcome.sources.get(&finding.path)?;
+    let replacements: Vec<Value> = fix
+        .edits
+        .iter()
+        .map(|edit| {
+            let (start, end) = (file.position(edit.span.start), file.position(edit.span.end));
+            json!({
+                "deletedRegion": {
+                    "startLine": start.line, "startColumn": start.column,
+                    "endLine": end.line, "endColumn": end.column,
+                },
+                "insertedContent": {"text": edit.text},
+            })
+        })
+        .collect();
+    Some(json!({
+        "description": {"text": fix.title},
+        "artifactChanges": [{"artifactLocation": {"uri": finding.path}, "replacements": replacements}],
+    }))
+}
 
 fn level(severity: Severity) -> &'static str {
     match severity {
@@ -35,6 +60,7 @@ impl Report for Sarif {
                     "shortDescription": {"text": rule.summary},
                     "fullDescription": {"text": rule.summary},
                     "help": {"text": rule.docs, "markdown": rule.docs},
+                    "helpUri": format!("{}/blob/main/rules/docs/{}.md", env!("CARGO_PKG_REPOSITORY"), rule.code),
                     "defaultConfiguration": {"level": level(rule.severity)},
                     "properties": {"requiresRegistry": rule.registry, "fixable": rule.fixable},
                 })
@@ -48,7 +74,7 @@ impl Report for Sarif {
                     .iter()
                     .position(|r| r.code == f.rule.code)
                     .unwrap_or(0);
-                json!({
+                let mut result = json!({
                     "ruleId": f.rule.code,
                     "ruleIndex": index,
                     "level": level(f.severity()),
@@ -64,8 +90,12 @@ impl Report for Sarif {
                             }
                         }
                     }],
-                    "properties": {"image": f.image, "kind": f.kind},
-                })
+                    "properties": {"image": f.image, "kind": f.kind, "recommendation": f.recommendation},
+                });
+                if let Some(fix) = sarif_fix(outcome, f) {
+                    result["fixes"] = json!([fix]);
+                }
+                result
             })
             .collect();
         let notifications: Vec<Value> = outcome

@@ -17,6 +17,8 @@ pub const KESTRA: &str = include_str!("../../rules/kestra.yaml");
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RuleData {
     pub version: u32,
+    /// When the data was last brought up to date (Kestra's release table).
+    pub updated: Option<jiff::civil::Date>,
     #[serde(default)]
     pub moving: Moving,
     #[serde(default)]
@@ -140,6 +142,7 @@ impl RuleData {
 
     /// Add another file's data: lists are added to, an image entry replaces the one of its name.
     pub fn extend(&mut self, other: RuleData) {
+        self.updated = self.updated.max(other.updated);
         self.moving.channels.extend(other.moving.channels);
         self.moving.suffixes.extend(other.moving.suffixes);
         self.moving.builds.extend(other.moving.builds);
