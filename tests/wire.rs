@@ -409,3 +409,51 @@ async fn token_service_gets_the_credentials_and_the_registry_only_the_token() {
     assert_eq!(error.kind, ErrorKind::Auth, "{error}");
     assert!(error.message.contains("docker login"), "{error}");
 }
+
+#[tokio::test]
+async fn a_server_that_drips_bytes_is_cut_off() {
+    let fake = FakeRegistry::start(
+        Behaviour {
+            drip: Some(Duration::from_millis(200)),
+            ..Behaviour::default()
+        }
+        .with_repo("kestra/kestra", kestra()),
+    );
+    let registry = registry_for(&fake, |o| o.network.timeout = Duration::from_secs(1));
+    let started = Instant::now();
+    let error = registry.tags(&image("kestra/kestra")).await.unwrap_err();
+    assert!(
+        error.message.contains("timed out") || error.message.contains("could not be reached"),
+        "{error}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "bounded: {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_digest_that_changes_on_every_head_ends_in_a_digest_pin() {
+    let fake = FakeRegistry::start(
+        Behaviour {
+            shifting_digests: true,
+            ..Behaviour::default()
+        }
+        .with_repo("kestra/kestra", kestra()),
+    );
+    let registry = registry_for(&fake, |_| {});
+    let resolution = registry
+        .resolve(&image("kestra/kestra:latest"), &RuleData::builtin())
+        .await
+        .unwrap();
+    assert_eq!(
+        resolution.release, None,
+        "no release can match a moving answer"
+    );
+    assert!(
+        fake.request_count() < 60,
+        "bounded: {} requests",
+        fake.request_count()
+    );
+}

@@ -147,8 +147,9 @@ impl Transport {
             };
             let answer = match outcome {
                 Ok(answer) => answer,
-                // A refused connection or an unknown host will not change in a second.
-                Err(e) if e.is_connect() => {
+                // A refused connection, an unknown host or a host that let the time run out
+                // will not do better in a second: the run stops asking it.
+                Err(e) if e.is_connect() || e.is_timeout() => {
                     let error = RegistryError::network(&host, &e);
                     self.down
                         .lock()

@@ -62,6 +62,8 @@ pub struct Behaviour {
     pub drip: Option<Duration>,
     /// Manifest and tags/list requests answer 307 to this base URL, same path and query.
     pub redirect_to: Option<String>,
+    /// Every manifest answer claims a digest never seen before.
+    pub shifting_digests: bool,
 }
 
 impl Behaviour {
@@ -471,12 +473,21 @@ impl Inner {
                 "MANIFEST_UNKNOWN",
                 "manifest unknown",
             ),
-            Some(m) => Reply {
-                body: m.body,
-                ..Reply::new(StatusCode::OK)
+            Some(m) => {
+                static SHIFT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+                let digest = if self.behaviour.shifting_digests {
+                    let n = SHIFT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    sha256(format!("{}{n}", m.digest).as_bytes())
+                } else {
+                    m.digest
+                };
+                Reply {
+                    body: m.body,
+                    ..Reply::new(StatusCode::OK)
+                }
+                .header("Content-Type", m.media_type)
+                .header("Docker-Content-Digest", digest)
             }
-            .header("Content-Type", m.media_type)
-            .header("Docker-Content-Digest", m.digest),
         }
     }
 
