@@ -72,9 +72,11 @@ fn hostile_files_are_errors_and_the_rest_is_checked() {
     write("values.yaml", b"image: caf\xe9:latest\n");
     write("Dockerfile", b"FROM alpine\0\n");
     let mut huge = b"services:\n  a:\n    image: ".to_vec();
-    huge.resize(11 * 1024 * 1024, b'a');
+    huge.resize(50 * 1024 * 1024, b'a');
     write("docker-compose.yml", &huge);
     std::os::unix::fs::symlink(".", root.join("loop")).unwrap();
+    // A file that disappears between the walk and the read looks like a dangling link.
+    std::os::unix::fs::symlink("gone.yaml", root.join("values-gone.yaml")).unwrap();
     let status = Command::new("mkfifo")
         .arg(root.join("compose.fifo.yaml"))
         .status()
@@ -94,6 +96,7 @@ fn hostile_files_are_errors_and_the_rest_is_checked() {
         ("docker-compose.yml", "larger than"),
         ("loop", "symlink loop"),
         ("compose.fifo.yaml", "not a regular file"),
+        ("values-gone.yaml", "No such file"),
     ];
     for (path, message) in expect {
         assert!(
@@ -149,4 +152,33 @@ fn a_named_file_is_checked_even_when_excluded() {
         ],
     );
     assert_eq!((code, json["summary"]["findings"].as_u64()), (1, Some(1)));
+}
+
+#[test]
+fn an_unreadable_file_is_an_error_and_the_rest_is_checked() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fs::write(
+        root.join("good.compose.yaml"),
+        b"services:\n  app:\n    image: nginx:latest\n",
+    )
+    .unwrap();
+    fs::write(root.join("values.yaml"), b"image: nginx:latest\n").unwrap();
+    fs::set_permissions(root.join("values.yaml"), fs::Permissions::from_mode(0o000)).unwrap();
+    if fs::File::open(root.join("values.yaml")).is_ok() {
+        eprintln!(
+            "running with privileges that read any file: the unreadable case cannot be made here"
+        );
+        return;
+    }
+    let (code, json) = tagpin(
+        root,
+        &["check", "--format", "json", "--no-config", "--offline", "."],
+    );
+    assert_eq!(code, 2);
+    let errors = errors(&json);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].1.contains("Permission denied"), "{errors:?}");
+    assert_eq!(json["summary"]["findings"], 1);
 }
