@@ -29,6 +29,23 @@ fn tagpin(dir: &Path, args: &[&str]) -> (i32, serde_json::Value) {
     (output.status.code().unwrap(), json)
 }
 
+fn as_nobody(dir: &Path, args: &[&str]) -> (i32, serde_json::Value) {
+    let output = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            env!("CARGO_BIN_EXE_tagpin"),
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("setpriv (util-linux) runs tagpin as nobody");
+    let json = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
+    (output.status.code().unwrap(), json)
+}
+
 fn errors(json: &serde_json::Value) -> Vec<(String, String)> {
     json["errors"]
         .as_array()
@@ -156,7 +173,6 @@ fn a_named_file_is_checked_even_when_excluded() {
 
 #[test]
 fn an_unreadable_file_is_an_error_and_the_rest_is_checked() {
-    use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     fs::write(
@@ -166,16 +182,15 @@ fn an_unreadable_file_is_an_error_and_the_rest_is_checked() {
     .unwrap();
     fs::write(root.join("values.yaml"), b"image: nginx:latest\n").unwrap();
     fs::set_permissions(root.join("values.yaml"), fs::Permissions::from_mode(0o000)).unwrap();
-    if fs::File::open(root.join("values.yaml")).is_ok() {
-        eprintln!(
-            "running with privileges that read any file: the unreadable case cannot be made here"
-        );
-        return;
-    }
-    let (code, json) = tagpin(
-        root,
-        &["check", "--format", "json", "--no-config", "--offline", "."],
-    );
+    // Root reads any file: then tagpin runs as `nobody` (setpriv, util-linux) to see the error.
+    let privileged = fs::File::open(root.join("values.yaml")).is_ok();
+    fs::set_permissions(root, fs::Permissions::from_mode(0o755)).unwrap();
+    let args = ["check", "--format", "json", "--no-config", "--offline", "."];
+    let (code, json) = if privileged {
+        as_nobody(root, &args)
+    } else {
+        tagpin(root, &args)
+    };
     assert_eq!(code, 2);
     let errors = errors(&json);
     assert_eq!(errors.len(), 1, "{errors:?}");
