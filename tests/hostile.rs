@@ -3,6 +3,7 @@
 //! generous bound is a hang, and fails.
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -30,13 +31,17 @@ fn tagpin(dir: &Path, args: &[&str]) -> (i32, serde_json::Value) {
 }
 
 fn as_nobody(dir: &Path, args: &[&str]) -> (i32, serde_json::Value) {
+    // A copy nobody can reach, whatever the folders above the build are.
+    let binary = tempfile::Builder::new()
+        .prefix("tagpin-nobody")
+        .tempdir()
+        .unwrap();
+    fs::set_permissions(binary.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let copy = binary.path().join("tagpin");
+    fs::copy(env!("CARGO_BIN_EXE_tagpin"), &copy).unwrap();
     let output = Command::new("setpriv")
-        .args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            env!("CARGO_BIN_EXE_tagpin"),
-        ])
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&copy)
         .args(args)
         .current_dir(dir)
         .output()
