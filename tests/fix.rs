@@ -6,33 +6,10 @@ mod support;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 use std::process::Command;
 
+use support::cli::tagpin;
 use support::registry::TestRegistry;
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn tagpin(cache: &Path, dir: &Path, args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_tagpin"))
-        .args(args)
-        .current_dir(dir)
-        .env("XDG_CACHE_HOME", cache)
-        .env("DOCKER_CONFIG", cache.join("no-docker-config"))
-        .env_remove("REGISTRY_AUTH_FILE")
-        .env_remove("XDG_RUNTIME_DIR")
-        .output()
-        .unwrap();
-    Run {
-        code: output.status.code().unwrap(),
-        stdout: String::from_utf8(output.stdout).unwrap(),
-        stderr: String::from_utf8(output.stderr).unwrap(),
-    }
-}
 
 /// (file name, before, after) with `{H}` for the registry host.
 const CASES: &[(&str, &str, &str)] = &[

@@ -6,24 +6,12 @@ mod support;
 
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 
 use support::registry::TestRegistry;
 
 fn tagpin(cache: &Path, dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_tagpin"))
-        .args(args)
-        .current_dir(dir)
-        .env("XDG_CACHE_HOME", cache)
-        .env("DOCKER_CONFIG", cache.join("no-docker-config"))
-        .output()
-        .unwrap();
-    let text = |bytes: Vec<u8>| String::from_utf8(bytes).unwrap();
-    (
-        output.status.code().unwrap(),
-        text(output.stdout),
-        text(output.stderr),
-    )
+    let run = support::cli::tagpin(cache, dir, args);
+    (run.code, run.stdout, run.stderr)
 }
 
 /// (line, code, message) of each finding for `image` checked on `today`.

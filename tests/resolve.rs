@@ -3,33 +3,8 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::Command;
-
+use support::cli::{Run, tagpin};
 use support::registry::TestRegistry;
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn tagpin(cache: &Path, dir: &Path, args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_tagpin"))
-        .args(args)
-        .current_dir(dir)
-        .env("XDG_CACHE_HOME", cache)
-        .env("DOCKER_CONFIG", cache.join("no-docker-config"))
-        .env_remove("REGISTRY_AUTH_FILE")
-        .env_remove("XDG_RUNTIME_DIR")
-        .output()
-        .unwrap();
-    Run {
-        code: output.status.code().unwrap(),
-        stdout: String::from_utf8(output.stdout).unwrap(),
-        stderr: String::from_utf8(output.stderr).unwrap(),
-    }
-}
 
 fn resolutions(run: &Run) -> Vec<serde_json::Value> {
     let json: serde_json::Value = serde_json::from_str(&run.stdout)

@@ -201,6 +201,58 @@ impl Registry {
         }
     }
 
+    /// A cached answer for `key`, or `Err` when offline without one (`what` names it); `Ok(None)`
+    /// means: ask the registry.
+    fn lookup<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+        what: impl FnOnce() -> String,
+    ) -> Result<Option<T>, RegistryError> {
+        match self.cached::<T>(key) {
+            Some(found) => Ok(Some(found)),
+            None if self.options.offline => Err(self.offline(&what())),
+            None => Ok(None),
+        }
+    }
+
+    fn manifest_url(&self, image: &Image, reference: &str) -> String {
+        format!(
+            "{}/v2/{}/manifests/{reference}",
+            self.transport.base_url(&image.registry),
+            image.repository
+        )
+    }
+
+    /// A request about `image`'s repository.
+    async fn send(
+        &self,
+        method: Method,
+        image: &Image,
+        url: &str,
+        accept: &[&str],
+    ) -> Result<transport::Answer, RegistryError> {
+        self.transport
+            .send(method, &image.registry, &image.repository, url, accept)
+            .await
+    }
+
+    /// A GET that must succeed.
+    async fn get(
+        &self,
+        image: &Image,
+        url: &str,
+        accept: &[&str],
+    ) -> Result<transport::Answer, RegistryError> {
+        let answer = self.send(Method::GET, image, url, accept).await?;
+        if !answer.status.is_success() {
+            return Err(RegistryError::other(format!(
+                "{} answered {} for {url}",
+                image.registry, answer.status
+            )));
+        }
+        Ok(answer)
+    }
+
     /// What `reference` (a tag or a digest) of `image`'s repository points to, by HEAD; `None`
     /// when the registry does not know it.
     pub async fn manifest(
@@ -209,26 +261,14 @@ impl Registry {
         reference: &str,
     ) -> Result<Option<Manifest>, RegistryError> {
         let key = format!("manifest {}:{reference}", image.full_name());
-        if let Some(found) = self.cached::<Option<Manifest>>(&key) {
+        if let Some(found) =
+            self.lookup::<Option<Manifest>>(&key, || format!("{}:{reference}", image.short_name()))?
+        {
             return Ok(found);
         }
-        if self.options.offline {
-            return Err(self.offline(&format!("{}:{reference}", image.short_name())));
-        }
-        let url = format!(
-            "{}/v2/{}/manifests/{reference}",
-            self.transport.base_url(&image.registry),
-            image.repository
-        );
+        let url = self.manifest_url(image, reference);
         let head = self
-            .transport
-            .send(
-                Method::HEAD,
-                &image.registry,
-                &image.repository,
-                &url,
-                &MANIFEST_TYPES,
-            )
+            .send(Method::HEAD, image, &url, &MANIFEST_TYPES)
             .await?;
         let found = match head.status.as_u16() {
             404 => None,
@@ -255,22 +295,7 @@ impl Registry {
     /// The digest of a manifest whose HEAD had no `Docker-Content-Digest`: the body's sha256,
     /// checked against the header when the GET has one.
     async fn digest_by_get(&self, image: &Image, url: &str) -> Result<String, RegistryError> {
-        let get = self
-            .transport
-            .send(
-                Method::GET,
-                &image.registry,
-                &image.repository,
-                url,
-                &MANIFEST_TYPES,
-            )
-            .await?;
-        if !get.status.is_success() {
-            return Err(RegistryError::other(format!(
-                "{} answered {} for {url}",
-                image.registry, get.status
-            )));
-        }
+        let get = self.get(image, url, &MANIFEST_TYPES).await?;
         let computed = format!("sha256:{:x}", Sha256::digest(&get.body));
         match header(&get.headers, "docker-content-digest") {
             Some(claimed) if claimed != computed => Err(RegistryError::other(format!(
@@ -288,33 +313,13 @@ impl Registry {
         digest: &str,
     ) -> Result<Vec<(String, String)>, RegistryError> {
         let key = format!("index {}@{digest}", image.full_name());
-        if let Some(found) = self.cached::<Vec<(String, String)>>(&key) {
+        if let Some(found) = self
+            .lookup::<Vec<(String, String)>>(&key, || format!("{}@{digest}", image.short_name()))?
+        {
             return Ok(found);
         }
-        if self.options.offline {
-            return Err(self.offline(&format!("{}@{digest}", image.short_name())));
-        }
-        let url = format!(
-            "{}/v2/{}/manifests/{digest}",
-            self.transport.base_url(&image.registry),
-            image.repository
-        );
-        let answer = self
-            .transport
-            .send(
-                Method::GET,
-                &image.registry,
-                &image.repository,
-                &url,
-                &MANIFEST_TYPES[..2],
-            )
-            .await?;
-        if !answer.status.is_success() {
-            return Err(RegistryError::other(format!(
-                "{} answered {} for {url}",
-                image.registry, answer.status
-            )));
-        }
+        let url = self.manifest_url(image, digest);
+        let answer = self.get(image, &url, &MANIFEST_TYPES[..2]).await?;
         let computed = format!("sha256:{:x}", Sha256::digest(&answer.body));
         if computed != digest {
             return Err(RegistryError::other(format!(
@@ -351,11 +356,10 @@ impl Registry {
 
     async fn fetch_tags(&self, image: &Image) -> Result<Vec<String>, RegistryError> {
         let key = format!("tags {}", image.full_name());
-        if let Some(tags) = self.cached::<Vec<String>>(&key) {
+        if let Some(tags) =
+            self.lookup::<Vec<String>>(&key, || format!("the tags of {}", image.short_name()))?
+        {
             return Ok(tags);
-        }
-        if self.options.offline {
-            return Err(self.offline(&format!("the tags of {}", image.short_name())));
         }
         let base = self.transport.base_url(&image.registry);
         let mut url = format!("{base}/v2/{}/tags/list?n={PAGE_SIZE}", image.repository);
@@ -368,22 +372,7 @@ impl Registry {
                     image.registry
                 )));
             }
-            let page = self
-                .transport
-                .send(
-                    Method::GET,
-                    &image.registry,
-                    &image.repository,
-                    &url,
-                    &["application/json"],
-                )
-                .await?;
-            if !page.status.is_success() {
-                return Err(RegistryError::other(format!(
-                    "{} answered {} listing tags",
-                    image.registry, page.status
-                )));
-            }
+            let page = self.get(image, &url, &["application/json"]).await?;
             #[derive(Deserialize)]
             struct TagList {
                 tags: Option<Vec<String>>,

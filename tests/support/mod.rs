@@ -1,4 +1,5 @@
 //! Shared helpers for integration tests (`mod support;`).
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod registry;
