@@ -1,0 +1,183 @@
+//! `tagpin check`: findings, pins from the registry, and `--fix` / `--diff`.
+
+use std::io::{self, IsTerminal, Write};
+
+use crate::cli::{
+    CheckArgs, Cli, registry, registry_notes, registry_overrides, run_inputs, runtime,
+};
+use crate::config::{Overrides, Settings};
+use crate::finding::Finding;
+use crate::fix;
+use crate::registry::Registry;
+use crate::render::{self, Style};
+use crate::resolve;
+use crate::run::Outcome;
+
+pub fn check(args: &CheckArgs, cli: &Cli, style: Style) -> io::Result<u8> {
+    let overrides = Overrides {
+        select: args.select.clone(),
+        ignore: args.ignore.clone(),
+        fail_on: args.fail_on,
+        ..registry_overrides(&args.registry)
+    };
+    let (settings, mut outcome) = match run_inputs(&args.inputs, overrides, cli.verbose)? {
+        Ok(done) => done,
+        Err(code) => return Ok(code),
+    };
+    let registry = registry(&settings, &args.registry)?;
+    let runtime = runtime()?;
+    let recommended = ask_registry(&runtime, &registry, &settings, &mut outcome);
+    let mut err = io::stderr().lock();
+    registry_notes(&registry, cli, &mut err)?;
+    for note in recommended.notes.iter().filter(|_| !cli.quiet) {
+        writeln!(err, "note: {note}")?;
+    }
+    let unpinned = unpinned(&outcome);
+    if !cli.quiet && !recommended.notes.is_empty() && unpinned > 0 {
+        let s = if unpinned == 1 { " is" } else { "s are" };
+        writeln!(
+            err,
+            "note: {unpinned} finding{s} shown without a pin recommendation"
+        )?;
+    }
+    drop(err);
+    if args.fix || args.diff {
+        return fix(
+            args,
+            style,
+            &settings,
+            outcome,
+            &recommended,
+            &runtime,
+            &registry,
+        );
+    }
+    let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());
+    render::reporter(args.format, style).report(&outcome, &mut out, &mut err)?;
+    out.flush()?;
+    Ok(outcome.exit_code(settings.fail_on))
+}
+
+/// Ask the registry about the outcome's digest pins (TP008, TP009) and give the floating
+/// references their pins.
+fn ask_registry(
+    runtime: &tokio::runtime::Runtime,
+    registry: &Registry,
+    settings: &Settings,
+    outcome: &mut Outcome,
+) -> resolve::Recommended {
+    let (pin_findings, problems) = runtime.block_on(resolve::verify_pins(
+        registry,
+        &settings.data,
+        settings.today,
+        &outcome.pinned,
+    ));
+    outcome.add_findings(pin_findings);
+    let progress = io::stderr().is_terminal();
+    let mut recommended = runtime.block_on(resolve::recommend(
+        registry,
+        &settings.data,
+        settings.pin,
+        &mut outcome.findings,
+        progress,
+    ));
+    recommended.notes.extend(problems);
+    recommended.notes.sort();
+    recommended.notes.dedup();
+    recommended
+}
+
+/// Findings a pin would fix that got none (registry unreachable, offline without cache).
+fn unpinned(outcome: &Outcome) -> usize {
+    outcome
+        .findings
+        .iter()
+        .filter(|f| resolve::is_pinnable(f.rule.code) && f.recommendation.is_none())
+        .count()
+}
+
+/// `--diff` and `--fix`: plan every file's fixes, then show them or write them and check again.
+fn fix(
+    args: &CheckArgs,
+    style: Style,
+    settings: &Settings,
+    outcome: Outcome,
+    recommended: &resolve::Recommended,
+    runtime: &tokio::runtime::Runtime,
+    registry: &Registry,
+) -> io::Result<u8> {
+    let mut fixes = Vec::new();
+    let mut errors = Vec::new();
+    for (path, file) in &outcome.sources {
+        let findings: Vec<&Finding> = outcome
+            .findings
+            .iter()
+            .filter(|f| &f.path == path)
+            .collect();
+        if !findings.iter().any(|f| fix::allowed(f, args.unsafe_fixes)) {
+            continue;
+        }
+        let kind = outcome.kinds[path];
+        match fix::fix_file(
+            file,
+            kind,
+            settings,
+            &findings,
+            &|f| recommended.attach(f),
+            args.unsafe_fixes,
+        ) {
+            Ok(Some(fixed)) => fixes.push((file.path.clone(), fixed)),
+            Ok(None) => {}
+            Err(error) => errors.push(error),
+        }
+    }
+    let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());
+    let fixed: usize = fixes.iter().map(|(_, f)| f.fixed).sum();
+    let files = |n: usize| format!("{n} file{}", if n == 1 { "" } else { "s" });
+    if args.diff {
+        for (_, fixed) in &fixes {
+            write!(out, "{}", fix::diff(fixed))?;
+        }
+        for error in &errors {
+            writeln!(err, "error: {}: {}", error.path, error.message)?;
+        }
+        writeln!(
+            err,
+            "{fixed} fix{} in {} would be applied",
+            if fixed == 1 { "" } else { "es" },
+            files(fixes.len())
+        )?;
+        out.flush()?;
+        return Ok(if !errors.is_empty() {
+            2
+        } else if fixes.is_empty() {
+            0
+        } else {
+            1
+        });
+    }
+    let mut written = 0;
+    for (path, fixed) in &fixes {
+        match fix::write(path, fixed) {
+            Ok(()) => written += 1,
+            Err(error) => errors.push(error),
+        }
+    }
+    let mut after = crate::run::run(&args.inputs.paths, settings);
+    let again = ask_registry(runtime, registry, settings, &mut after);
+    let could_not_pin = unpinned(&after) > 0 && !again.notes.is_empty();
+    after.errors.extend(errors);
+    writeln!(
+        err,
+        "Fixed {fixed} finding{} in {}",
+        if fixed == 1 { "" } else { "s" },
+        files(written)
+    )?;
+    render::reporter(args.format, style).report(&after, &mut out, &mut err)?;
+    out.flush()?;
+    Ok(if could_not_pin {
+        2
+    } else {
+        after.exit_code(settings.fail_on)
+    })
+}

@@ -1,0 +1,39 @@
+//! `tagpin explain`: a rule's documentation, or the catalogue.
+
+use std::io::{self, Write};
+
+use crate::rules;
+
+pub fn explain(code: Option<&str>) -> io::Result<u8> {
+    let mut out = io::stdout().lock();
+    let Some(code) = code else {
+        for rule in rules::RULES {
+            writeln!(
+                out,
+                "{}  {:20}  {:7}  {}",
+                rule.code,
+                rule.name,
+                rule.severity.as_str(),
+                rule.summary
+            )?;
+        }
+        return Ok(0);
+    };
+    match rules::find(code) {
+        Some(rule) => {
+            write!(out, "{}", rule.docs)?;
+            writeln!(
+                out,
+                "\nSeverity: {} · needs the registry: {} · fixable: {}",
+                rule.severity.as_str(),
+                if rule.registry { "yes" } else { "no" },
+                if rule.fixable { "yes" } else { "no" }
+            )?;
+            Ok(0)
+        }
+        None => {
+            eprintln!("error: unknown rule `{code}`; `tagpin explain` lists the rules");
+            Ok(2)
+        }
+    }
+}

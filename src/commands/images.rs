@@ -1,0 +1,24 @@
+//! `tagpin images`: the inventory of every reference found.
+
+use std::io::{self, Write};
+
+use crate::cli::{Cli, ImagesArgs, ImagesFormat, run_inputs};
+use crate::config::Overrides;
+use crate::render;
+
+pub fn images(args: &ImagesArgs, cli: &Cli) -> io::Result<u8> {
+    let (_, outcome) = match run_inputs(&args.inputs, Overrides::default(), cli.verbose)? {
+        Ok(done) => done,
+        Err(code) => return Ok(code),
+    };
+    let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());
+    match args.format {
+        ImagesFormat::Human => {
+            render::images::table(&outcome, &mut out)?;
+            render::write_errors(&outcome, &mut err)?;
+        }
+        ImagesFormat::Json => render::images::json(&outcome, &mut out)?,
+    }
+    out.flush()?;
+    Ok(if outcome.errors.is_empty() { 0 } else { 2 })
+}
