@@ -17,7 +17,7 @@ use crate::render::{Format, Style};
 use crate::resolve::PinStyle;
 use crate::rules::Severity;
 use crate::rules::data::RuleData;
-use crate::run::Outcome;
+use crate::run::{Keep, Outcome};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -346,6 +346,7 @@ pub(crate) fn run_inputs(
     inputs: &Inputs,
     overrides: Overrides,
     verbose: bool,
+    keep: Keep,
 ) -> io::Result<Result<(Settings, Outcome), u8>> {
     let overrides = Overrides {
         exclude: inputs.exclude.clone(),
@@ -355,7 +356,7 @@ pub(crate) fn run_inputs(
         Ok(settings) => settings,
         Err(code) => return Ok(Err(code)),
     };
-    let outcome = crate::run::run(&inputs.paths, &settings);
+    let outcome = crate::run::run(&inputs.paths, &settings, keep);
     if verbose {
         let mut err = io::stderr().lock();
         for note in &outcome.notes {

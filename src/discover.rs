@@ -23,24 +23,35 @@ pub struct Candidate {
     pub kind: Kind,
 }
 
-/// What discovery found: files to read, problems, and notes for `--verbose`.
+/// What discovery found besides the files it hands over: how many, problems, and notes for
+/// `--verbose`.
 #[derive(Debug, Default)]
 pub struct Discovery {
-    pub candidates: Vec<Candidate>,
+    pub files: usize,
     pub errors: Vec<FileError>,
     pub notes: Vec<String>,
 }
 
-pub fn discover(paths: &[PathBuf], exclude: &[String]) -> Discovery {
+/// A sink for the files to read, as they are found (so that reading starts before the walk ends).
+type Sink<'a> = dyn FnMut(Candidate) + 'a;
+
+pub fn discover(paths: &[PathBuf], exclude: &[String], sink: &mut Sink<'_>) -> Discovery {
     let mut found = Discovery::default();
+    let mut hand = |candidate: Candidate, found: &mut Discovery| {
+        found.files += 1;
+        sink(candidate);
+    };
     for path in paths {
         match std::fs::metadata(path) {
-            Ok(meta) if meta.is_dir() => walk(path, exclude, &mut found),
+            Ok(meta) if meta.is_dir() => walk(path, exclude, &mut found, &mut hand),
             Ok(meta) if meta.is_file() => match classify(path) {
-                Some(kind) => found.candidates.push(Candidate {
-                    path: path.clone(),
-                    kind,
-                }),
+                Some(kind) => hand(
+                    Candidate {
+                        path: path.clone(),
+                        kind,
+                    },
+                    &mut found,
+                ),
                 None => found.notes.push(format!(
                     "{}: not a kind of file tagpin reads",
                     display_path(path)
@@ -53,7 +64,12 @@ pub fn discover(paths: &[PathBuf], exclude: &[String]) -> Discovery {
     found
 }
 
-fn walk(root: &Path, exclude: &[String], found: &mut Discovery) {
+fn walk(
+    root: &Path,
+    exclude: &[String],
+    found: &mut Discovery,
+    hand: &mut dyn FnMut(Candidate, &mut Discovery),
+) {
     let mut overrides = OverrideBuilder::new(root);
     for pattern in exclude {
         if let Err(e) = overrides.add(&format!("!{pattern}")) {
@@ -99,7 +115,7 @@ fn walk(root: &Path, exclude: &[String], found: &mut Discovery) {
             continue;
         };
         if file_type.is_file() {
-            found.candidates.push(Candidate { path, kind });
+            hand(Candidate { path, kind }, found);
         } else {
             found.errors.push(not_regular(&path));
         }

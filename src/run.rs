@@ -31,6 +31,8 @@ pub struct Located {
 #[derive(Debug, Default)]
 pub struct Outcome {
     pub files: usize,
+    /// References found, whether or not [`Keep::references`] kept them.
+    pub reference_count: usize,
     pub references: Vec<Located>,
     pub findings: Vec<Finding>,
     /// Digest pins for the registry rules (TP008, TP009).
@@ -63,7 +65,9 @@ impl Outcome {
 }
 
 struct FileOutcome {
+    path: PathBuf,
     kind: Kind,
+    reference_count: usize,
     references: Vec<Located>,
     findings: Vec<Finding>,
     pinned: Vec<Pinned>,
@@ -72,20 +76,52 @@ struct FileOutcome {
     source: Option<Arc<SourceFile>>,
 }
 
-pub fn run(paths: &[PathBuf], settings: &Settings) -> Outcome {
-    let discovery = discover::discover(paths, &settings.exclude);
-    let results: Vec<FileOutcome> = discovery
-        .candidates
-        .par_iter()
-        .map(|c| check_candidate(c, settings))
-        .collect();
+/// What a run keeps beyond findings and errors, so that a large tree costs only what the output
+/// needs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Keep {
+    /// The text of files with findings: for source snippets and fixes.
+    pub sources: bool,
+    /// Every reference: for the inventory (`tagpin images`).
+    pub references: bool,
+}
+
+/// Check every file under `paths`.
+pub fn run(paths: &[PathBuf], settings: &Settings, keep: Keep) -> Outcome {
+    // The walk runs beside the checks: files are read as soon as they are found.
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let (discovery, mut results) = std::thread::scope(|scope| {
+        let walk = scope.spawn(move || {
+            discover::discover(paths, &settings.exclude, &mut |candidate| {
+                let _ = sender.send(candidate);
+            })
+        });
+        let results: Vec<FileOutcome> = receiver
+            .into_iter()
+            .par_bridge()
+            .map(|c| {
+                let mut result = check_candidate(&c, settings);
+                if !keep.sources {
+                    result.source = None;
+                }
+                result.reference_count = result.references.len();
+                if !keep.references {
+                    result.references = Vec::new();
+                }
+                result
+            })
+            .collect();
+        (walk.join().expect("the walk does not panic"), results)
+    });
+    results.sort_by(|a, b| a.path.cmp(&b.path));
     let mut outcome = Outcome {
-        files: discovery.candidates.len(),
+        files: discovery.files,
         errors: discovery.errors,
         notes: discovery.notes,
         ..Outcome::default()
     };
     for result in results {
+        outcome.reference_count += result.reference_count;
         outcome.references.extend(result.references);
         outcome.errors.extend(result.error);
         outcome.notes.extend(result.note);
@@ -110,7 +146,9 @@ fn sort_findings(findings: &mut [Finding]) {
 
 fn check_candidate(candidate: &Candidate, settings: &Settings) -> FileOutcome {
     let mut outcome = FileOutcome {
+        path: candidate.path.clone(),
         kind: candidate.kind,
+        reference_count: 0,
         references: Vec::new(),
         findings: Vec::new(),
         pinned: Vec::new(),

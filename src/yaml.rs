@@ -75,23 +75,26 @@ impl Stream {
     /// The entries of a mapping node, `<<` merge keys expanded (explicit keys win).
     pub fn entries(&self, id: NodeId) -> Vec<(NodeId, NodeId)> {
         let mut out = Vec::new();
-        self.collect_entries(id, &mut out, 0);
+        self.collect_entries(id, &mut out, &mut Vec::new());
         out
     }
 
-    fn collect_entries(&self, id: NodeId, out: &mut Vec<(NodeId, NodeId)>, depth: usize) {
+    /// Each merge source is visited once, so shared anchors (`<<: [*a, *a]`, nested) cannot
+    /// multiply the work.
+    fn collect_entries(&self, id: NodeId, out: &mut Vec<(NodeId, NodeId)>, seen: &mut Vec<NodeId>) {
         let NodeKind::Mapping(pairs) = &self.nodes[id].kind else {
             return;
         };
+        if seen.contains(&id) || seen.len() > MAX_DEPTH {
+            return;
+        }
+        seen.push(id);
+        let explicit = out.len();
         let mut merged = Vec::new();
         for &(key, value) in pairs {
-            if self.scalar(key) == Some("<<") && depth < MAX_DEPTH {
-                let sources = match &self.nodes[value].kind {
-                    NodeKind::Sequence(items) => items.clone(),
-                    _ => vec![value],
-                };
-                for source in sources {
-                    self.collect_entries(source, &mut merged, depth + 1);
+            if self.scalar(key) == Some("<<") {
+                for source in self.merge_sources(value) {
+                    self.collect_entries(source, &mut merged, seen);
                 }
             } else {
                 out.push((key, value));
@@ -99,18 +102,44 @@ impl Stream {
         }
         for (key, value) in merged {
             let name = self.scalar(key);
-            if name.is_none() || !out.iter().any(|&(k, _)| self.scalar(k) == name) {
+            if name.is_none() || !out[explicit..].iter().any(|&(k, _)| self.scalar(k) == name) {
                 out.push((key, value));
             }
         }
     }
 
-    /// The value of a key in a mapping (merge keys followed).
+    /// What a `<<` merges: one mapping or a sequence of them.
+    fn merge_sources(&self, value: NodeId) -> Vec<NodeId> {
+        match &self.nodes[value].kind {
+            NodeKind::Sequence(items) => items.clone(),
+            _ => vec![value],
+        }
+    }
+
+    /// The value of a key in a mapping (merge keys followed; explicit keys win).
     pub fn get(&self, id: NodeId, key: &str) -> Option<NodeId> {
-        self.entries(id)
+        self.get_in(id, key, &mut Vec::new())
+    }
+
+    fn get_in(&self, id: NodeId, key: &str, seen: &mut Vec<NodeId>) -> Option<NodeId> {
+        let NodeKind::Mapping(pairs) = &self.nodes[id].kind else {
+            return None;
+        };
+        if seen.contains(&id) || seen.len() > MAX_DEPTH {
+            return None;
+        }
+        seen.push(id);
+        let mut merge = None;
+        for &(k, v) in pairs {
+            match self.scalar(k) {
+                Some(name) if name == key => return Some(v),
+                Some("<<") => merge = merge.or(Some(v)),
+                _ => {}
+            }
+        }
+        self.merge_sources(merge?)
             .into_iter()
-            .find(|&(k, _)| self.scalar(k) == Some(key))
-            .map(|(_, v)| v)
+            .find_map(|source| self.get_in(source, key, seen))
     }
 
     pub fn is_mapping(&self, id: NodeId) -> bool {
@@ -449,6 +478,22 @@ mod tests {
         }
         let error = Stream::parse(&block).unwrap_err();
         assert!(error.message.contains("nesting deeper"), "{error:?}");
+    }
+
+    #[test]
+    fn merge_key_bombs_are_walked_once() {
+        let mut text = String::from("a0: &a0 {image: x:1}\n");
+        for i in 1..60 {
+            let p = i - 1;
+            text.push_str(&format!(
+                "a{i}: &a{i} {{<<: [*a{p}, *a{p}, *a{p}, *a{p}], k{i}: v}}\n"
+            ));
+        }
+        let s = stream(&text);
+        let root = s.documents[0].root;
+        let last = s.get(root, "a59").unwrap();
+        assert!(s.get(last, "image").is_some());
+        assert_eq!(s.entries(last).len(), 60);
     }
 
     #[test]

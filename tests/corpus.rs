@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use tagpin::config::Settings;
+use tagpin::run::Keep;
 
 fn corpus() -> PathBuf {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
@@ -26,7 +27,14 @@ fn settings() -> Settings {
 #[test]
 fn corpus_scans_without_errors_and_findings_match_the_review() {
     let root = corpus();
-    let outcome = tagpin::run::run(std::slice::from_ref(&root), &settings());
+    let outcome = tagpin::run::run(
+        std::slice::from_ref(&root),
+        &settings(),
+        Keep {
+            sources: true,
+            references: true,
+        },
+    );
     assert!(outcome.errors.is_empty(), "{:#?}", outcome.errors);
     assert!(outcome.files > 400, "only {} files", outcome.files);
     let skipped: Vec<&String> = outcome
@@ -63,7 +71,14 @@ fn fixing_the_whole_corpus_touches_only_reference_bytes() {
 
     let root = corpus();
     let settings = settings();
-    let mut outcome = tagpin::run::run(std::slice::from_ref(&root), &settings);
+    let mut outcome = tagpin::run::run(
+        std::slice::from_ref(&root),
+        &settings,
+        Keep {
+            sources: true,
+            references: true,
+        },
+    );
     let digest = format!("sha256:{}", "a".repeat(64));
     for style in [PinStyle::Version, PinStyle::Digest, PinStyle::VersionDigest] {
         let resolutions: BTreeMap<String, Resolution> = outcome

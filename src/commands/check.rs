@@ -9,9 +9,9 @@ use crate::config::{Overrides, Settings};
 use crate::finding::Finding;
 use crate::fix;
 use crate::registry::Registry;
-use crate::render::{self, Style};
+use crate::render::{self, Format, Style};
 use crate::resolve;
-use crate::run::Outcome;
+use crate::run::{Keep, Outcome};
 
 pub fn check(args: &CheckArgs, cli: &Cli, style: Style) -> io::Result<u8> {
     let overrides = Overrides {
@@ -20,7 +20,14 @@ pub fn check(args: &CheckArgs, cli: &Cli, style: Style) -> io::Result<u8> {
         fail_on: args.fail_on,
         ..registry_overrides(&args.registry)
     };
-    let (settings, mut outcome) = match run_inputs(&args.inputs, overrides, cli.verbose)? {
+    // Source lines are shown by the human format and SARIF fixes, and rewritten by fixes.
+    let keep_sources =
+        matches!(args.format, Format::Human | Format::Sarif) || args.fix || args.diff;
+    let keep = Keep {
+        sources: keep_sources,
+        references: false,
+    };
+    let (settings, mut outcome) = match run_inputs(&args.inputs, overrides, cli.verbose, keep)? {
         Ok(done) => done,
         Err(code) => return Ok(code),
     };
@@ -163,7 +170,14 @@ fn fix(
             Err(error) => errors.push(error),
         }
     }
-    let mut after = crate::run::run(&args.inputs.paths, settings);
+    let mut after = crate::run::run(
+        &args.inputs.paths,
+        settings,
+        Keep {
+            sources: true,
+            references: false,
+        },
+    );
     let again = ask_registry(runtime, registry, settings, &mut after);
     let could_not_pin = unpinned(&after) > 0 && !again.notes.is_empty();
     after.errors.extend(errors);

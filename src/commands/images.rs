@@ -5,9 +5,14 @@ use std::io::{self, Write};
 use crate::cli::{Cli, ImagesArgs, ImagesFormat, run_inputs};
 use crate::config::Overrides;
 use crate::render;
+use crate::run::Keep;
 
 pub fn images(args: &ImagesArgs, cli: &Cli) -> io::Result<u8> {
-    let (_, outcome) = match run_inputs(&args.inputs, Overrides::default(), cli.verbose)? {
+    let keep = Keep {
+        sources: false,
+        references: true,
+    };
+    let (_, outcome) = match run_inputs(&args.inputs, Overrides::default(), cli.verbose, keep)? {
         Ok(done) => done,
         Err(code) => return Ok(code),
     };

@@ -56,7 +56,7 @@ impl Report for Json {
             version: 1,
             summary: Summary {
                 files: outcome.files,
-                references: outcome.references.len(),
+                references: outcome.reference_count,
                 findings: outcome.findings.len(),
                 errors: outcome.errors.len(),
             },

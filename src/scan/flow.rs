@@ -14,12 +14,17 @@ pub(super) fn is_flow(doc: &Doc<'_>, root: NodeId) -> bool {
 
 pub(super) fn scan(doc: &Doc<'_>, root: NodeId, out: &mut Vec<Reference>) {
     let stream = doc.stream;
-    for (path, mapping) in doc.mappings(root) {
-        let runner = path.ends_with("taskRunner") || path.ends_with("docker");
+    let mappings = doc.mappings(root);
+    for &(frame, mapping) in &mappings.found {
+        let runner = matches!(mappings.key(doc, frame), Some("taskRunner" | "docker"));
         for (key, value) in stream.entries(mapping) {
             let name = stream.scalar(key).unwrap_or("");
             if name == "containerImage" || (runner && name == "image") {
-                out.extend(doc.image(FileKind::Flow, value, join(&path, name)));
+                out.extend(doc.image(
+                    FileKind::Flow,
+                    value,
+                    join(&mappings.path(doc, frame), name),
+                ));
             }
         }
     }

@@ -10,8 +10,10 @@ use crate::yaml::NodeId;
 
 pub(super) fn scan(doc: &Doc<'_>, root: NodeId, out: &mut Vec<Reference>) {
     let stream = doc.stream;
-    for (path, mapping) in doc.mappings(root) {
-        if let Some(reference) = split_form(doc, mapping, &path) {
+    let mappings = doc.mappings(root);
+    for &(frame, mapping) in &mappings.found {
+        let path = || mappings.path(doc, frame);
+        if let Some(reference) = split_form(doc, mapping, path) {
             out.push(reference);
             continue;
         }
@@ -23,7 +25,7 @@ pub(super) fn scan(doc: &Doc<'_>, root: NodeId, out: &mut Vec<Reference>) {
                 .scalar(value)
                 .is_some_and(|v| !matches!(v, "true" | "false"))
             {
-                out.extend(doc.image(FileKind::Helm, value, join(&path, name)));
+                out.extend(doc.image(FileKind::Helm, value, join(&path(), name)));
             }
         }
     }
@@ -38,7 +40,7 @@ fn is_image_key(key: &str) -> bool {
 }
 
 /// `repository` (with optional `registry`, `tag`, `digest`/`sha`), or `image` + `tag`.
-fn split_form(doc: &Doc<'_>, mapping: NodeId, path: &str) -> Option<Reference> {
+fn split_form(doc: &Doc<'_>, mapping: NodeId, path: impl Fn() -> String) -> Option<Reference> {
     let stream = doc.stream;
     let scalar = |key: &str| {
         stream
@@ -78,7 +80,7 @@ fn split_form(doc: &Doc<'_>, mapping: NodeId, path: &str) -> Option<Reference> {
         }
     };
     parts.extend(digest.map(|id| (digest_separator(id), id)));
-    let mut reference = doc.assembled(FileKind::Helm, name, join(path, name_key), &parts)?;
+    let mut reference = doc.assembled(FileKind::Helm, name, join(&path(), name_key), &parts)?;
     let written_tag = stream.scalar(name).is_some_and(|n| {
         n.contains('@') || n.rsplit('/').next().is_some_and(|last| last.contains(':'))
     });

@@ -27,14 +27,15 @@ pub(super) fn container_images(
     out: &mut Vec<Reference>,
 ) {
     let stream = doc.stream;
-    for (path, mapping) in doc.mappings(root) {
+    let mappings = doc.mappings(root);
+    for &(frame, mapping) in &mappings.found {
         for (key, list) in stream.entries(mapping) {
             let Some(name) = stream.scalar(key).filter(|k| CONTAINER_LISTS.contains(k)) else {
                 continue;
             };
             for (i, &container) in stream.items(list).iter().enumerate() {
                 if let Some(image) = stream.get(container, "image") {
-                    let context = format!("{}[{i}].image", join(&path, name));
+                    let context = format!("{}[{i}].image", join(&mappings.path(doc, frame), name));
                     out.extend(doc.image(kind, image, context));
                 }
             }

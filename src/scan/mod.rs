@@ -415,34 +415,87 @@ impl Doc<'_> {
         Some(reference)
     }
 
-    /// The mappings of a document, each once, with the dotted path that reached it first.
-    pub fn mappings(&self, root: NodeId) -> Vec<(String, NodeId)> {
+    /// The mappings of a document, each once; the dotted path that reached each is built
+    /// only when a reference needs it.
+    pub fn mappings(&self, root: NodeId) -> Mappings {
+        let mut mappings = Mappings {
+            frames: Vec::new(),
+            found: Vec::new(),
+        };
         let mut seen = HashSet::new();
-        let mut out = Vec::new();
-        self.collect_mappings(root, String::new(), &mut seen, &mut out);
-        out
+        self.collect_mappings(root, None, Step::Root, &mut seen, &mut mappings);
+        mappings
     }
 
     fn collect_mappings(
         &self,
         id: NodeId,
-        path: String,
+        parent: Option<usize>,
+        step: Step,
         seen: &mut HashSet<NodeId>,
-        out: &mut Vec<(String, NodeId)>,
+        out: &mut Mappings,
     ) {
-        if !seen.insert(id) {
+        let mapping = self.stream.is_mapping(id);
+        if (!mapping && self.stream.items(id).is_empty()) || !seen.insert(id) {
             return;
         }
-        if self.stream.is_mapping(id) {
+        let frame = out.frames.len();
+        out.frames.push(Frame { parent, step });
+        if mapping {
             for (key, value) in self.stream.entries(id) {
-                let name = self.stream.scalar(key).unwrap_or("?");
-                self.collect_mappings(value, join(&path, name), seen, out);
+                self.collect_mappings(value, Some(frame), Step::Key(key), seen, out);
             }
-            out.push((path, id));
+            out.found.push((frame, id));
         } else {
             for (i, &item) in self.stream.items(id).iter().enumerate() {
-                self.collect_mappings(item, format!("{path}[{i}]"), seen, out);
+                self.collect_mappings(item, Some(frame), Step::Index(i), seen, out);
             }
+        }
+    }
+}
+
+/// Every mapping of a document with the frame (path step) that reached it.
+pub(crate) struct Mappings {
+    frames: Vec<Frame>,
+    pub found: Vec<(usize, NodeId)>,
+}
+
+struct Frame {
+    parent: Option<usize>,
+    step: Step,
+}
+
+enum Step {
+    Root,
+    Key(NodeId),
+    Index(usize),
+}
+
+impl Mappings {
+    /// `spec.template.spec.containers[0]` for a frame.
+    pub fn path(&self, doc: &Doc<'_>, frame: usize) -> String {
+        let mut steps = Vec::new();
+        let mut at = Some(frame);
+        while let Some(i) = at {
+            steps.push(&self.frames[i].step);
+            at = self.frames[i].parent;
+        }
+        let mut path = String::new();
+        for step in steps.into_iter().rev() {
+            match step {
+                Step::Root => {}
+                Step::Key(key) => path = join(&path, doc.stream.scalar(*key).unwrap_or("?")),
+                Step::Index(i) => path.push_str(&format!("[{i}]")),
+            }
+        }
+        path
+    }
+
+    /// The key that reached a frame, if a key did.
+    pub fn key<'d>(&self, doc: &Doc<'d>, frame: usize) -> Option<&'d str> {
+        match self.frames[frame].step {
+            Step::Key(key) => doc.stream.scalar(key),
+            _ => None,
         }
     }
 }
