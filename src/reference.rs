@@ -79,12 +79,13 @@ impl Image {
         let name = &text[..name_end];
         let (registry, path) = split_domain(name)?;
         check_path(path, name)?;
-        if name.len() > MAX_NAME_LEN {
+        let (registry, repository) = normalise(registry, path);
+        // Docker counts the normalised name (`docker.io/library/…`).
+        if registry.len() + 1 + repository.len() > MAX_NAME_LEN {
             return Err(invalid(format!(
-                "repository name is longer than {MAX_NAME_LEN} characters"
+                "repository name is longer than {MAX_NAME_LEN} characters (as `{registry}/…`)"
             )));
         }
-        let (registry, repository) = normalise(registry, path);
         Ok(Image {
             registry,
             repository,
@@ -404,6 +405,23 @@ mod tests {
         }
         assert!(Image::parse("a___b").is_err());
         assert!(Image::parse("a._b").is_err());
+    }
+
+    /// Found by fuzzing: a long one-component name fitted the limit as written but not once
+    /// normalised, so its normalised form did not parse back.
+    #[test]
+    fn the_name_limit_counts_the_normalised_name() {
+        assert!(Image::parse(&"a".repeat(250)).is_err());
+        let name = "a".repeat(255 - "docker.io/library/".len());
+        let image = parsed(&name);
+        assert_eq!(
+            Image::parse(&image.to_string()).unwrap().full_name(),
+            image.full_name()
+        );
+        let crash = include_str!("../tests/fuzz-regressions/reference-long-name");
+        if let Ok(image) = Image::parse(crash) {
+            Image::parse(&image.to_string()).expect("a normalised reference parses");
+        }
     }
 
     #[test]
