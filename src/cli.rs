@@ -333,6 +333,11 @@ pub(crate) fn registry_notes(
     Ok(())
 }
 
+/// Standard output, buffered: findings are written in many small pieces.
+pub(crate) fn stdout() -> io::BufWriter<io::StdoutLock<'static>> {
+    io::BufWriter::with_capacity(64 * 1024, io::stdout().lock())
+}
+
 pub(crate) fn runtime() -> io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -115,7 +115,10 @@ impl Default for Settings {
             network: Network::default(),
             cache_ttl: DEFAULT_CACHE_TTL,
             pin: PinStyle::Version,
-            today: jiff::Zoned::now().date(),
+            // UTC: no time zone database to load, and a day's difference at most.
+            today: jiff::Timestamp::now()
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .date(),
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::io::{self, IsTerminal, Write};
 
 use crate::cli::{
-    CheckArgs, Cli, registry, registry_notes, registry_overrides, run_inputs, runtime,
+    CheckArgs, Cli, registry, registry_notes, registry_overrides, run_inputs, runtime, stdout,
 };
 use crate::config::{Overrides, Settings};
 use crate::finding::Finding;
@@ -59,7 +59,7 @@ pub fn check(args: &CheckArgs, cli: &Cli, style: Style) -> io::Result<u8> {
             &registry,
         );
     }
-    let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());
+    let (mut out, mut err) = (stdout(), io::stderr().lock());
     render::reporter(args.format, style).report(&outcome, &mut out, &mut err)?;
     out.flush()?;
     Ok(outcome.exit_code(settings.fail_on))
@@ -138,7 +138,7 @@ fn fix(
             Err(error) => errors.push(error),
         }
     }
-    let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());
+    let (mut out, mut err) = (stdout(), io::stderr().lock());
     let fixed: usize = fixes.iter().map(|(_, f)| f.fixed).sum();
     let files = |n: usize| format!("{n} file{}", if n == 1 { "" } else { "s" });
     if args.diff {

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use crate::rules;
 
 pub fn explain(code: Option<&str>) -> io::Result<u8> {
-    let mut out = io::stdout().lock();
+    let mut out = crate::cli::stdout();
     let Some(code) = code else {
         for rule in rules::RULES {
             writeln!(
@@ -17,6 +17,7 @@ pub fn explain(code: Option<&str>) -> io::Result<u8> {
                 rule.summary
             )?;
         }
+        out.flush()?;
         return Ok(0);
     };
     match rules::find(code) {
@@ -29,6 +30,7 @@ pub fn explain(code: Option<&str>) -> io::Result<u8> {
                 if rule.registry { "yes" } else { "no" },
                 if rule.fixable { "yes" } else { "no" }
             )?;
+            out.flush()?;
             Ok(0)
         }
         None => {

@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use crate::cli::{Cli, ImagesArgs, ImagesFormat, run_inputs};
+use crate::cli::{Cli, ImagesArgs, ImagesFormat, run_inputs, stdout};
 use crate::config::Overrides;
 use crate::render;
 use crate::run::Keep;
@@ -16,7 +16,7 @@ pub fn images(args: &ImagesArgs, cli: &Cli) -> io::Result<u8> {
         Ok(done) => done,
         Err(code) => return Ok(code),
     };
-    let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());
+    let (mut out, mut err) = (stdout(), io::stderr().lock());
     match args.format {
         ImagesFormat::Human => {
             render::images::table(&outcome, &mut out)?;

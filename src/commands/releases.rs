@@ -69,7 +69,7 @@ pub fn releases(args: &ReleasesArgs, cli: &Cli) -> io::Result<u8> {
             })
         })
         .collect();
-    let mut out = io::stdout().lock();
+    let mut out = crate::cli::stdout();
     match args.format {
         ImagesFormat::Json => {
             let document = serde_json::json!({"version": 1, "image": image.short_name(), "today": today, "lines": rows});

@@ -5,7 +5,8 @@ use std::io::{self, IsTerminal, Write};
 use serde::Serialize;
 
 use crate::cli::{
-    Cli, ImagesFormat, ResolveArgs, registry, registry_notes, registry_overrides, runtime, settings,
+    Cli, ImagesFormat, ResolveArgs, registry, registry_notes, registry_overrides, runtime,
+    settings, stdout,
 };
 use crate::reference::Image;
 use crate::resolve;
@@ -30,7 +31,7 @@ pub fn resolve(args: &ResolveArgs, cli: &Cli) -> io::Result<u8> {
         &images,
         io::stderr().is_terminal(),
     ));
-    let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());
+    let (mut out, mut err) = (stdout(), io::stderr().lock());
     registry_notes(&registry, cli, &mut err)?;
     for message in &invalid {
         writeln!(err, "error: {message}")?;

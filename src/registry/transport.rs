@@ -57,7 +57,9 @@ pub struct Answer {
 }
 
 pub struct Transport {
-    http: reqwest::Client,
+    /// Built on the first request: loading the system's certificates is most of the start-up
+    /// cost of a run that asks nothing (`--offline`, a warm cache).
+    http: std::sync::OnceLock<Result<reqwest::Client, RegistryError>>,
     network: Network,
     credentials: Credentials,
     tokens: Mutex<HashMap<(String, String), String>>,
@@ -69,14 +71,8 @@ pub struct Transport {
 
 impl Transport {
     pub fn new(network: Network, credentials: Credentials) -> Result<Transport, RegistryError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(network.connect_timeout)
-            .timeout(network.timeout)
-            .user_agent(concat!("tagpin/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| RegistryError::other(format!("cannot set up HTTP: {e}")))?;
         Ok(Transport {
-            http,
+            http: std::sync::OnceLock::new(),
             network,
             credentials,
             tokens: Mutex::new(HashMap::new()),
@@ -84,6 +80,20 @@ impl Transport {
             down: std::sync::Mutex::new(HashMap::new()),
             requests: AtomicU64::new(0),
         })
+    }
+
+    fn http(&self) -> Result<&reqwest::Client, RegistryError> {
+        self.http
+            .get_or_init(|| {
+                reqwest::Client::builder()
+                    .connect_timeout(self.network.connect_timeout)
+                    .timeout(self.network.timeout)
+                    .user_agent(concat!("tagpin/", env!("CARGO_PKG_VERSION")))
+                    .build()
+                    .map_err(|e| RegistryError::other(format!("cannot set up HTTP: {e}")))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// Requests sent so far (token requests included).
@@ -133,7 +143,7 @@ impl Transport {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut request = self.http.request(method.clone(), url);
+            let mut request = self.http()?.request(method.clone(), url);
             if !accept.is_empty() {
                 request = request.header(ACCEPT, accept.join(", "));
             }
@@ -264,7 +274,7 @@ impl Transport {
         scope: &str,
         credential: Option<&Credential>,
     ) -> Result<String, RegistryError> {
-        let mut request = self.http.get(realm).query(&[("scope", scope)]);
+        let mut request = self.http()?.get(realm).query(&[("scope", scope)]);
         if let Some(service) = service {
             request = request.query(&[("service", service)]);
         }
