@@ -39,6 +39,27 @@ fn registry_for(fake: &FakeRegistry, tweak: impl FnOnce(&mut Options)) -> Regist
     Registry::new(options, Credentials::default()).unwrap()
 }
 
+/// A client for `fake` (as Docker Hub's mirror) whose Docker config holds `kestra:s3cret` for it.
+fn logged_in(fake: &FakeRegistry) -> Registry {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.json");
+    let auths = format!(
+        r#"{{"auths": {{"{}": {{"username": "kestra", "password": "s3cret"}}}}}}"#,
+        fake.host
+    );
+    std::fs::write(&config, auths).unwrap();
+    let mut network = Network::default();
+    network.mirrors.insert("docker.io".into(), fake.url.clone());
+    Registry::new(
+        Options {
+            network,
+            ..Options::default()
+        },
+        Credentials::from_files([config.as_path()]),
+    )
+    .unwrap()
+}
+
 fn image(text: &str) -> Image {
     Image::parse(text).unwrap()
 }
@@ -250,26 +271,7 @@ async fn credentials_never_follow_a_redirect_to_another_host() {
         }
         .with_repo("kestra/kestra", kestra()),
     );
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.json");
-    std::fs::write(
-        &config,
-        format!(
-            r#"{{"auths": {{"{}": {{"username": "kestra", "password": "s3cret"}}}}}}"#,
-            fake.host
-        ),
-    )
-    .unwrap();
-    let mut network = Network::default();
-    network.mirrors.insert("docker.io".into(), fake.url.clone());
-    let registry = Registry::new(
-        Options {
-            network,
-            ..Options::default()
-        },
-        Credentials::from_files([config.as_path()]),
-    )
-    .unwrap();
+    let registry = logged_in(&fake);
     let manifest = registry
         .manifest(&image("kestra/kestra"), "v2.0.5")
         .await
@@ -366,26 +368,7 @@ async fn token_service_gets_the_credentials_and_the_registry_only_the_token() {
         }
         .with_repo("kestra/kestra", kestra()),
     );
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.json");
-    std::fs::write(
-        &config,
-        format!(
-            r#"{{"auths": {{"{}": {{"username": "kestra", "password": "s3cret"}}}}}}"#,
-            fake.host
-        ),
-    )
-    .unwrap();
-    let mut network = Network::default();
-    network.mirrors.insert("docker.io".into(), fake.url.clone());
-    let registry = Registry::new(
-        Options {
-            network,
-            ..Options::default()
-        },
-        Credentials::from_files([config.as_path()]),
-    )
-    .unwrap();
+    let registry = logged_in(&fake);
     let resolution = registry
         .resolve(&image("kestra/kestra:latest"), &RuleData::builtin())
         .await
