@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Generate the synthetic monorepo that scripts/bench measures.
 
-Usage: gentree.py CORPUS OUT FILES [SEED]
+Usage: gentree.py OUT FILES [--seed N] [--corpus DIR]
 
-Copies and varies the files of the shared corpus (../shared/corpus) into OUT, FILES files in
-all, deterministic for a given seed:
+Copies and varies the files of the corpus (DIR, by default testdata/corpus, or ../shared/corpus
+beside the repository while that is where it lives) into OUT, FILES files in all, deterministic
+for a given seed:
 
   k8s/gNNN/app-NNNNN.yaml            30%  Kubernetes multi-document manifests (1-5 documents
                                           drawn from the corpus' manifests, joined with ---)
@@ -21,7 +22,7 @@ are not what the benchmark is about, and tagpin skips templates anyway.
 Prints one line of statistics (files and bytes per kind) on stdout.
 """
 
-import os
+import argparse
 import random
 import re
 import sys
@@ -56,6 +57,12 @@ DOCKERFILES = [
     "FROM {a} \\\n    AS base\nENV APP_HOME=/opt/app\nRUN mkdir -p $APP_HOME\n"
     "FROM base\nHEALTHCHECK CMD true\nEXPOSE 8080\n",
 ]
+
+
+def default_corpus(root: Path) -> Path:
+    """The corpus the benchmark trees are made from: the vendored copy, else the shared one."""
+    vendored = root / "testdata" / "corpus"
+    return vendored if vendored.is_dir() else root.parent / "shared" / "corpus"
 
 
 def vary_tag(ref: str, rng: random.Random) -> str:
@@ -126,10 +133,14 @@ def load_corpus(corpus: Path):
 
 
 def main():
-    if len(sys.argv) < 4:
-        sys.exit(__doc__)
-    corpus, out, total = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
-    rng = random.Random(int(sys.argv[4]) if len(sys.argv) > 4 else 20261124)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("files", type=int)
+    parser.add_argument("--seed", type=int, default=20261124)
+    parser.add_argument("--corpus", type=Path, default=default_corpus(Path(__file__).parents[1]))
+    args = parser.parse_args()
+    corpus, out, total = args.corpus, args.out, args.files
+    rng = random.Random(args.seed)
     compose, values, docs, refs = load_corpus(corpus)
     if not (compose and values and docs and refs):
         sys.exit(f"error: {corpus} has too little to copy from")
