@@ -37,8 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import gentree  # noqa: E402  (beside this file)
+import gentree  # beside this file
 
 TODAY = "2026-11-24"  # fixed day: support-window rules stay reproducible
 COPIES = 20  # the corpus copied this many times (issue 14)
@@ -778,6 +777,7 @@ class Bench:
         self.compare([tp, rg], self.opts.reps, warmup=1, cwd=tree)
         summary = json_summary((self.logs / f"{tp.id}.out").read_text(errors="replace")) or {}
         checked = summary.get("files", "?")
+        log(f"  tagpin checked {checked} of the {files} files")
         self.row(
             f"tagpin check --offline --format json, {what}",
             files,
@@ -1004,7 +1004,6 @@ class Bench:
             log(f"warning: load average {load_start:.2f} on {cores} cores: other work inflates the timings")
 
         tree, tree_stats = self.synthetic_tree()
-        tree_mb = sum(size for _, size in listing(tree)) / 1e6
         log(f"tree: {tree_stats}")
         copies, copies_files, copies_bytes = self.corpus_copies()
         self.facts.corpus_files = copies_files
@@ -1028,7 +1027,7 @@ class Bench:
         intro = (
             f"{version} ({git_revision(self.root)}), {cores} cores, {datetime.now(UTC):%Y-%m-%d}, "
             f"load average {load_start:.2f} at the start and {os.getloadavg()[0]:.2f} at the end; "
-            f"synthetic tree: {tree_stats} ({tree_mb:.1f} MB); corpus x{COPIES}: {copies_files} files "
+            f"synthetic tree: {tree_stats}; corpus x{COPIES}: {copies_files} files "
             f"({copies_bytes / 1e6:.1f} MB) from {self.rel(self.corpus)}; {self.opts.reps} runs per "
             f"whole-tree row ({timer}), {PRECOMMIT_RUNS} per pre-commit row ({timer}){peers}; "
             "peak RSS and CPU from GNU time."
