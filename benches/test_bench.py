@@ -11,7 +11,7 @@ from pathlib import Path
 
 import bench
 import gentree
-from bench import Facts, Options, Row, Series, Stats
+from bench import Baseline, Facts, Options, Row, Series, Stats
 
 GNU_TIME = """\tCommand being timed: "tagpin check ."
 \tUser time (seconds): 0.42
@@ -120,13 +120,19 @@ class Parsing(unittest.TestCase):
             "| 300 Dockerfiles | 17.9 ms | hadolint 1.10 s (61.5x) |\n"
             "| whole tree | 1.07 s | `rg -c image` 247 ms (4.3x) |\n"
         )
-        self.assertEqual(bench.readme_peer_ratios(table), {"checkov": 267.0, "hadolint": 61.5})
+        self.assertEqual(
+            bench.readme_peer_ratios(table),
+            {"checkov": Baseline(267.0, 600), "hadolint": Baseline(61.5, 300)},
+        )
+        self.assertEqual(bench.readme_peer_ratios("| x | dclint 1 s (9x) |"), {"dclint": Baseline(9.0, None)})
 
     def test_the_readme_states_every_peer_ratio(self):
         # The no-regression targets are judged against these: a reworded table must not
         # silently turn them into n/a.
         readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-        self.assertEqual(set(bench.readme_peer_ratios(readme)), {p.name for p in bench.PEERS})
+        baselines = bench.readme_peer_ratios(readme)
+        self.assertEqual(set(baselines), {p.name for p in bench.PEERS})
+        self.assertTrue(all(b.files for b in baselines.values()))
 
     def test_registry_requests(self):
         self.assertEqual(
@@ -282,7 +288,7 @@ class Targets(unittest.TestCase):
         }
         rows = self.targets(
             stats,
-            peer_baselines={"checkov": 267.0, "hadolint": 61.0},
+            peer_baselines={"checkov": Baseline(267.0, 600), "hadolint": Baseline(61.0, None)},
             peer_files={"checkov": 600, "hadolint": 300, "dclint": 200},
         )
         self.assertEqual(
@@ -290,6 +296,17 @@ class Targets(unittest.TestCase):
         )
         self.assertEqual(self.result(rows, "no regression: hadolint")[1], "MISS")
         self.assertEqual(self.result(rows, "no regression: dclint")[1], "n/a (no figure in README.md)")
+
+    def test_peers_on_another_sample_are_not_judged(self):
+        rows = self.targets(
+            {"checkov": st(1_000_000), "tagpin-checkov": st(10_000)},
+            peer_baselines={"checkov": Baseline(267.0, 600)},
+            peer_files={"checkov": 120},
+        )
+        self.assertEqual(
+            self.result(rows, "no regression: checkov"),
+            ("100.0x (120 files)", "n/a (README's is on 600 files)"),
+        )
 
     def test_missing_measurements_are_not_applicable(self):
         rows = self.targets({"tagpin-corpus": None, "rg-corpus": st(1)})
