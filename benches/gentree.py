@@ -3,7 +3,7 @@
 
 Usage: gentree.py CORPUS OUT FILES [SEED]
 
-Copies and varies the files of the shared corpus (../shared/corpus) into OUT, FILES files in
+Copies and varies the files of the vendored corpus (testdata/corpus) into OUT, FILES files in
 all, deterministic for a given seed:
 
   k8s/gNNN/app-NNNNN.yaml            30%  Kubernetes multi-document manifests (1-5 documents
