@@ -12,6 +12,7 @@ use crate::check::{Pinned, check_file};
 use crate::config::Settings;
 use crate::discover::{self, Candidate};
 use crate::finding::{FileError, Finding};
+use crate::fix::Applied;
 use crate::reference::Image;
 use crate::rules::Severity;
 use crate::scan::{self, FileKind, Kind};
@@ -43,6 +44,8 @@ pub struct Outcome {
     pub sources: BTreeMap<String, Arc<SourceFile>>,
     /// The kind of each file in `sources`, for re-scanning a fixed text.
     pub kinds: BTreeMap<String, Kind>,
+    /// With `--fix`, the fixes written; with `--diff`, the fixes that would be.
+    pub fixes: Option<Vec<Applied>>,
 }
 
 impl Outcome {
