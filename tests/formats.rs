@@ -165,3 +165,58 @@ fn gitlab_code_quality() {
         .collect();
     assert_eq!(fingerprints.len(), issues.len());
 }
+
+/// A CI job that exits 2 says why: in its log (stderr) and in the report it uploads.
+#[test]
+fn every_format_carries_file_errors_and_stderr_names_them() {
+    let cache = tempfile::tempdir().unwrap();
+    let run = |format: &str| {
+        let output = Command::new(env!("CARGO_BIN_EXE_tagpin"))
+            .args(["check", "--offline", "--today", "2026-11-24", "--no-config"])
+            .args(["--format", format, "cases/broken"])
+            .current_dir(demo())
+            .env("XDG_CACHE_HOME", cache.path())
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{format}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        for name in [
+            "compose.yaml:6: invalid YAML",
+            "docker-compose.yml:3: not valid UTF-8",
+        ] {
+            assert!(stderr.contains(name), "{format}: {stderr}");
+        }
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let broken = "cases/broken/docker-compose.yml";
+    for format in ["human", "concise"] {
+        run(format);
+    }
+    let json: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
+    assert_eq!(json["errors"][1]["path"], broken);
+    let sarif = validate_sarif(&run("sarif"));
+    let invocation = &sarif["runs"][0]["invocations"][0];
+    assert_eq!(invocation["executionSuccessful"], false);
+    let notification = &invocation["toolExecutionNotifications"][1];
+    assert_eq!(
+        notification["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        broken
+    );
+    let gitlab: Vec<serde_json::Value> = serde_json::from_str(&run("gitlab")).unwrap();
+    let issue = gitlab
+        .iter()
+        .find(|i| i["location"]["path"] == broken)
+        .expect("the unreadable file is an issue");
+    assert_eq!(issue["location"]["lines"]["begin"], 3);
+    assert!(
+        issue["description"]
+            .as_str()
+            .unwrap()
+            .contains("not valid UTF-8")
+    );
+    let github = run("github");
+    assert!(
+        github.contains(&format!("::error file={broken},line=3,title=tagpin::")),
+        "{github}"
+    );
+}

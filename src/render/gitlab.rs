@@ -1,11 +1,12 @@
-//! GitLab Code Quality: a JSON array of issues with a stable fingerprint, for merge requests.
+//! GitLab Code Quality: a JSON array of issues with a stable fingerprint, for merge requests;
+//! files that could not be checked are issues too.
 
 use std::io::{self, Write};
 
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::Report;
+use super::{Report, write_errors};
 use crate::rules::Severity;
 use crate::run::Outcome;
 
@@ -16,9 +17,10 @@ impl Report for Gitlab {
         &self,
         outcome: &Outcome,
         out: &mut dyn Write,
-        _err: &mut dyn Write,
+        err: &mut dyn Write,
     ) -> io::Result<()> {
-        let issues: Vec<serde_json::Value> = outcome
+        write_errors(outcome, err)?;
+        let mut issues: Vec<serde_json::Value> = outcome
             .findings
             .iter()
             .map(|f| {
@@ -38,6 +40,18 @@ impl Report for Gitlab {
                 })
             })
             .collect();
+        // A file that could not be checked is an issue too: the report must not look clean.
+        issues.extend(outcome.errors.iter().map(|e| {
+            let fingerprint =
+                Sha256::digest(format!("error\0{}\0{}", e.path, e.message).as_bytes());
+            json!({
+                "description": format!("not checked: {}", e.message),
+                "check_name": "tagpin file-error",
+                "fingerprint": format!("{fingerprint:x}"),
+                "severity": "major",
+                "location": {"path": e.path, "lines": {"begin": e.line.unwrap_or(1)}},
+            })
+        }));
         serde_json::to_writer_pretty(&mut *out, &issues)?;
         writeln!(out)
     }

@@ -38,7 +38,7 @@ pub fn json(outcome: &Outcome, out: &mut dyn Write) -> io::Result<()> {
         .collect();
     serde_json::to_writer_pretty(
         &mut *out,
-        &serde_json::json!({"version": 1, "references": references}),
+        &serde_json::json!({"version": 1, "references": references, "errors": outcome.errors}),
     )?;
     writeln!(out)
 }

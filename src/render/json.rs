@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::Report;
+use super::{Report, write_errors};
 use crate::finding::{Applicability, FileError};
 use crate::fix::Applied;
 use crate::run::Outcome;
@@ -55,8 +55,9 @@ impl Report for Json {
         &self,
         outcome: &Outcome,
         out: &mut dyn Write,
-        _err: &mut dyn Write,
+        err: &mut dyn Write,
     ) -> io::Result<()> {
+        write_errors(outcome, err)?;
         let document = Document {
             version: 1,
             summary: Summary {

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
-use super::Report;
+use super::{Report, write_errors};
 use crate::finding::Finding;
 use crate::rules::{RULES, Severity};
 use crate::run::Outcome;
@@ -49,8 +49,9 @@ impl Report for Sarif {
         &self,
         outcome: &Outcome,
         out: &mut dyn Write,
-        _err: &mut dyn Write,
+        err: &mut dyn Write,
     ) -> io::Result<()> {
+        write_errors(outcome, err)?;
         let rules: Vec<Value> = RULES
             .iter()
             .map(|rule| {
