@@ -95,9 +95,14 @@ pub fn run(paths: &[PathBuf], settings: &Settings, keep: Keep) -> Outcome {
     let (sender, receiver) = std::sync::mpsc::channel();
     let (discovery, mut results) = std::thread::scope(|scope| {
         let walk = scope.spawn(move || {
-            discover::discover(paths, &settings.exclude, &mut |candidate| {
-                let _ = sender.send(candidate);
-            })
+            discover::discover(
+                paths,
+                &settings.exclude,
+                settings.force_exclude,
+                &mut |candidate| {
+                    let _ = sender.send(candidate);
+                },
+            )
         });
         let results: Vec<FileOutcome> = receiver
             .into_iter()
