@@ -1,5 +1,5 @@
 //! References to findings: the offline rules (TP001–TP004, TP010, TP011), rule selection,
-//! `ignore-images` and inline suppressions.
+//! `ignore-images` and inline suppressions (and TP014, the suppressions that suppressed nothing).
 
 use crate::config::Settings;
 use jiff::civil::Date;
@@ -11,7 +11,7 @@ use crate::rules::data::{ImageRules, LineKind};
 use crate::rules::rule;
 use crate::scan::{FileKind, Plugin, Reference, Scan};
 use crate::source::{Position, SourceFile, Span};
-use crate::suppress::Suppressions;
+use crate::suppress::{self, Suppressions};
 use crate::version::TagVersion;
 
 /// The registry rules about a digest pin, and about a pinned tag.
@@ -103,9 +103,19 @@ pub fn check_file(
 ) -> (Vec<Finding>, Vec<Pinned>) {
     let suppressions = Suppressions::parse(file);
     let allowed = |code: &str, span: &Span, reference: Option<&Reference>| {
-        settings.selects(code)
-            && !suppressions.covers(file.line_index(span.start), code)
-            && !reference.is_some_and(|r| suppressions.covers(file.line_index(r.span.start), code))
+        if !settings.selects(code) {
+            return false;
+        }
+        let mut lines = vec![file.line_index(span.start)];
+        if let Some(reference) = reference {
+            let line = file.line_index(reference.span.start);
+            lines.push(line);
+            // A comment above a Helm `image:` block covers its keys.
+            if reference.kind == FileKind::Helm {
+                lines.extend(suppress::block_start(file, line));
+            }
+        }
+        !suppressions.covers(&lines, code)
     };
     let mut findings = Vec::new();
     let mut pinned = Vec::new();
@@ -164,6 +174,16 @@ pub fn check_file(
             );
             let help = "pin a version (`group:artifact:1.2.3`) that matches the Kestra version of the image".to_string();
             findings.push(site.finding("TP012", &plugin.coordinate, message, Some(help)));
+        }
+    }
+    // TP014 sits in a file of the kind its references have.
+    let kind = scan.references.first().map(|r| r.kind);
+    let kind = kind.or((!scan.plugins.is_empty()).then_some(FileKind::Dockerfile));
+    if let Some(kind) = kind.filter(|_| settings.selects("TP014")) {
+        for unused in suppressions.unused(file, |code| settings.selects(code)) {
+            let site = Site::new(file, unused.span, None, kind, usize::MAX);
+            let help = "remove it, or the codes that no longer apply".to_string();
+            findings.push(site.finding("TP014", "", unused.message, Some(help)));
         }
     }
     (findings, pinned)

@@ -17,6 +17,7 @@ use crate::reference::Image;
 use crate::rules::Severity;
 use crate::scan::{self, FileKind, Kind};
 use crate::source::{Position, SourceFile};
+use crate::suppress::Suppressions;
 
 /// One reference as the inventory (`tagpin images`) lists it.
 #[derive(Debug, Clone)]
@@ -39,6 +40,8 @@ pub struct Outcome {
     /// Digest pins for the registry rules (TP008, TP009).
     pub pinned: Vec<Pinned>,
     pub errors: Vec<FileError>,
+    /// Problems that do not stop a file from being checked (a suppression naming no rule).
+    pub warnings: Vec<FileError>,
     pub notes: Vec<String>,
     /// The text of files with findings, for renderers that show source lines and for fixes.
     pub sources: BTreeMap<String, Arc<SourceFile>>,
@@ -75,6 +78,7 @@ struct FileOutcome {
     findings: Vec<Finding>,
     pinned: Vec<Pinned>,
     error: Option<FileError>,
+    warnings: Vec<FileError>,
     note: Option<String>,
     source: Option<Arc<SourceFile>>,
 }
@@ -132,6 +136,7 @@ pub fn run(paths: &[PathBuf], settings: &Settings, keep: Keep) -> Outcome {
         outcome.reference_count += result.reference_count;
         outcome.references.extend(result.references);
         outcome.errors.extend(result.error);
+        outcome.warnings.extend(result.warnings);
         outcome.notes.extend(result.note);
         let shown = !result.findings.is_empty() || !result.pinned.is_empty();
         outcome.pinned.extend(result.pinned);
@@ -161,6 +166,7 @@ fn check_candidate(candidate: &Candidate, settings: &Settings) -> FileOutcome {
         findings: Vec::new(),
         pinned: Vec::new(),
         error: None,
+        warnings: Vec::new(),
         note: None,
         source: None,
     };
@@ -188,6 +194,7 @@ fn check_candidate(candidate: &Candidate, settings: &Settings) -> FileOutcome {
         .as_ref()
         .map(|why| format!("{}: skipped: {why}", file.display_path()));
     (outcome.findings, outcome.pinned) = check_file(&file, &scanned, settings);
+    outcome.warnings = Suppressions::parse(&file).unknown(&file);
     outcome.references = scanned
         .references
         .iter()

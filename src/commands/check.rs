@@ -48,6 +48,10 @@ pub fn check(args: &CheckArgs, cli: &Cli, style: Style) -> io::Result<u8> {
     let runtime = runtime()?;
     let recommended = ask_registry(&runtime, &registry, &settings, &mut outcome);
     let mut err = io::stderr().lock();
+    for warning in outcome.warnings.iter().filter(|_| !cli.quiet) {
+        let line = warning.line.map(|l| format!(":{l}")).unwrap_or_default();
+        writeln!(err, "warning: {}{line}: {}", warning.path, warning.message)?;
+    }
     registry_notes(&registry, cli, &mut err)?;
     for note in recommended.notes.iter().filter(|_| !cli.quiet) {
         writeln!(err, "note: {note}")?;

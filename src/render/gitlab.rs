@@ -24,9 +24,15 @@ impl Report for Gitlab {
             .findings
             .iter()
             .map(|f| {
-                // Stable across runs and unrelated edits: the rule, the file and the reference.
+                // Stable across runs and unrelated edits: the rule, the file and the reference
+                // (or the message, for a finding about no reference: an unused suppression).
+                let subject = if f.image.is_empty() {
+                    &f.message
+                } else {
+                    &f.image
+                };
                 let fingerprint =
-                    Sha256::digest(format!("{}\0{}\0{}", f.rule.code, f.path, f.image).as_bytes());
+                    Sha256::digest(format!("{}\0{}\0{subject}", f.rule.code, f.path).as_bytes());
                 json!({
                     "description": f.message,
                     "check_name": format!("{} {}", f.rule.code, f.rule.name),
