@@ -3,6 +3,7 @@
 
 mod support;
 
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -219,4 +220,49 @@ fn every_format_carries_file_errors_and_stderr_names_them() {
         github.contains(&format!("::error file={broken},line=3,title=tagpin::")),
         "{github}"
     );
+}
+
+/// Help and messages wrap at spaces only: a quoted reference is never cut at a `/` or `-`.
+#[test]
+fn human_output_never_wraps_inside_a_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    // No tag (TP001): the message quotes the whole reference, at lengths that put the wrap
+    // point everywhere along it.
+    let services: String = (0..26)
+        .map(|i| {
+            let pad = "ab-".repeat(i);
+            format!("  s{i}:\n    image: ghcr.io/acme-corp/{pad}service-with-a-long-name\n")
+        })
+        .collect();
+    fs::write(
+        dir.path().join("compose.yaml"),
+        format!("services:\n{services}"),
+    )
+    .unwrap();
+    let args = |format: &'static str| {
+        [
+            "check",
+            "--offline",
+            "--today",
+            "2026-11-24",
+            "--no-config",
+            "--color",
+            "never",
+            "--format",
+            format,
+            ".",
+        ]
+    };
+    let human = tagpin(dir.path(), &args("human"));
+    let json: serde_json::Value = serde_json::from_str(&tagpin(dir.path(), &args("json"))).unwrap();
+    let findings = json["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 26);
+    for finding in findings {
+        let message = finding["message"].as_str().unwrap();
+        for quoted in message.split('`').skip(1).step_by(2) {
+            // With its backticks: the source line shows the reference too.
+            let quoted = format!("`{quoted}`");
+            assert!(human.contains(&quoted), "{quoted} is cut:\n{human}");
+        }
+    }
 }
