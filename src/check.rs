@@ -10,7 +10,7 @@ use crate::reference::Image;
 use crate::rules::data::{ImageRules, LineKind};
 use crate::rules::rule;
 use crate::scan::{FileKind, Plugin, Reference, Scan};
-use crate::source::{Position, SourceFile, Span};
+use crate::source::{Position, SourceFile, Span, one_line};
 use crate::suppress::{self, Suppressions};
 use crate::version::TagVersion;
 
@@ -401,11 +401,17 @@ fn release_policy(
     Some(d)
 }
 
-/// A reference as quoted in a message: long ones (hostile input) cut to a readable length.
+/// A reference as quoted in a message: on one line, long ones (hostile input) cut to a
+/// readable length.
 fn shorten(text: &str) -> std::borrow::Cow<'_, str> {
     const LIMIT: usize = 120;
     match text.char_indices().nth(LIMIT) {
-        Some((cut, _)) => format!("{}… ({} characters)", &text[..cut], text.chars().count()).into(),
-        None => text.into(),
+        Some((cut, _)) => format!(
+            "{}… ({} characters)",
+            one_line(&text[..cut]),
+            text.chars().count()
+        )
+        .into(),
+        None => one_line(text),
     }
 }

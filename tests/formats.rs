@@ -266,3 +266,31 @@ fn human_output_never_wraps_inside_a_reference() {
         }
     }
 }
+
+/// A newline inside a quoted scalar stays an escape: one finding, one line.
+#[test]
+fn line_formats_keep_one_line_per_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("compose.yaml"),
+        "\u{feff}services:\n  a:\n    image: \"kestra/kestra:\\nlatest\"\n  b:\n    image: \"bad\\r\\nimage:latest\"\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--offline", "--no-config", "--today", "2026-11-24", "."]);
+        tagpin(dir.path(), &all)
+    };
+    let concise = run(&["check", "--format", "concise", "-q"]);
+    let lines: Vec<&str> = concise.lines().collect();
+    assert_eq!(lines.len(), 2, "{concise}");
+    assert!(
+        lines[0].starts_with("compose.yaml:3:12 TP010 `kestra/kestra:\\nlatest`"),
+        "{concise}"
+    );
+    let github = run(&["check", "--format", "github"]);
+    assert_eq!(github.lines().count(), 2, "{github}");
+    let images = tagpin(dir.path(), &["images", "--no-config", "."]);
+    assert_eq!(images.lines().count(), 3, "{images}");
+    assert!(images.contains("kestra/kestra:\\nlatest"), "{images}");
+}
