@@ -8,7 +8,7 @@
 //! files are read: a FIFO would block the run, a device would never end.
 
 use std::collections::HashSet;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ignore::WalkBuilder;
@@ -17,7 +17,7 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use crate::config::Exclude;
 use crate::finding::FileError;
 use crate::scan::{Kind, classify};
-use crate::source::display_path;
+use crate::source::{absolute, display_path};
 
 const VCS_FOLDERS: [&str; 4] = [".git", ".hg", ".svn", ".jj"];
 
@@ -145,21 +145,6 @@ impl Excludes {
     }
 }
 
-/// `path` joined to `cwd` with `.` and `..` resolved by name (no file system access).
-fn absolute(cwd: &Path, path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in cwd.join(path).components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
-}
-
 fn walk(
     root: &Path,
     excludes: &Arc<Excludes>,
@@ -245,21 +230,5 @@ pub fn error(path: &Path, message: String) -> FileError {
         line: None,
         column: None,
         message,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn absolute_paths_resolve_dots_by_name() {
-        let cwd = Path::new("/repo/deploy");
-        assert_eq!(
-            absolute(cwd, Path::new("../vendor/./a.yaml")),
-            Path::new("/repo/vendor/a.yaml")
-        );
-        assert_eq!(absolute(cwd, Path::new("/etc/x")), Path::new("/etc/x"));
-        assert_eq!(absolute(cwd, Path::new(".")), Path::new("/repo/deploy"));
     }
 }

@@ -4,7 +4,7 @@
 //! (1-based) because that is what editors and SARIF consumers expect.
 
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 
 const BOM: char = '\u{feff}';
 
@@ -103,6 +103,21 @@ pub fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
         .into()
 }
 
+/// `path` joined to `cwd` with `.` and `..` resolved by name (no file system access).
+pub fn absolute(cwd: &Path, path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in cwd.join(path).components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 pub fn display_path(path: &std::path::Path) -> String {
     let text = path.to_string_lossy();
     let text = text.strip_prefix("./").unwrap_or(&text);
@@ -133,6 +148,17 @@ mod tests {
         assert_eq!(file.position(after_accent), Position { line: 1, column: 5 });
         assert_eq!(file.line_text(1), "image: x:latest");
         assert_eq!(file.line_count(), 3);
+    }
+
+    #[test]
+    fn absolute_paths_resolve_dots_by_name() {
+        let cwd = Path::new("/repo/deploy");
+        assert_eq!(
+            absolute(cwd, Path::new("../vendor/./a.yaml")),
+            Path::new("/repo/vendor/a.yaml")
+        );
+        assert_eq!(absolute(cwd, Path::new("/etc/x")), Path::new("/etc/x"));
+        assert_eq!(absolute(cwd, Path::new(".")), Path::new("/repo/deploy"));
     }
 
     #[test]

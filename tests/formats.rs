@@ -63,7 +63,7 @@ fn sarif_is_valid_with_rules_help_and_fixes() {
     let document = validate_sarif(&offline);
     let run = &document["runs"][0];
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), 12);
+    assert_eq!(rules.len(), tagpin::rules::RULES.len());
     assert!(rules.iter().all(|r| {
         r["helpUri"]
             .as_str()
@@ -71,6 +71,11 @@ fn sarif_is_valid_with_rules_help_and_fixes() {
             .ends_with(&format!("rules/docs/{}.md", r["id"].as_str().unwrap()))
     }));
     assert!(run["results"].as_array().unwrap().len() > 10);
+    for result in run["results"].as_array().unwrap() {
+        let location = &result["locations"][0]["physicalLocation"]["artifactLocation"];
+        assert_eq!(location["uriBaseId"], "%SRCROOT%", "{result}");
+        assert!(location["uri"].as_str().unwrap().starts_with("demo/"));
+    }
 
     let registry = TestRegistry::start(None);
     registry.seed_kestra("kestra/kestra");
