@@ -4,7 +4,8 @@
 //!
 //! Symlinks are followed (a linked values file is still a values file); the walker detects
 //! loops and reports them instead of going round. A file reached twice (through a symlink, or
-//! named twice) is read once, by its canonical path, so that a fix writes it once. Only regular
+//! named twice) is read once (by device and inode, the canonical path where there are none), so
+//! that a fix writes it once. Only regular
 //! files are read: a FIFO would block the run, a device would never end.
 
 use std::collections::HashSet;
@@ -50,8 +51,7 @@ pub fn discover(
     let excludes = Arc::new(Excludes::new(exclude, &mut found));
     let mut seen = HashSet::new();
     let mut hand = |candidate: Candidate, found: &mut Discovery| {
-        let canonical = std::fs::canonicalize(&candidate.path).unwrap_or(candidate.path.clone());
-        if seen.insert(canonical) {
+        if seen.insert(identity(&candidate.path)) {
             found.files += 1;
             sink(candidate);
         }
@@ -84,6 +84,22 @@ pub fn discover(
         }
     }
     found
+}
+
+/// What makes two paths one file: its device and inode (one `stat`), where there are such;
+/// elsewhere its canonical path. A path that cannot be looked up stands for itself.
+#[cfg(unix)]
+fn identity(path: &Path) -> (u64, u64, PathBuf) {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::metadata(path) {
+        Ok(meta) => (meta.dev(), meta.ino(), PathBuf::new()),
+        Err(_) => (0, 0, path.to_path_buf()),
+    }
+}
+
+#[cfg(not(unix))]
+fn identity(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// The exclude globs, grouped by the folder they are relative to. Paths are compared as
