@@ -102,10 +102,9 @@ pub fn check_file(
     settings: &Settings,
 ) -> (Vec<Finding>, Vec<Pinned>) {
     let suppressions = Suppressions::parse(file);
+    // Suppressions are looked up for deselected rules too: a suppression of a finding that a
+    // `--select` hides is still in use (TP014).
     let allowed = |code: &str, span: &Span, reference: Option<&Reference>| {
-        if !settings.selects(code) {
-            return false;
-        }
         let mut lines = vec![file.line_index(span.start)];
         if let Some(reference) = reference {
             let line = file.line_index(reference.span.start);
@@ -115,7 +114,7 @@ pub fn check_file(
                 lines.extend(suppress::block_start(file, line));
             }
         }
-        !suppressions.covers(&lines, code)
+        !suppressions.covers(&lines, code) && settings.selects(code)
     };
     let mut findings = Vec::new();
     let mut pinned = Vec::new();
@@ -180,7 +179,7 @@ pub fn check_file(
     let kind = scan.references.first().map(|r| r.kind);
     let kind = kind.or((!scan.plugins.is_empty()).then_some(FileKind::Dockerfile));
     if let Some(kind) = kind.filter(|_| settings.selects("TP014")) {
-        for unused in suppressions.unused(file, |code| settings.selects(code)) {
+        for unused in suppressions.unused(file) {
             let site = Site::new(file, unused.span, None, kind, usize::MAX);
             let help = "remove it, or the codes that no longer apply".to_string();
             findings.push(site.finding("TP014", "", unused.message, Some(help)));
