@@ -477,3 +477,38 @@ fn diff_exits_1_while_findings_remain_even_without_a_fix() {
         sarif.stderr
     );
 }
+
+#[test]
+fn diff_headers_are_relative_to_the_working_folder() {
+    let cache = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    fs::create_dir(work.path().join("deploy")).unwrap();
+    // Line 1.0 ended before the fixed day: TP006 has an unsafe fix known offline.
+    fs::write(
+        work.path().join("deploy/compose.yaml"),
+        "services:\n  a:\n    image: kestra/kestra:v1.0.40\n",
+    )
+    .unwrap();
+    let absolute = work.path().join("deploy").canonicalize().unwrap();
+    let diff = tagpin(
+        cache.path(),
+        &work.path().canonicalize().unwrap(),
+        &[
+            "check",
+            "--diff",
+            "--unsafe-fixes",
+            "--offline",
+            "--no-config",
+            "--today",
+            "2026-11-24",
+            absolute.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(diff.code, 1, "{}", diff.stderr);
+    assert!(
+        diff.stdout
+            .starts_with("--- a/deploy/compose.yaml\n+++ b/deploy/compose.yaml\n"),
+        "{}",
+        diff.stdout
+    );
+}
