@@ -1,5 +1,5 @@
 //! References to findings: the offline rules (TP001–TP004, TP010, TP011), rule selection,
-//! `ignore-images` and inline suppressions.
+//! `ignore-images` and inline suppressions (and TP014, the suppressions that suppressed nothing).
 
 use crate::config::Settings;
 use jiff::civil::Date;
@@ -10,8 +10,8 @@ use crate::reference::Image;
 use crate::rules::data::{ImageRules, LineKind};
 use crate::rules::rule;
 use crate::scan::{FileKind, Plugin, Reference, Scan};
-use crate::source::{Position, SourceFile, Span};
-use crate::suppress::Suppressions;
+use crate::source::{Position, SourceFile, Span, one_line};
+use crate::suppress::{self, Suppressions};
 use crate::version::TagVersion;
 
 /// The registry rules about a digest pin, and about a pinned tag.
@@ -102,10 +102,19 @@ pub fn check_file(
     settings: &Settings,
 ) -> (Vec<Finding>, Vec<Pinned>) {
     let suppressions = Suppressions::parse(file);
+    // Suppressions are looked up for deselected rules too: a suppression of a finding that a
+    // `--select` hides is still in use (TP014).
     let allowed = |code: &str, span: &Span, reference: Option<&Reference>| {
-        settings.selects(code)
-            && !suppressions.covers(file.line_index(span.start), code)
-            && !reference.is_some_and(|r| suppressions.covers(file.line_index(r.span.start), code))
+        let mut lines = vec![file.line_index(span.start)];
+        if let Some(reference) = reference {
+            let line = file.line_index(reference.span.start);
+            lines.push(line);
+            // A comment above a Helm `image:` block covers its keys.
+            if reference.kind == FileKind::Helm {
+                lines.extend(suppress::block_start(file, line));
+            }
+        }
+        !suppressions.covers(&lines, code) && settings.selects(code)
     };
     let mut findings = Vec::new();
     let mut pinned = Vec::new();
@@ -164,6 +173,16 @@ pub fn check_file(
             );
             let help = "pin a version (`group:artifact:1.2.3`) that matches the Kestra version of the image".to_string();
             findings.push(site.finding("TP012", &plugin.coordinate, message, Some(help)));
+        }
+    }
+    // TP014 sits in a file of the kind its references have.
+    let kind = scan.references.first().map(|r| r.kind);
+    let kind = kind.or((!scan.plugins.is_empty()).then_some(FileKind::Dockerfile));
+    if let Some(kind) = kind.filter(|_| settings.selects("TP014")) {
+        for unused in suppressions.unused(file) {
+            let site = Site::new(file, unused.span, None, kind, usize::MAX);
+            let help = "remove it, or the codes that no longer apply".to_string();
+            findings.push(site.finding("TP014", "", unused.message, Some(help)));
         }
     }
     (findings, pinned)
@@ -381,11 +400,17 @@ fn release_policy(
     Some(d)
 }
 
-/// A reference as quoted in a message: long ones (hostile input) cut to a readable length.
+/// A reference as quoted in a message: on one line, long ones (hostile input) cut to a
+/// readable length.
 fn shorten(text: &str) -> std::borrow::Cow<'_, str> {
     const LIMIT: usize = 120;
     match text.char_indices().nth(LIMIT) {
-        Some((cut, _)) => format!("{}… ({} characters)", &text[..cut], text.chars().count()).into(),
-        None => text.into(),
+        Some((cut, _)) => format!(
+            "{}… ({} characters)",
+            one_line(&text[..cut]),
+            text.chars().count()
+        )
+        .into(),
+        None => one_line(text),
     }
 }

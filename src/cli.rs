@@ -77,6 +77,9 @@ pub struct Inputs {
     /// Skip files and folders matching this gitignore-style glob (repeatable).
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+    /// Apply excludes to files named on the command line too (for pre-commit).
+    #[arg(long)]
+    pub force_exclude: bool,
     #[command(flatten)]
     pub config: ConfigArgs,
 }
@@ -355,6 +358,7 @@ pub(crate) fn run_inputs(
 ) -> io::Result<Result<(Settings, Outcome), u8>> {
     let overrides = Overrides {
         exclude: inputs.exclude.clone(),
+        force_exclude: inputs.force_exclude,
         ..overrides
     };
     let settings = match settings(&inputs.config, overrides) {

@@ -74,13 +74,24 @@ pub struct Overrides {
     pub select: Vec<String>,
     pub ignore: Vec<String>,
     pub fail_on: Option<Severity>,
+    /// `--exclude`, relative to the working folder.
     pub exclude: Vec<String>,
+    /// `--force-exclude`: excludes apply to files named on the command line too.
+    pub force_exclude: bool,
     pub rules: Vec<PathBuf>,
     /// `--registry-mirror HOST=URL`.
     pub mirrors: Vec<(String, String)>,
     pub pin: Option<PinStyle>,
     pub timeout: Option<Duration>,
     pub today: Option<Date>,
+}
+
+/// A gitignore-style glob that skips files, and the folder it is relative to: the config file's
+/// for its `exclude`, the working folder for `--exclude`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exclude {
+    pub pattern: String,
+    pub base: PathBuf,
 }
 
 /// Everything a run needs to know, merged from defaults, config and command line.
@@ -91,7 +102,8 @@ pub struct Settings {
     ignore: HashSet<&'static str>,
     pub fail_on: Severity,
     ignore_images: GlobSet,
-    pub exclude: Vec<String>,
+    pub exclude: Vec<Exclude>,
+    pub force_exclude: bool,
     pub max_file_size: u64,
     pub network: Network,
     pub cache_ttl: Duration,
@@ -111,6 +123,7 @@ impl Default for Settings {
             fail_on: Severity::Error,
             ignore_images: GlobSet::empty(),
             exclude: Vec::new(),
+            force_exclude: false,
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             network: Network::default(),
             cache_ttl: DEFAULT_CACHE_TTL,
@@ -196,11 +209,24 @@ impl Settings {
             .fail_on
             .or(config.fail_on)
             .unwrap_or(Severity::Error);
+        // A config's globs are relative to its folder, wherever tagpin runs from.
+        let config_folder = base
+            .clone()
+            .filter(|b| !b.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."));
         settings.exclude = config
             .exclude
             .into_iter()
-            .chain(overrides.exclude.iter().cloned())
+            .map(|pattern| Exclude {
+                pattern,
+                base: config_folder.clone(),
+            })
+            .chain(overrides.exclude.iter().map(|pattern| Exclude {
+                pattern: pattern.clone(),
+                base: PathBuf::from("."),
+            }))
             .collect();
+        settings.force_exclude = overrides.force_exclude;
         if let Some(size) = config.max_file_size {
             settings.max_file_size = size;
         }

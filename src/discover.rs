@@ -1,18 +1,24 @@
-//! Which files to read: named files always, folders walked with `.gitignore`/`.ignore`
-//! respected, VCS folders skipped, `--exclude` and config excludes applied.
+//! Which files to read: named files always (unless `--force-exclude` and an exclude matches),
+//! folders walked with `.gitignore`/`.ignore` respected, VCS folders skipped, `--exclude` and
+//! config excludes applied, each glob relative to its own folder (ruff's model).
 //!
 //! Symlinks are followed (a linked values file is still a values file); the walker detects
-//! loops and reports them instead of going round. Only regular files are read: a FIFO would
-//! block the run, a device would never end.
+//! loops and reports them instead of going round. A file reached twice (through a symlink, or
+//! named twice) is read once (by device and inode, the canonical path where there are none), so
+//! that a fix writes it once. Only regular
+//! files are read: a FIFO would block the run, a device would never end.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use ignore::WalkBuilder;
-use ignore::overrides::OverrideBuilder;
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
+use crate::config::Exclude;
 use crate::finding::FileError;
 use crate::scan::{Kind, classify};
-use crate::source::display_path;
+use crate::source::{absolute, display_path};
 
 const VCS_FOLDERS: [&str; 4] = [".git", ".hg", ".svn", ".jj"];
 
@@ -35,15 +41,31 @@ pub struct Discovery {
 /// A sink for the files to read, as they are found (so that reading starts before the walk ends).
 type Sink<'a> = dyn FnMut(Candidate) + 'a;
 
-pub fn discover(paths: &[PathBuf], exclude: &[String], sink: &mut Sink<'_>) -> Discovery {
+pub fn discover(
+    paths: &[PathBuf],
+    exclude: &[Exclude],
+    force_exclude: bool,
+    sink: &mut Sink<'_>,
+) -> Discovery {
     let mut found = Discovery::default();
+    let excludes = Arc::new(Excludes::new(exclude, &mut found));
+    let mut seen = HashSet::new();
     let mut hand = |candidate: Candidate, found: &mut Discovery| {
-        found.files += 1;
-        sink(candidate);
+        if seen.insert(identity(&candidate.path)) {
+            found.files += 1;
+            sink(candidate);
+        }
     };
     for path in paths {
-        match std::fs::metadata(path) {
-            Ok(meta) if meta.is_dir() => walk(path, exclude, &mut found, &mut hand),
+        let meta = std::fs::metadata(path);
+        if force_exclude
+            && meta.is_ok()
+            && excludes.covers(path, meta.as_ref().is_ok_and(|m| m.is_dir()))
+        {
+            continue;
+        }
+        match meta {
+            Ok(meta) if meta.is_dir() => walk(path, &excludes, &mut found, &mut hand),
             Ok(meta) if meta.is_file() => match classify(path) {
                 Some(kind) => hand(
                     Candidate {
@@ -64,36 +86,101 @@ pub fn discover(paths: &[PathBuf], exclude: &[String], sink: &mut Sink<'_>) -> D
     found
 }
 
+/// What makes two paths one file: its device and inode (one `stat`), where there are such;
+/// elsewhere its canonical path. A path that cannot be looked up stands for itself.
+#[cfg(unix)]
+fn identity(path: &Path) -> (u64, u64, PathBuf) {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::metadata(path) {
+        Ok(meta) => (meta.dev(), meta.ino(), PathBuf::new()),
+        Err(_) => (0, 0, path.to_path_buf()),
+    }
+}
+
+#[cfg(not(unix))]
+fn identity(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// The exclude globs, grouped by the folder they are relative to. Paths are compared as
+/// absolute, lexically normalised paths, so that a glob means the same from any working folder.
+struct Excludes {
+    cwd: PathBuf,
+    sets: Vec<Gitignore>,
+}
+
+impl Excludes {
+    fn new(exclude: &[Exclude], found: &mut Discovery) -> Excludes {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let mut bases: Vec<(PathBuf, GitignoreBuilder)> = Vec::new();
+        for item in exclude {
+            let base = absolute(&cwd, &item.base);
+            let at = match bases.iter().position(|(b, _)| *b == base) {
+                Some(at) => at,
+                None => {
+                    bases.push((base.clone(), GitignoreBuilder::new(&base)));
+                    bases.len() - 1
+                }
+            };
+            if let Err(e) = bases[at].1.add_line(None, &item.pattern) {
+                found.errors.push(error(
+                    Path::new(&item.pattern),
+                    format!("invalid exclude pattern: {e}"),
+                ));
+            }
+        }
+        let sets = bases
+            .into_iter()
+            .filter_map(|(_, builder)| builder.build().ok())
+            .collect();
+        Excludes { cwd, sets }
+    }
+
+    /// Whether an exclude matches the path itself (a walked entry: its folders were checked on
+    /// the way down).
+    fn matches(&self, path: &Path, is_dir: bool) -> bool {
+        self.any(path, |set, path| set.matched(path, is_dir).is_ignore())
+    }
+
+    /// Whether an exclude matches the path or a folder above it (a path named on the command
+    /// line).
+    fn covers(&self, path: &Path, is_dir: bool) -> bool {
+        self.any(path, |set, path| {
+            set.matched_path_or_any_parents(path, is_dir).is_ignore()
+        })
+    }
+
+    fn any(&self, path: &Path, test: impl Fn(&Gitignore, &Path) -> bool) -> bool {
+        if self.sets.is_empty() {
+            return false;
+        }
+        let path = absolute(&self.cwd, path);
+        self.sets
+            .iter()
+            .any(|set| path.starts_with(set.path()) && test(set, &path))
+    }
+}
+
 fn walk(
     root: &Path,
-    exclude: &[String],
+    excludes: &Arc<Excludes>,
     found: &mut Discovery,
     hand: &mut dyn FnMut(Candidate, &mut Discovery),
 ) {
-    let mut overrides = OverrideBuilder::new(root);
-    for pattern in exclude {
-        if let Err(e) = overrides.add(&format!("!{pattern}")) {
-            found.errors.push(error(
-                Path::new(pattern),
-                format!("invalid exclude pattern: {e}"),
-            ));
-        }
-    }
-    let overrides = overrides
-        .build()
-        .unwrap_or_else(|_| ignore::overrides::Override::empty());
+    let excludes = Arc::clone(excludes);
     let walker = WalkBuilder::new(root)
         .hidden(false)
         .follow_links(true)
         .require_git(false)
-        .overrides(overrides)
         .sort_by_file_name(|a, b| a.cmp(b))
-        .filter_entry(|entry| {
-            !(entry.file_type().is_some_and(|t| t.is_dir())
+        .filter_entry(move |entry| {
+            let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+            let vcs = is_dir
                 && entry
                     .file_name()
                     .to_str()
-                    .is_some_and(|name| VCS_FOLDERS.contains(&name)))
+                    .is_some_and(|name| VCS_FOLDERS.contains(&name));
+            !vcs && (entry.depth() == 0 || !excludes.matches(entry.path(), is_dir))
         })
         .build();
     for entry in walker {

@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
+use serde::Serialize;
+
 use crate::check::check_file;
 use crate::config::Settings;
 use crate::finding::{Applicability, Edit, FileError, Finding};
@@ -26,6 +28,20 @@ pub struct FileFix {
     pub fixed: usize,
     /// The edits of the first pass, into `before`.
     pub edits: Vec<Edit>,
+    /// The findings the fix resolves, in the order they were fixed.
+    pub applied: Vec<Applied>,
+}
+
+/// A finding a fix resolves (`--format json`'s `fixes`): where it was, and the reference
+/// before and after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Applied {
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    pub code: &'static str,
+    pub old: String,
+    pub new: String,
 }
 
 /// Which fixes may be applied.
@@ -88,6 +104,7 @@ pub fn fix_file(
     let mut becomes: HashMap<usize, String> = HashMap::new();
     let mut fixed = 0;
     let mut first_edits = None;
+    let mut applied_fixes = Vec::new();
     let mut current: Vec<Finding> = findings.iter().map(|f| (*f).clone()).collect();
     for _ in 0..MAX_PASSES {
         let chosen: Vec<&Finding> = current
@@ -102,6 +119,7 @@ pub fn fix_file(
             break;
         }
         let (next, applied) = apply(&text, &edits);
+        let first_pass = first_edits.is_none();
         first_edits.get_or_insert_with(|| applied.clone());
         for finding in chosen {
             let edits = &finding
@@ -114,6 +132,19 @@ pub fn fix_file(
             {
                 becomes.insert(finding.reference, recommendation.clone());
                 fixed += 1;
+                // Later passes see a rewritten text: their positions come from the original.
+                let at = match original.get(finding.reference) {
+                    Some(reference) if !first_pass => file.position(reference.span.start),
+                    _ => finding.start,
+                };
+                applied_fixes.push(Applied {
+                    path: file.display_path(),
+                    line: at.line,
+                    column: at.column,
+                    code: finding.rule.code,
+                    old: finding.image.clone(),
+                    new: recommendation.clone(),
+                });
             }
         }
         if next == text {
@@ -142,6 +173,7 @@ pub fn fix_file(
         after: text,
         fixed,
         edits,
+        applied: applied_fixes,
     }))
 }
 
@@ -217,13 +249,34 @@ pub fn write(path: &Path, fix: &FileFix) -> Result<(), FileError> {
     Ok(())
 }
 
-/// A unified diff of one file's fix, with `a/` and `b/` names.
+/// A unified diff of one file's fix, with `a/` and `b/` names relative to the working folder
+/// (as `git diff` writes them, so that `git apply` and `patch -p1` take it).
 pub fn diff(fix: &FileFix) -> String {
+    let name = diff_name(
+        Path::new(&fix.path),
+        std::env::current_dir().ok().as_deref(),
+    );
     similar::TextDiff::from_lines(&fix.before, &fix.after)
         .unified_diff()
         .context_radius(3)
-        .header(&format!("a/{}", fix.path), &format!("b/{}", fix.path))
+        .header(&format!("a/{name}"), &format!("b/{name}"))
         .to_string()
+}
+
+/// A path relative to `cwd` when it lies inside it; an absolute path elsewhere loses its root.
+fn diff_name(path: &Path, cwd: Option<&Path>) -> String {
+    let relative = cwd
+        .and_then(|cwd| path.strip_prefix(cwd).ok())
+        .unwrap_or(path);
+    let parts: Vec<_> = relative
+        .components()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(part) => Some(part.to_string_lossy()),
+            std::path::Component::ParentDir => Some("..".into()),
+            _ => None,
+        })
+        .collect();
+    parts.join("/")
 }
 
 #[cfg(test)]
@@ -235,6 +288,19 @@ mod tests {
             span,
             text: text.to_string(),
         }
+    }
+
+    #[test]
+    fn diff_names_are_relative() {
+        let cwd = Path::new("/work/repo");
+        let name = |p: &str| diff_name(Path::new(p), Some(cwd));
+        assert_eq!(
+            name("/work/repo/deploy/compose.yaml"),
+            "deploy/compose.yaml"
+        );
+        assert_eq!(name("/elsewhere/compose.yaml"), "elsewhere/compose.yaml");
+        assert_eq!(name("./deploy/./compose.yaml"), "deploy/compose.yaml");
+        assert_eq!(name("../other/compose.yaml"), "../other/compose.yaml");
     }
 
     #[test]

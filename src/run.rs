@@ -12,10 +12,12 @@ use crate::check::{Pinned, check_file};
 use crate::config::Settings;
 use crate::discover::{self, Candidate};
 use crate::finding::{FileError, Finding};
+use crate::fix::Applied;
 use crate::reference::Image;
 use crate::rules::Severity;
 use crate::scan::{self, FileKind, Kind};
 use crate::source::{Position, SourceFile};
+use crate::suppress::Suppressions;
 
 /// One reference as the inventory (`tagpin images`) lists it.
 #[derive(Debug, Clone)]
@@ -38,11 +40,15 @@ pub struct Outcome {
     /// Digest pins for the registry rules (TP008, TP009).
     pub pinned: Vec<Pinned>,
     pub errors: Vec<FileError>,
+    /// Problems that do not stop a file from being checked (a suppression naming no rule).
+    pub warnings: Vec<FileError>,
     pub notes: Vec<String>,
     /// The text of files with findings, for renderers that show source lines and for fixes.
     pub sources: BTreeMap<String, Arc<SourceFile>>,
     /// The kind of each file in `sources`, for re-scanning a fixed text.
     pub kinds: BTreeMap<String, Kind>,
+    /// With `--fix`, the fixes written; with `--diff`, the fixes that would be.
+    pub fixes: Option<Vec<Applied>>,
 }
 
 impl Outcome {
@@ -72,6 +78,7 @@ struct FileOutcome {
     findings: Vec<Finding>,
     pinned: Vec<Pinned>,
     error: Option<FileError>,
+    warnings: Vec<FileError>,
     note: Option<String>,
     source: Option<Arc<SourceFile>>,
 }
@@ -92,9 +99,14 @@ pub fn run(paths: &[PathBuf], settings: &Settings, keep: Keep) -> Outcome {
     let (sender, receiver) = std::sync::mpsc::channel();
     let (discovery, mut results) = std::thread::scope(|scope| {
         let walk = scope.spawn(move || {
-            discover::discover(paths, &settings.exclude, &mut |candidate| {
-                let _ = sender.send(candidate);
-            })
+            discover::discover(
+                paths,
+                &settings.exclude,
+                settings.force_exclude,
+                &mut |candidate| {
+                    let _ = sender.send(candidate);
+                },
+            )
         });
         let results: Vec<FileOutcome> = receiver
             .into_iter()
@@ -124,6 +136,7 @@ pub fn run(paths: &[PathBuf], settings: &Settings, keep: Keep) -> Outcome {
         outcome.reference_count += result.reference_count;
         outcome.references.extend(result.references);
         outcome.errors.extend(result.error);
+        outcome.warnings.extend(result.warnings);
         outcome.notes.extend(result.note);
         let shown = !result.findings.is_empty() || !result.pinned.is_empty();
         outcome.pinned.extend(result.pinned);
@@ -153,6 +166,7 @@ fn check_candidate(candidate: &Candidate, settings: &Settings) -> FileOutcome {
         findings: Vec::new(),
         pinned: Vec::new(),
         error: None,
+        warnings: Vec::new(),
         note: None,
         source: None,
     };
@@ -180,6 +194,7 @@ fn check_candidate(candidate: &Candidate, settings: &Settings) -> FileOutcome {
         .as_ref()
         .map(|why| format!("{}: skipped: {why}", file.display_path()));
     (outcome.findings, outcome.pinned) = check_file(&file, &scanned, settings);
+    outcome.warnings = Suppressions::parse(&file).unknown(&file);
     outcome.references = scanned
         .references
         .iter()

@@ -4,7 +4,9 @@
 //! (1-based) because that is what editors and SARIF consumers expect.
 
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
+
+const BOM: char = '\u{feff}';
 
 /// A byte range into a file's text.
 pub type Span = Range<usize>;
@@ -49,12 +51,22 @@ impl SourceFile {
     pub fn position(&self, offset: usize) -> Position {
         let offset = offset.min(self.text.len());
         let line = self.line_index(offset);
-        let start = self.line_starts[line];
+        // A byte-order mark is no character of the line: columns count from after it.
+        let start = if line == 0 && self.text.starts_with(BOM) {
+            BOM.len_utf8().min(offset)
+        } else {
+            self.line_starts[line]
+        };
         let column = self.text[start..offset].chars().count() + 1;
         Position {
             line: line + 1,
             column,
         }
+    }
+
+    /// The byte offset where a 0-based line starts.
+    pub fn line_start(&self, line: usize) -> usize {
+        self.line_starts[line]
     }
 
     /// The text of a 0-based line, without its line ending.
@@ -71,6 +83,39 @@ impl SourceFile {
     pub fn line_count(&self) -> usize {
         self.line_starts.len()
     }
+}
+
+/// Text for a one-line output: control characters (a newline in a quoted scalar, in a file
+/// name) written as escapes, so that one finding stays one line.
+pub fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains(char::is_control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
+/// `path` joined to `cwd` with `.` and `..` resolved by name (no file system access).
+pub fn absolute(cwd: &Path, path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in cwd.join(path).components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 pub fn display_path(path: &std::path::Path) -> String {
@@ -103,5 +148,42 @@ mod tests {
         assert_eq!(file.position(after_accent), Position { line: 1, column: 5 });
         assert_eq!(file.line_text(1), "image: x:latest");
         assert_eq!(file.line_count(), 3);
+    }
+
+    #[test]
+    fn absolute_paths_resolve_dots_by_name() {
+        let cwd = Path::new("/repo/deploy");
+        assert_eq!(
+            absolute(cwd, Path::new("../vendor/./a.yaml")),
+            Path::new("/repo/vendor/a.yaml")
+        );
+        assert_eq!(absolute(cwd, Path::new("/etc/x")), Path::new("/etc/x"));
+        assert_eq!(absolute(cwd, Path::new(".")), Path::new("/repo/deploy"));
+    }
+
+    #[test]
+    fn one_line_escapes_control_characters() {
+        assert_eq!(one_line("a:\nb\r\t\u{1b}"), "a:\\nb\\r\\t\\u{1b}");
+        assert!(matches!(
+            one_line("kestra/kestra:v2.0.5"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn columns_after_a_bom_count_from_the_first_character() {
+        let file = SourceFile::new("f".into(), "\u{feff}image: x:latest\nb: 1\n".into());
+        let latest = file.text.find("latest").unwrap();
+        assert_eq!(
+            file.position(latest),
+            Position {
+                line: 1,
+                column: 10
+            }
+        );
+        assert_eq!(file.position(0), Position { line: 1, column: 1 });
+        assert_eq!(file.position(3), Position { line: 1, column: 1 });
+        let b = file.text.find('b').unwrap();
+        assert_eq!(file.position(b), Position { line: 2, column: 1 });
     }
 }

@@ -1,4 +1,4 @@
-//! The real-world corpus (`../shared/corpus`): every file scans without error (Helm templates
+//! The real-world corpus (`testdata/corpus`, sources in its `SOURCES.md`): every file scans without error (Helm templates
 //! are skipped on purpose), and the findings match the reviewed snapshot in
 //! `tests/snapshots/corpus__findings.snap`.
 
@@ -8,13 +8,7 @@ use tagpin::config::Settings;
 use tagpin::run::Keep;
 
 fn corpus() -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-    assert!(
-        path.is_dir(),
-        "the shared corpus is missing at {}",
-        path.display()
-    );
-    path
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/corpus")
 }
 
 /// The default settings on a fixed day, so that support windows do not move the snapshot.

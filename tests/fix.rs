@@ -377,3 +377,138 @@ fn a_killed_run_leaves_every_file_old_or_new() {
         assert!(fixed > 0);
     }
 }
+
+#[test]
+fn json_lists_the_fixes_a_diff_would_apply_and_a_fix_applied() {
+    let registry = TestRegistry::start(None);
+    registry.seed_kestra("kestra/kestra");
+    let cache = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let mirror = format!("docker.io={}", registry.url);
+    let text =
+        "services:\n  a:\n    image: kestra/kestra:latest\n  b:\n    image: kestra/kestra:v2.0\n";
+    fs::write(work.path().join("compose.yaml"), text).unwrap();
+    let run = |mode: &str| {
+        let args = [
+            "check",
+            mode,
+            "--format",
+            "json",
+            "--no-config",
+            "--registry-mirror",
+            &mirror,
+            ".",
+        ];
+        let run = tagpin(cache.path(), work.path(), &args);
+        let document: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        (run.code, document)
+    };
+    let fixes = serde_json::json!([
+        {"path": "compose.yaml", "line": 3, "column": 26, "code": "TP002",
+         "old": "kestra/kestra:latest", "new": "kestra/kestra:v2.0.5"},
+        {"path": "compose.yaml", "line": 5, "column": 26, "code": "TP003",
+         "old": "kestra/kestra:v2.0", "new": "kestra/kestra:v2.0.5"},
+    ]);
+    let (code, diff) = run("--diff");
+    assert_eq!(code, 1);
+    assert_eq!(diff["fixes"], fixes);
+    assert_eq!(diff["findings"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        fs::read_to_string(work.path().join("compose.yaml")).unwrap(),
+        text
+    );
+    let (code, fixed) = run("--fix");
+    assert_eq!(code, 0);
+    assert_eq!(fixed["fixes"], fixes);
+    assert_eq!(fixed["findings"], serde_json::json!([]));
+    let (code, again) = run("--fix");
+    assert_eq!((code, &again["fixes"]), (0, &serde_json::json!([])));
+}
+
+#[test]
+fn diff_exits_1_while_findings_remain_even_without_a_fix() {
+    let cache = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    fs::write(
+        work.path().join("compose.yaml"),
+        "services:\n  a:\n    image: kestra/kestra:latest\n",
+    )
+    .unwrap();
+    fs::write(
+        work.path().join("clean.compose.yaml"),
+        "services:\n  a:\n    image: kestra/kestra:v2.0.5\n",
+    )
+    .unwrap();
+    // Offline with an empty cache: no pin, so no diff, as when the registry is down.
+    let diff = |args: &[&str]| {
+        let mut all = vec!["check", "--diff", "--offline", "--no-config"];
+        all.extend(args);
+        tagpin(cache.path(), work.path(), &all)
+    };
+    let failing = diff(&["compose.yaml"]);
+    assert_eq!((failing.code, failing.stdout.as_str()), (1, ""));
+    assert!(
+        failing
+            .stderr
+            .contains("0 fixes in 0 files would be applied; 1 finding at or above error"),
+        "{}",
+        failing.stderr
+    );
+    let clean = diff(&["clean.compose.yaml"]);
+    assert_eq!(clean.code, 0, "{}", clean.stderr);
+    fs::write(
+        work.path().join("line.compose.yaml"),
+        "services:\n  a:\n    image: kestra/kestra:v2.0\n",
+    )
+    .unwrap();
+    let below = diff(&["line.compose.yaml"]);
+    assert_eq!(
+        below.code, 0,
+        "a warning is below --fail-on error: {}",
+        below.stderr
+    );
+    let warning = diff(&["--fail-on", "warning", "line.compose.yaml"]);
+    assert_eq!(warning.code, 1, "{}", warning.stderr);
+    let sarif = diff(&["--format", "sarif", "."]);
+    assert_eq!((sarif.code, sarif.stdout.as_str()), (2, ""));
+    assert!(
+        sarif.stderr.contains("`--diff` prints a unified diff"),
+        "{}",
+        sarif.stderr
+    );
+}
+
+#[test]
+fn diff_headers_are_relative_to_the_working_folder() {
+    let cache = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    fs::create_dir(work.path().join("deploy")).unwrap();
+    // Line 1.0 ended before the fixed day: TP006 has an unsafe fix known offline.
+    fs::write(
+        work.path().join("deploy/compose.yaml"),
+        "services:\n  a:\n    image: kestra/kestra:v1.0.40\n",
+    )
+    .unwrap();
+    let absolute = work.path().join("deploy").canonicalize().unwrap();
+    let diff = tagpin(
+        cache.path(),
+        &work.path().canonicalize().unwrap(),
+        &[
+            "check",
+            "--diff",
+            "--unsafe-fixes",
+            "--offline",
+            "--no-config",
+            "--today",
+            "2026-11-24",
+            absolute.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(diff.code, 1, "{}", diff.stderr);
+    assert!(
+        diff.stdout
+            .starts_with("--- a/deploy/compose.yaml\n+++ b/deploy/compose.yaml\n"),
+        "{}",
+        diff.stdout
+    );
+}

@@ -3,6 +3,7 @@
 
 mod support;
 
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -25,7 +26,7 @@ fn demo() -> PathBuf {
 
 fn validate_sarif(text: &str) -> serde_json::Value {
     let schema_path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/schemas/sarif-schema-2.1.0.json");
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/schemas/sarif-schema-2.1.0.json");
     let schema: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
@@ -62,7 +63,7 @@ fn sarif_is_valid_with_rules_help_and_fixes() {
     let document = validate_sarif(&offline);
     let run = &document["runs"][0];
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), 12);
+    assert_eq!(rules.len(), tagpin::rules::RULES.len());
     assert!(rules.iter().all(|r| {
         r["helpUri"]
             .as_str()
@@ -70,6 +71,11 @@ fn sarif_is_valid_with_rules_help_and_fixes() {
             .ends_with(&format!("rules/docs/{}.md", r["id"].as_str().unwrap()))
     }));
     assert!(run["results"].as_array().unwrap().len() > 10);
+    for result in run["results"].as_array().unwrap() {
+        let location = &result["locations"][0]["physicalLocation"]["artifactLocation"];
+        assert_eq!(location["uriBaseId"], "%SRCROOT%", "{result}");
+        assert!(location["uri"].as_str().unwrap().starts_with("demo/"));
+    }
 
     let registry = TestRegistry::start(None);
     registry.seed_kestra("kestra/kestra");
@@ -164,4 +170,132 @@ fn gitlab_code_quality() {
         .map(|i| i["fingerprint"].as_str().unwrap())
         .collect();
     assert_eq!(fingerprints.len(), issues.len());
+}
+
+/// A CI job that exits 2 says why: in its log (stderr) and in the report it uploads.
+#[test]
+fn every_format_carries_file_errors_and_stderr_names_them() {
+    let cache = tempfile::tempdir().unwrap();
+    let run = |format: &str| {
+        let output = Command::new(env!("CARGO_BIN_EXE_tagpin"))
+            .args(["check", "--offline", "--today", "2026-11-24", "--no-config"])
+            .args(["--format", format, "cases/broken"])
+            .current_dir(demo())
+            .env("XDG_CACHE_HOME", cache.path())
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{format}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        for name in [
+            "compose.yaml:6: invalid YAML",
+            "docker-compose.yml:3: not valid UTF-8",
+        ] {
+            assert!(stderr.contains(name), "{format}: {stderr}");
+        }
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let broken = "cases/broken/docker-compose.yml";
+    for format in ["human", "concise"] {
+        run(format);
+    }
+    let json: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
+    assert_eq!(json["errors"][1]["path"], broken);
+    let sarif = validate_sarif(&run("sarif"));
+    let invocation = &sarif["runs"][0]["invocations"][0];
+    assert_eq!(invocation["executionSuccessful"], false);
+    let notification = &invocation["toolExecutionNotifications"][1];
+    assert_eq!(
+        notification["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        broken
+    );
+    let gitlab: Vec<serde_json::Value> = serde_json::from_str(&run("gitlab")).unwrap();
+    let issue = gitlab
+        .iter()
+        .find(|i| i["location"]["path"] == broken)
+        .expect("the unreadable file is an issue");
+    assert_eq!(issue["location"]["lines"]["begin"], 3);
+    assert!(
+        issue["description"]
+            .as_str()
+            .unwrap()
+            .contains("not valid UTF-8")
+    );
+    let github = run("github");
+    assert!(
+        github.contains(&format!("::error file={broken},line=3,title=tagpin::")),
+        "{github}"
+    );
+}
+
+/// Help and messages wrap at spaces only: a quoted reference is never cut at a `/` or `-`.
+#[test]
+fn human_output_never_wraps_inside_a_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    // No tag (TP001): the message quotes the whole reference, at lengths that put the wrap
+    // point everywhere along it.
+    let services: String = (0..26)
+        .map(|i| {
+            let pad = "ab-".repeat(i);
+            format!("  s{i}:\n    image: ghcr.io/acme-corp/{pad}service-with-a-long-name\n")
+        })
+        .collect();
+    fs::write(
+        dir.path().join("compose.yaml"),
+        format!("services:\n{services}"),
+    )
+    .unwrap();
+    let args = |format: &'static str| {
+        [
+            "check",
+            "--offline",
+            "--today",
+            "2026-11-24",
+            "--no-config",
+            "--color",
+            "never",
+            "--format",
+            format,
+            ".",
+        ]
+    };
+    let human = tagpin(dir.path(), &args("human"));
+    let json: serde_json::Value = serde_json::from_str(&tagpin(dir.path(), &args("json"))).unwrap();
+    let findings = json["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 26);
+    for finding in findings {
+        let message = finding["message"].as_str().unwrap();
+        for quoted in message.split('`').skip(1).step_by(2) {
+            // With its backticks: the source line shows the reference too.
+            let quoted = format!("`{quoted}`");
+            assert!(human.contains(&quoted), "{quoted} is cut:\n{human}");
+        }
+    }
+}
+
+/// A newline inside a quoted scalar stays an escape: one finding, one line.
+#[test]
+fn line_formats_keep_one_line_per_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("compose.yaml"),
+        "\u{feff}services:\n  a:\n    image: \"kestra/kestra:\\nlatest\"\n  b:\n    image: \"bad\\r\\nimage:latest\"\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--offline", "--no-config", "--today", "2026-11-24", "."]);
+        tagpin(dir.path(), &all)
+    };
+    let concise = run(&["check", "--format", "concise", "-q"]);
+    let lines: Vec<&str> = concise.lines().collect();
+    assert_eq!(lines.len(), 2, "{concise}");
+    assert!(
+        lines[0].starts_with("compose.yaml:3:12 TP010 `kestra/kestra:\\nlatest`"),
+        "{concise}"
+    );
+    let github = run(&["check", "--format", "github"]);
+    assert_eq!(github.lines().count(), 2, "{github}");
+    let images = tagpin(dir.path(), &["images", "--no-config", "."]);
+    assert_eq!(images.lines().count(), 3, "{images}");
+    assert!(images.contains("kestra/kestra:\\nlatest"), "{images}");
 }

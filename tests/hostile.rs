@@ -177,6 +177,55 @@ fn a_named_file_is_checked_even_when_excluded() {
 }
 
 #[test]
+fn a_symlink_and_its_target_are_checked_and_fixed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fs::create_dir(root.join("real")).unwrap();
+    // Line 1.0 ended before the fixed day: TP006, with an unsafe fix known offline.
+    let before = "services:\n  a:\n    image: kestra/kestra:v1.0.40\n";
+    fs::write(root.join("real/compose.yaml"), before).unwrap();
+    std::os::unix::fs::symlink("real/compose.yaml", root.join("linked.compose.yaml")).unwrap();
+    let check = ["check", "--format", "json", "--no-config", "--offline"];
+    let day = ["--today", "2026-11-24"];
+    for paths in [
+        &["."][..],
+        &["linked.compose.yaml", "real/compose.yaml"],
+        &["real/compose.yaml", "./real/compose.yaml"],
+    ] {
+        let args: Vec<&str> = check.iter().chain(&day).chain(paths).copied().collect();
+        let (_, json) = tagpin(root, &args);
+        assert_eq!(json["summary"]["files"], 1, "{paths:?}: {json:#}");
+        let codes: Vec<&str> = json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["code"].as_str().unwrap())
+            .collect();
+        assert_eq!(codes, ["TP006"], "{paths:?}: {json:#}");
+    }
+    let fix: Vec<&str> = check
+        .iter()
+        .chain(&day)
+        .chain(&["--fix", "--unsafe-fixes", "linked.compose.yaml", "."])
+        .copied()
+        .collect();
+    let (code, json) = tagpin(root, &fix);
+    assert_eq!(code, 0, "{json:#}");
+    assert_eq!(json["errors"], serde_json::json!([]), "{json:#}");
+    assert_eq!(json["fixes"].as_array().unwrap().len(), 1, "{json:#}");
+    assert_eq!(
+        fs::read_to_string(root.join("real/compose.yaml")).unwrap(),
+        before.replace("v1.0.40", "v1.3.30")
+    );
+    assert!(
+        fs::symlink_metadata(root.join("linked.compose.yaml"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+}
+
+#[test]
 fn an_unreadable_file_is_an_error_and_the_rest_is_checked() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();

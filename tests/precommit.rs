@@ -1,6 +1,7 @@
 //! The hooks of `.pre-commit-hooks.yaml`, run by the real pre-commit in a throwaway repository
 //! against the seeded registry: `tagpin` blocks a commit with floating tags and says what to pin
-//! them to, `tagpin-fix` pins them in place without touching any other byte, and then both pass.
+//! them to, `tagpin-fix` pins them in place without touching any other byte, and then both pass;
+//! an excluded file that pre-commit names is left alone (`--force-exclude`).
 //! pre-commit builds the hooks itself (`language: rust`: `cargo install --path .` of this
 //! repository at its committed HEAD), so this is what a user of the hooks gets: the manifest's
 //! ids, entries and `files` pattern, and a release build of the committed code.
@@ -124,11 +125,16 @@ impl Throwaway {
         git(dir, &["config", "user.email", "tests@tagpin.invalid"]);
         fs::write(dir.join("compose.yaml"), COMPOSE).unwrap();
         fs::write(dir.join("values.yaml"), VALUES).unwrap();
+        // Excluded: pre-commit names it, and the hooks' `--force-exclude` keeps it out.
+        fs::create_dir(dir.join("vendor")).unwrap();
+        fs::write(dir.join("vendor/compose.yaml"), COMPOSE).unwrap();
         let tagpin = env!("CARGO_MANIFEST_DIR");
         let head = git(Path::new(tagpin), &["rev-parse", "HEAD"]);
         let mirror = format!("docker.io={}", registry.url);
         let args = [
             "--no-config",
+            "--exclude",
+            "vendor/",
             "--registry-mirror",
             &mirror,
             "--today",
@@ -226,6 +232,11 @@ fn the_hooks_block_floating_tags_and_pin_them() {
     assert_eq!(
         repo.read("values.yaml"),
         VALUES.replace("tag: latest-lts", "tag: v1.3.30")
+    );
+    assert_eq!(
+        repo.read("vendor/compose.yaml"),
+        COMPOSE,
+        "an excluded file was fixed"
     );
 
     for hook in ["tagpin-fix", "tagpin"] {

@@ -2,6 +2,8 @@
 
 use std::io::{self, IsTerminal, Write};
 
+use clap::CommandFactory;
+
 use crate::cli::{
     CheckArgs, Cli, registry, registry_notes, registry_overrides, run_inputs, runtime, stdout,
 };
@@ -14,6 +16,17 @@ use crate::resolve;
 use crate::run::{Keep, Outcome};
 
 pub fn check(args: &CheckArgs, cli: &Cli, style: Style) -> io::Result<u8> {
+    if args.diff && !matches!(args.format, Format::Human | Format::Concise | Format::Json) {
+        let message = "`--diff` prints a unified diff (`--format human` or `concise`) or the fixes as JSON (`--format json`); it has no `sarif`, `github` or `gitlab` form";
+        let mut command = Cli::command();
+        command.build();
+        command
+            .find_subcommand_mut("check")
+            .expect("`check` is a subcommand")
+            .error(clap::error::ErrorKind::ArgumentConflict, message)
+            .print()?;
+        return Ok(2);
+    }
     let overrides = Overrides {
         select: args.select.clone(),
         ignore: args.ignore.clone(),
@@ -35,6 +48,10 @@ pub fn check(args: &CheckArgs, cli: &Cli, style: Style) -> io::Result<u8> {
     let runtime = runtime()?;
     let recommended = ask_registry(&runtime, &registry, &settings, &mut outcome);
     let mut err = io::stderr().lock();
+    for warning in outcome.warnings.iter().filter(|_| !cli.quiet) {
+        let line = warning.line.map(|l| format!(":{l}")).unwrap_or_default();
+        writeln!(err, "warning: {}{line}: {}", warning.path, warning.message)?;
+    }
     registry_notes(&registry, cli, &mut err)?;
     for note in recommended.notes.iter().filter(|_| !cli.quiet) {
         writeln!(err, "note: {note}")?;
@@ -108,7 +125,7 @@ fn fix(
     args: &CheckArgs,
     style: Style,
     settings: &Settings,
-    outcome: Outcome,
+    mut outcome: Outcome,
     recommended: &resolve::Recommended,
     runtime: &tokio::runtime::Runtime,
     registry: &Registry,
@@ -140,33 +157,49 @@ fn fix(
     }
     let (mut out, mut err) = (stdout(), io::stderr().lock());
     let fixed: usize = fixes.iter().map(|(_, f)| f.fixed).sum();
-    let files = |n: usize| format!("{n} file{}", if n == 1 { "" } else { "s" });
+    let plural = |n: usize, word: &str, plural: &str| {
+        format!("{n} {word}{}", if n == 1 { "" } else { plural })
+    };
     if args.diff {
-        for (_, fixed) in &fixes {
-            write!(out, "{}", fix::diff(fixed))?;
-        }
-        for error in &errors {
-            writeln!(err, "error: {}: {}", error.path, error.message)?;
-        }
-        writeln!(
-            err,
-            "{fixed} fix{} in {} would be applied",
-            if fixed == 1 { "" } else { "es" },
-            files(fixes.len())
-        )?;
-        out.flush()?;
-        return Ok(if !errors.is_empty() {
-            2
-        } else if fixes.is_empty() {
-            0
+        outcome.errors.extend(errors);
+        if args.format == Format::Json {
+            outcome.fixes = Some(applied(fixes.iter().map(|(_, f)| f)));
+            render::reporter(args.format, style).report(&outcome, &mut out, &mut err)?;
         } else {
-            1
-        });
+            for (_, fixed) in &fixes {
+                write!(out, "{}", fix::diff(fixed))?;
+            }
+            render::write_errors(&outcome, &mut err)?;
+        }
+        let failing = outcome
+            .findings
+            .iter()
+            .filter(|f| f.severity() >= settings.fail_on)
+            .count();
+        write!(
+            err,
+            "{} in {} would be applied",
+            plural(fixed, "fix", "es"),
+            plural(fixes.len(), "file", "s")
+        )?;
+        if failing > 0 {
+            let at = settings.fail_on.as_str();
+            write!(
+                err,
+                "; {} at or above {at}",
+                plural(failing, "finding", "s")
+            )?;
+        }
+        writeln!(err)?;
+        out.flush()?;
+        // Nothing is written: every finding remains, and a diff is a change CI should see.
+        let code = outcome.exit_code(settings.fail_on);
+        return Ok(if fixes.is_empty() { code } else { code.max(1) });
     }
-    let mut written = 0;
+    let mut written = Vec::new();
     for (path, fixed) in &fixes {
         match fix::write(path, fixed) {
-            Ok(()) => written += 1,
+            Ok(()) => written.push(fixed),
             Err(error) => errors.push(error),
         }
     }
@@ -181,11 +214,13 @@ fn fix(
     let again = ask_registry(runtime, registry, settings, &mut after);
     let could_not_pin = unpinned(&after) > 0 && !again.notes.is_empty();
     after.errors.extend(errors);
+    after.fixes = Some(applied(written.iter().copied()));
+    let fixed: usize = written.iter().map(|f| f.fixed).sum();
     writeln!(
         err,
-        "Fixed {fixed} finding{} in {}",
-        if fixed == 1 { "" } else { "s" },
-        files(written)
+        "Fixed {} in {}",
+        plural(fixed, "finding", "s"),
+        plural(written.len(), "file", "s")
     )?;
     render::reporter(args.format, style).report(&after, &mut out, &mut err)?;
     out.flush()?;
@@ -194,4 +229,8 @@ fn fix(
     } else {
         after.exit_code(settings.fail_on)
     })
+}
+
+fn applied<'a>(fixes: impl Iterator<Item = &'a fix::FileFix>) -> Vec<fix::Applied> {
+    fixes.flat_map(|f| f.applied.iter().cloned()).collect()
 }

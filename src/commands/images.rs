@@ -18,12 +18,10 @@ pub fn images(args: &ImagesArgs, cli: &Cli) -> io::Result<u8> {
     };
     let (mut out, mut err) = (stdout(), io::stderr().lock());
     match args.format {
-        ImagesFormat::Human => {
-            render::images::table(&outcome, &mut out)?;
-            render::write_errors(&outcome, &mut err)?;
-        }
+        ImagesFormat::Human => render::images::table(&outcome, &mut out)?,
         ImagesFormat::Json => render::images::json(&outcome, &mut out)?,
     }
+    render::write_errors(&outcome, &mut err)?;
     out.flush()?;
     Ok(if outcome.errors.is_empty() { 0 } else { 2 })
 }

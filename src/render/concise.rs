@@ -4,6 +4,7 @@ use std::io::{self, Write};
 
 use super::{Report, Style, summary, write_errors};
 use crate::run::Outcome;
+use crate::source::one_line;
 
 pub struct Concise {
     pub style: Style,
@@ -20,7 +21,11 @@ impl Report for Concise {
             writeln!(
                 out,
                 "{}:{}:{} {} {}",
-                f.path, f.start.line, f.start.column, f.rule.code, f.message
+                one_line(&f.path),
+                f.start.line,
+                f.start.column,
+                f.rule.code,
+                one_line(&f.message)
             )?;
         }
         write_errors(outcome, err)?;

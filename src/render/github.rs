@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use super::Report;
+use super::{Report, write_errors};
 use crate::rules::Severity;
 use crate::run::Outcome;
 
@@ -25,8 +25,9 @@ impl Report for Github {
         &self,
         outcome: &Outcome,
         out: &mut dyn Write,
-        _err: &mut dyn Write,
+        err: &mut dyn Write,
     ) -> io::Result<()> {
+        write_errors(outcome, err)?;
         for f in &outcome.findings {
             let level = match f.severity() {
                 Severity::Error => "error",

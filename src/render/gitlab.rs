@@ -1,11 +1,12 @@
-//! GitLab Code Quality: a JSON array of issues with a stable fingerprint, for merge requests.
+//! GitLab Code Quality: a JSON array of issues with a stable fingerprint, for merge requests;
+//! files that could not be checked are issues too.
 
 use std::io::{self, Write};
 
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::Report;
+use super::{Report, write_errors};
 use crate::rules::Severity;
 use crate::run::Outcome;
 
@@ -16,15 +17,22 @@ impl Report for Gitlab {
         &self,
         outcome: &Outcome,
         out: &mut dyn Write,
-        _err: &mut dyn Write,
+        err: &mut dyn Write,
     ) -> io::Result<()> {
-        let issues: Vec<serde_json::Value> = outcome
+        write_errors(outcome, err)?;
+        let mut issues: Vec<serde_json::Value> = outcome
             .findings
             .iter()
             .map(|f| {
-                // Stable across runs and unrelated edits: the rule, the file and the reference.
+                // Stable across runs and unrelated edits: the rule, the file and the reference
+                // (or the message, for a finding about no reference: an unused suppression).
+                let subject = if f.image.is_empty() {
+                    &f.message
+                } else {
+                    &f.image
+                };
                 let fingerprint =
-                    Sha256::digest(format!("{}\0{}\0{}", f.rule.code, f.path, f.image).as_bytes());
+                    Sha256::digest(format!("{}\0{}\0{subject}", f.rule.code, f.path).as_bytes());
                 json!({
                     "description": f.message,
                     "check_name": format!("{} {}", f.rule.code, f.rule.name),
@@ -38,6 +46,18 @@ impl Report for Gitlab {
                 })
             })
             .collect();
+        // A file that could not be checked is an issue too: the report must not look clean.
+        issues.extend(outcome.errors.iter().map(|e| {
+            let fingerprint =
+                Sha256::digest(format!("error\0{}\0{}", e.path, e.message).as_bytes());
+            json!({
+                "description": format!("not checked: {}", e.message),
+                "check_name": "tagpin file-error",
+                "fingerprint": format!("{fingerprint:x}"),
+                "severity": "major",
+                "location": {"path": e.path, "lines": {"begin": e.line.unwrap_or(1)}},
+            })
+        }));
         serde_json::to_writer_pretty(&mut *out, &issues)?;
         writeln!(out)
     }

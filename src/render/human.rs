@@ -44,9 +44,14 @@ impl Report for Human {
             (false, true) => GraphicalTheme::unicode_nocolor(),
             (false, false) => GraphicalTheme::none(),
         };
+        // Lines break at spaces only: an image reference (`kestra/kestra:v1.3.30-no-plugins`)
+        // is never split at a `/` or `-`, even when longer than the width.
         let handler = GraphicalReportHandler::new_themed(theme)
             .with_context_lines(1)
-            .with_width(100);
+            .with_width(100)
+            .with_word_separator(textwrap::WordSeparator::AsciiSpace)
+            .with_word_splitter(textwrap::WordSplitter::NoHyphenation)
+            .with_break_words(false);
         for finding in &outcome.findings {
             let severity = match finding.severity() {
                 Severity::Error => miette::Severity::Error,

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::run::Outcome;
 use crate::scan::FileKind;
+use crate::source::one_line;
 
 #[derive(Serialize)]
 struct Entry<'a> {
@@ -38,7 +39,7 @@ pub fn json(outcome: &Outcome, out: &mut dyn Write) -> io::Result<()> {
         .collect();
     serde_json::to_writer_pretty(
         &mut *out,
-        &serde_json::json!({"version": 1, "references": references}),
+        &serde_json::json!({"version": 1, "references": references, "errors": outcome.errors}),
     )?;
     writeln!(out)
 }
@@ -47,7 +48,10 @@ pub fn table(outcome: &Outcome, out: &mut dyn Write) -> io::Result<()> {
     let locations: Vec<String> = outcome
         .references
         .iter()
-        .map(|r| format!("{}:{}:{}", r.path, r.position.line, r.position.column))
+        .map(|r| {
+            let path = one_line(&r.path);
+            format!("{path}:{}:{}", r.position.line, r.position.column)
+        })
         .collect();
     let width = locations
         .iter()
@@ -59,7 +63,7 @@ pub fn table(outcome: &Outcome, out: &mut dyn Write) -> io::Result<()> {
             out,
             "{location:width$}  {:10}  {}",
             reference.kind.as_str(),
-            reference.image
+            one_line(&reference.image)
         )?;
     }
     let files: std::collections::BTreeSet<&str> =

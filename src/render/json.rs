@@ -1,11 +1,13 @@
-//! `--format json`, version 1, exactly as DESIGN.md specifies.
+//! `--format json`, version 1, exactly as DESIGN.md specifies, plus `fixes` with `--fix` and
+//! `--diff`.
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::Report;
+use super::{Report, write_errors};
 use crate::finding::{Applicability, FileError};
+use crate::fix::Applied;
 use crate::run::Outcome;
 use crate::scan::FileKind;
 
@@ -17,6 +19,9 @@ struct Document<'a> {
     summary: Summary,
     findings: Vec<FindingJson<'a>>,
     errors: &'a [FileError],
+    /// Only with `--fix` (written) and `--diff` (would be written).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fixes: Option<&'a [Applied]>,
 }
 
 #[derive(Serialize)]
@@ -50,8 +55,9 @@ impl Report for Json {
         &self,
         outcome: &Outcome,
         out: &mut dyn Write,
-        _err: &mut dyn Write,
+        err: &mut dyn Write,
     ) -> io::Result<()> {
+        write_errors(outcome, err)?;
         let document = Document {
             version: 1,
             summary: Summary {
@@ -81,6 +87,7 @@ impl Report for Json {
                 })
                 .collect(),
             errors: &outcome.errors,
+            fixes: outcome.fixes.as_deref(),
         };
         serde_json::to_writer_pretty(&mut *out, &document)?;
         writeln!(out)

@@ -1,6 +1,7 @@
 //! Renderers: one per output format, all over the same plain-data [`Outcome`]
-//! (typos' `Report` model). Findings go to stdout; problems reading files go to stderr in the
-//! text formats and inside the document in the machine formats.
+//! (typos' `Report` model). Findings go to stdout; problems reading files go to stderr in every
+//! format (a CI job that exits 2 says why in its log), and inside the document as well in the
+//! machine formats.
 
 mod concise;
 mod github;

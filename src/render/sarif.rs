@@ -3,12 +3,16 @@
 
 use std::io::{self, Write};
 
-use serde_json::{Value, json};
+use std::path::{Component, Path};
 
-use super::Report;
+use serde_json::{Value, json};
+use url::Url;
+
+use super::{Report, write_errors};
 use crate::finding::Finding;
 use crate::rules::{RULES, Severity};
 use crate::run::Outcome;
+use crate::source::absolute;
 
 pub struct Sarif;
 
@@ -32,8 +36,28 @@ fn sarif_fix(outcome: &Outcome, finding: &Finding) -> Option<Value> {
         .collect();
     Some(json!({
         "description": {"text": fix.title},
-        "artifactChanges": [{"artifactLocation": {"uri": finding.path}, "replacements": replacements}],
+        "artifactChanges": [{"artifactLocation": artifact(&finding.path), "replacements": replacements}],
     }))
+}
+
+/// Where a file is, as SARIF wants it: a path inside the working folder is a relative URI
+/// against `%SRCROOT%` (what code-scanning uploads resolve against the checkout); any other
+/// path is an absolute `file://` URI.
+fn artifact(path: &str) -> Value {
+    let path = Path::new(path);
+    let inside = path
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    let absolute = if inside {
+        Path::new("/").join(path)
+    } else {
+        absolute(&std::env::current_dir().unwrap_or_default(), path)
+    };
+    match Url::from_file_path(&absolute) {
+        Ok(url) if inside => json!({"uri": &url.path()[1..], "uriBaseId": "%SRCROOT%"}),
+        Ok(url) => json!({"uri": url.as_str()}),
+        Err(()) => json!({"uri": path.to_string_lossy()}),
+    }
 }
 
 fn level(severity: Severity) -> &'static str {
@@ -49,8 +73,9 @@ impl Report for Sarif {
         &self,
         outcome: &Outcome,
         out: &mut dyn Write,
-        _err: &mut dyn Write,
+        err: &mut dyn Write,
     ) -> io::Result<()> {
+        write_errors(outcome, err)?;
         let rules: Vec<Value> = RULES
             .iter()
             .map(|rule| {
@@ -81,7 +106,7 @@ impl Report for Sarif {
                     "message": {"text": f.message},
                     "locations": [{
                         "physicalLocation": {
-                            "artifactLocation": {"uri": f.path},
+                            "artifactLocation": artifact(&f.path),
                             "region": {
                                 "startLine": f.start.line,
                                 "startColumn": f.start.column,
@@ -103,7 +128,7 @@ impl Report for Sarif {
             .iter()
             .map(|e| {
                 let mut location =
-                    json!({"physicalLocation": {"artifactLocation": {"uri": e.path}}});
+                    json!({"physicalLocation": {"artifactLocation": artifact(&e.path)}});
                 if let Some(line) = e.line {
                     location["physicalLocation"]["region"] = json!({"startLine": line});
                 }
@@ -130,5 +155,29 @@ impl Report for Sarif {
         });
         serde_json::to_writer_pretty(&mut *out, &document)?;
         writeln!(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_are_relative_uris_and_others_file_uris() {
+        assert_eq!(
+            artifact("demo/my values.yaml"),
+            json!({"uri": "demo/my%20values.yaml", "uriBaseId": "%SRCROOT%"})
+        );
+        assert_eq!(
+            artifact("/srv/app/compose.yaml"),
+            json!({"uri": "file:///srv/app/compose.yaml"})
+        );
+        let outside = artifact("../compose.yaml");
+        let uri = outside["uri"].as_str().unwrap();
+        assert!(
+            uri.starts_with("file:///") && uri.ends_with("/compose.yaml") && !uri.contains(".."),
+            "{uri}"
+        );
+        assert!(outside.get("uriBaseId").is_none());
     }
 }
