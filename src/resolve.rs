@@ -596,6 +596,7 @@ mod tests {
             digest: "sha256:abc".into(),
             release: Some("v2.0.5".into()),
             also: vec![],
+            note: None,
         };
         let image = Image::parse("kestra/kestra:latest").unwrap();
         let pin = |style| pin("kestra/kestra:latest", &image, &resolution, style);

@@ -208,10 +208,11 @@ fn a_line_newer_than_the_data_supersedes_the_feature_line() {
             )
         })
         .collect();
+    // The newest patch is the registry's: it lists no 1.1 or 1.2 release.
     let expected = [
         ("1.0", "v1.0.60", "ended"),
-        ("1.1", "v1.1.13", "ended"),
-        ("1.2", "v1.2.8", "ended"),
+        ("1.1", "-", "ended"),
+        ("1.2", "-", "ended"),
         ("1.3", "v1.3.31", "supported"),
         ("2.0", "v2.0.5", "ended"),
         ("2.1", "v2.1.0", "supported"),

@@ -249,7 +249,9 @@ impl Registry {
     }
 
     /// Ask `image`'s endpoints in turn, as Docker does with mirrors: any error or 404 from a
-    /// mirror falls back to the registry itself. `rest` follows `/v2/<repository>`.
+    /// mirror falls back to the registry itself. When the registry cannot be reached either,
+    /// the mirror's answer stands (an air-gapped mirror's 404 is still an answer). `rest`
+    /// follows `/v2/<repository>`.
     async fn ask(
         &self,
         method: Method,
@@ -257,36 +259,57 @@ impl Registry {
         rest: &str,
         accept: &[&str],
     ) -> Result<(transport::Answer, Endpoint), RegistryError> {
-        let endpoints = self.transport.endpoints(&image.registry);
-        let last = endpoints.len() - 1;
-        for (i, endpoint) in endpoints.into_iter().enumerate() {
-            let url = endpoint.url(&image.repository, rest);
-            let repository = endpoint.repository(&image.repository);
-            let answer = self
-                .transport
-                .send(method.clone(), &endpoint, &repository, &url, accept)
-                .await;
-            if i < last {
-                let failed = match &answer {
-                    Ok(answer) if answer.status.is_success() => None,
-                    Ok(answer) if answer.status == StatusCode::NOT_FOUND => {
-                        tracing::debug!("mirror {} does not have {url}", endpoint.host);
-                        continue;
-                    }
-                    Ok(answer) => Some(format!("answered {}", answer.status)),
-                    Err(error) => Some(error.message.clone()),
-                };
-                if let Some(failed) = failed {
-                    self.note(format!(
-                        "mirror {} failed ({failed}); asked {} instead",
-                        endpoint.host, image.registry
-                    ));
-                    continue;
+        let mut endpoints = self.transport.endpoints(&image.registry);
+        let own = endpoints.pop().expect("a registry has its own endpoint");
+        let mut from_mirror = None;
+        if let Some(mirror) = endpoints.pop() {
+            let answer = self.send_to(&mirror, method.clone(), image, rest, accept).await;
+            let failed = match &answer {
+                Ok(answer) if answer.status.is_success() => None,
+                Ok(answer) if answer.status == StatusCode::NOT_FOUND => None,
+                Ok(answer) => Some(format!("answered {}", answer.status)),
+                Err(error) => Some(error.message.clone()),
+            };
+            if answer.as_ref().is_ok_and(|a| a.status.is_success()) {
+                return answer.map(|answer| (answer, mirror));
+            }
+            if let Some(failed) = failed {
+                self.note(format!(
+                    "mirror {} failed ({failed}); asked {} instead",
+                    mirror.host, image.registry
+                ));
+            }
+            tracing::debug!("{method} {rest}: mirror {} did not answer; asking {}", mirror.host, own.host);
+            from_mirror = Some((answer, mirror));
+        }
+        let answer = self.send_to(&own, method, image, rest, accept).await;
+        match (answer, from_mirror) {
+            (Err(error), Some((mirrored, mirror))) if error.kind == ErrorKind::Unreachable => {
+                match mirrored {
+                    Ok(answer) => Ok((answer, mirror)),
+                    Err(mirror_error) => Err(RegistryError {
+                        message: format!("{}; {} could not be reached either", mirror_error.message, own.host),
+                        ..mirror_error
+                    }),
                 }
             }
-            return answer.map(|answer| (answer, endpoint));
+            (answer, _) => answer.map(|answer| (answer, own)),
         }
-        unreachable!("a registry has at least its own endpoint")
+    }
+
+    async fn send_to(
+        &self,
+        endpoint: &Endpoint,
+        method: Method,
+        image: &Image,
+        rest: &str,
+        accept: &[&str],
+    ) -> Result<transport::Answer, RegistryError> {
+        let url = endpoint.url(&image.repository, rest);
+        let repository = endpoint.repository(&image.repository);
+        self.transport
+            .send(method, endpoint, &repository, &url, accept)
+            .await
     }
 
     /// What `reference` (a tag or a digest) of `image`'s repository points to, by HEAD; `None`
