@@ -27,9 +27,13 @@ fn kestra() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
+/// The registry the test images name: a closed loopback port, so that a fallback from the fake
+/// (its mirror) fails at once and never leaves the machine.
+const UPSTREAM: &str = "127.0.0.1:1";
+
 fn registry_for(fake: &FakeRegistry, tweak: impl FnOnce(&mut Options)) -> Registry {
     let mut network = Network::default();
-    network.mirrors.insert("docker.io".into(), fake.url.clone());
+    network.mirrors.insert(UPSTREAM.into(), fake.url.clone());
     network.timeout = Duration::from_secs(2);
     let mut options = Options {
         network,
@@ -39,7 +43,7 @@ fn registry_for(fake: &FakeRegistry, tweak: impl FnOnce(&mut Options)) -> Regist
     Registry::new(options, Credentials::default()).unwrap()
 }
 
-/// A client for `fake` (as Docker Hub's mirror) whose Docker config holds `kestra:s3cret` for it.
+/// A client for `fake` (as [`UPSTREAM`]'s mirror) whose Docker config holds `kestra:s3cret` for it.
 fn logged_in(fake: &FakeRegistry) -> Registry {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.json");
@@ -49,7 +53,7 @@ fn logged_in(fake: &FakeRegistry) -> Registry {
     );
     std::fs::write(&config, auths).unwrap();
     let mut network = Network::default();
-    network.mirrors.insert("docker.io".into(), fake.url.clone());
+    network.mirrors.insert(UPSTREAM.into(), fake.url.clone());
     Registry::new(
         Options {
             network,
@@ -61,7 +65,7 @@ fn logged_in(fake: &FakeRegistry) -> Registry {
 }
 
 fn image(text: &str) -> Image {
-    Image::parse(text).unwrap()
+    Image::parse(&format!("{UPSTREAM}/{text}")).unwrap()
 }
 
 fn paths(fake: &FakeRegistry) -> Vec<String> {
