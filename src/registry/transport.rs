@@ -315,7 +315,13 @@ impl Transport {
                                 scope.unwrap_or_else(|| format!("repository:{repository}:pull"));
                             let token = self
                                 .token(&realm, service.as_deref(), &scope, credential.as_ref())
-                                .await?;
+                                .await
+                                .map_err(|e| match e.kind {
+                                    ErrorKind::Auth if credential.is_none() => {
+                                        refused(&host, repository, false)
+                                    }
+                                    _ => e,
+                                })?;
                             self.tokens
                                 .lock()
                                 .await
