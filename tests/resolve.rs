@@ -503,3 +503,23 @@ fn unsafe_fixes_write_only_tags_the_registry_has() {
     assert!(message.ends_with("move to v1.3.30 (LTS until 2027-03-03) or v2.0.5"), "{message}");
     assert_exists(&registry, finding["recommendation"].as_str().unwrap(), None);
 }
+
+#[test]
+fn a_broken_docker_config_is_a_note() {
+    let registry = TestRegistry::start(None);
+    registry.seed_kestra("kestra/kestra");
+    let cache = tempfile::tempdir().unwrap();
+    let config = cache.path().join("no-docker-config");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(config.join("config.json"), "{\"auths\": {\"x\": ").unwrap();
+    let image = format!("{}/kestra/kestra:latest", registry.host);
+    let run = tagpin(cache.path(), cache.path(), &["resolve", "--no-config", &image]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("config.json is not a valid auth file"),
+        "{}",
+        run.stderr
+    );
+    let verbose = tagpin(cache.path(), cache.path(), &["-v", "resolve", "--no-config", &image]);
+    assert!(verbose.stderr.contains("EOF while parsing"), "-v says why: {}", verbose.stderr);
+}

@@ -2,6 +2,8 @@
 //! in-process fake server: Docker Hub's token flow and `Link` paging, servers that ignore `n`,
 //! 429 with `Retry-After`, 5xx, slow and truncated answers, cross-host redirects, huge tag lists.
 
+#[path = "support/cli.rs"]
+mod cli;
 #[path = "support/fake.rs"]
 mod fake;
 
@@ -844,4 +846,55 @@ async fn old_schema_1_manifests_are_found() {
     let registry = registry_for(&fake, |_| {});
     let manifest = registry.manifest(&image("old/app"), "v1.0.0").await.unwrap();
     assert_eq!(manifest.unwrap().media_type, fake::DOCKER_SCHEMA1);
+}
+
+#[test]
+fn a_password_in_a_mirror_url_is_never_printed() {
+    let fake = FakeRegistry::start(
+        Behaviour {
+            basic_auth: Some(("robot".into(), "hunter2".into())),
+            ..Behaviour::default()
+        }
+        .with_repo("kestra/kestra", kestra()),
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let answering = format!("{UPSTREAM}=http://robot:hunter2@{}", fake.host);
+    // A second mirror that is down, and a third whose registry does not exist: notes and errors.
+    let down = "127.0.0.2:1=http://robot:hunter2@127.0.0.1:1/proxy";
+    let image = format!("{UPSTREAM}/kestra/kestra:latest");
+    for format in ["json", "human"] {
+        let run = cli::tagpin(
+            cache.path(),
+            cache.path(),
+            &[
+                "-v",
+                "resolve",
+                "--refresh",
+                "--format",
+                format,
+                "--no-config",
+                "--registry-mirror",
+                &answering,
+                "--registry-mirror",
+                down,
+                &image,
+                "127.0.0.2:1/kestra/kestra:latest",
+            ],
+        );
+        assert!(
+            run.stdout.contains(&format!("{UPSTREAM}/kestra/kestra:v2.0.5")),
+            "the URL's login was used for the mirror: {}{}",
+            run.stdout,
+            run.stderr
+        );
+        assert_eq!(run.code, 2, "the second image has no answer: {}", run.stderr);
+        assert!(run.stderr.contains("127.0.0.1:1"), "{}", run.stderr);
+        assert!(run.stderr.contains("DEBUG"), "-v logs: {}", run.stderr);
+        assert!(
+            !run.stdout.contains("hunter2") && !run.stderr.contains("hunter2"),
+            "{}{}",
+            run.stdout,
+            run.stderr
+        );
+    }
 }
