@@ -158,7 +158,14 @@ impl ReleaseTable {
         self.lines.sort_by_key(|l| line_key(&l.line));
         if !versions.is_empty() {
             for line in &mut self.lines {
-                line.newest = newest_on(tags, variants, &self.prefix, self.components, &line.line, "");
+                line.newest = newest_on(
+                    tags,
+                    variants,
+                    &self.prefix,
+                    self.components,
+                    &line.line,
+                    "",
+                );
             }
         }
         if let Some(lts) = latest_lts.and_then(|t| TagVersion::parse(t, variants))
@@ -248,11 +255,23 @@ impl ReleaseTable {
 
 /// The newest release on `line` for a `variant` release among the registry's `tags`: in the
 /// variant, in its new name (`-no-plugins` → `-slim`), or of the plain image, whichever exists.
-pub fn existing_on(tags: &[String], rules: &ImageRules, line: &str, variant: &str) -> Option<String> {
+pub fn existing_on(
+    tags: &[String],
+    rules: &ImageRules,
+    line: &str,
+    variant: &str,
+) -> Option<String> {
     let renamed = rules.variant_on(variant, line);
     let components = rules.release_components.unwrap_or(3);
     [variant, renamed.as_str(), ""].into_iter().find_map(|v| {
-        newest_on(tags, &rules.variants, &rules.version_prefix, components, line, v)
+        newest_on(
+            tags,
+            &rules.variants,
+            &rules.version_prefix,
+            components,
+            line,
+            v,
+        )
     })
 }
 

@@ -214,7 +214,9 @@ async fn verify_targets(
             }
         }
         for (old, new) in &replacements {
-            let new = new.clone().unwrap_or_else(|| "(none in the registry)".to_string());
+            let new = new
+                .clone()
+                .unwrap_or_else(|| "(none in the registry)".to_string());
             finding.message = replace_word(&finding.message, old, &new);
             finding.help = finding.help.as_deref().map(|h| replace_word(h, old, &new));
         }
@@ -231,8 +233,8 @@ async fn verify_targets(
             .unwrap_or_else(|| existing(&edit.text))
         {
             Some(tag) => {
-                let name = &finding.image[..finding.image.len()
-                    - image.tag.as_deref().map_or(0, |t| t.len() + 1)];
+                let name = &finding.image
+                    [..finding.image.len() - image.tag.as_deref().map_or(0, |t| t.len() + 1)];
                 fix.title = replace_word(&fix.title, &edit.text, &tag);
                 finding.recommendation = Some(format!("{name}:{tag}"));
                 edit.text = tag;

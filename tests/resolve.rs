@@ -322,8 +322,8 @@ fn digest_pins_are_checked_against_the_tag() {
 /// A rules file that gives `repositories` of the test registry Kestra's tag scheme and release
 /// data (the shipped `rules/kestra.yaml`, its repositories replaced).
 fn kestra_rules(dir: &std::path::Path, registry: &TestRegistry, repositories: &[&str]) -> String {
-    let shipped = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/rules/kestra.yaml"))
-        .unwrap();
+    let shipped =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/rules/kestra.yaml")).unwrap();
     let listed: String = repositories
         .iter()
         .map(|r| format!("      - {}/{r}\n", registry.host))
@@ -343,7 +343,10 @@ fn assert_exists(registry: &TestRegistry, pin: &str, digest: Option<&str>) {
     let rest = rest.split('@').next().unwrap();
     let (repository, tag) = rest.rsplit_once(':').unwrap();
     let tags = registry.skopeo_tags(repository);
-    assert!(tags.iter().any(|t| t == tag), "{pin}: `{tag}` is not in {tags:?}");
+    assert!(
+        tags.iter().any(|t| t == tag),
+        "{pin}: `{tag}` is not in {tags:?}"
+    );
     if let Some(digest) = digest {
         assert_eq!(registry.skopeo_digest(repository, tag), digest, "{pin}");
     }
@@ -367,7 +370,11 @@ fn the_release_with_the_digest_is_found_wherever_it_is() {
     let alias = registry.push_index("alias/kestra", "2.0-next", &["v2.0", "latest"]);
     // Build numbers and a date beside a release (no rule data).
     registry.push_index("builds/app", "3.1.3", &["v3.1.3", "1233"]);
-    let build = registry.push_index("builds/app", "3.1.4", &["1234", "20240606", "v3.1.4", "latest"]);
+    let build = registry.push_index(
+        "builds/app",
+        "3.1.4",
+        &["1234", "20240606", "v3.1.4", "latest"],
+    );
     // A digest reference.
     let pg17 = registry.push_index("library/pg", "17.2", &["17.2", "17", "latest"]);
     let pg16 = registry.push_index("library/pg", "16.6", &["16.6", "16"]);
@@ -379,14 +386,42 @@ fn the_release_with_the_digest_is_found_wherever_it_is() {
         &["lts/kestra", "stale/kestra", "alias/kestra"],
     );
     let cases = [
-        (format!("{host}/lts/kestra:latest-lts"), Some("v2.0.5"), &lts.index),
-        (format!("{host}/stale/kestra:latest-full"), Some("v0.19.12"), &stale.index),
+        (
+            format!("{host}/lts/kestra:latest-lts"),
+            Some("v2.0.5"),
+            &lts.index,
+        ),
+        (
+            format!("{host}/stale/kestra:latest-full"),
+            Some("v0.19.12"),
+            &stale.index,
+        ),
         (format!("{host}/alias/kestra:latest"), None, &alias.index),
-        (format!("{host}/builds/app:latest"), Some("v3.1.4"), &build.index),
-        (format!("{host}/library/pg@{}", pg16.index), Some("16.6"), &pg16.index),
-        (format!("{host}/library/pg:latest"), Some("17.2"), &pg17.index),
+        (
+            format!("{host}/builds/app:latest"),
+            Some("v3.1.4"),
+            &build.index,
+        ),
+        (
+            format!("{host}/library/pg@{}", pg16.index),
+            Some("16.6"),
+            &pg16.index,
+        ),
+        (
+            format!("{host}/library/pg:latest"),
+            Some("17.2"),
+            &pg17.index,
+        ),
     ];
-    let mut args = vec!["-v", "resolve", "--format", "json", "--no-config", "--rules", &rules];
+    let mut args = vec![
+        "-v",
+        "resolve",
+        "--format",
+        "json",
+        "--no-config",
+        "--rules",
+        &rules,
+    ];
     args.extend(cases.iter().map(|(image, _, _)| image.as_str()));
     let run = tagpin(cache.path(), cache.path(), &args);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
@@ -418,8 +453,15 @@ fn the_release_with_the_digest_is_found_wherever_it_is() {
         cache.path(),
         cache.path(),
         &[
-            "releases", "--format", "json", "--no-config", "--rules", &rules, "--today",
-            "2026-11-24", &format!("{host}/lts/kestra"),
+            "releases",
+            "--format",
+            "json",
+            "--no-config",
+            "--rules",
+            &rules,
+            "--today",
+            "2026-11-24",
+            &format!("{host}/lts/kestra"),
         ],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -465,13 +507,24 @@ fn unsafe_fixes_write_only_tags_the_registry_has() {
     for (today, tag, written) in cases {
         let work = tempfile::tempdir().unwrap();
         let file = work.path().join("compose.yaml");
-        std::fs::write(&file, format!("services:\n  a:\n    image: {host}/fix/kestra:{tag}\n")).unwrap();
+        std::fs::write(
+            &file,
+            format!("services:\n  a:\n    image: {host}/fix/kestra:{tag}\n"),
+        )
+        .unwrap();
         let run = tagpin(
             cache.path(),
             work.path(),
             &[
-                "check", "--fix", "--unsafe-fixes", "--no-config", "--rules", &rules, "--today",
-                today, ".",
+                "check",
+                "--fix",
+                "--unsafe-fixes",
+                "--no-config",
+                "--rules",
+                &rules,
+                "--today",
+                today,
+                ".",
             ],
         );
         let text = std::fs::read_to_string(&file).unwrap();
@@ -494,13 +547,26 @@ fn unsafe_fixes_write_only_tags_the_registry_has() {
     let run = tagpin(
         cache.path(),
         work.path(),
-        &["check", "--format", "json", "--no-config", "--rules", &rules, "--today", "2026-11-24", "."],
+        &[
+            "check",
+            "--format",
+            "json",
+            "--no-config",
+            "--rules",
+            &rules,
+            "--today",
+            "2026-11-24",
+            ".",
+        ],
     );
     let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let finding = &json["findings"][0];
     assert_eq!(finding["code"], "TP006", "{finding}");
     let message = finding["message"].as_str().unwrap();
-    assert!(message.ends_with("move to v1.3.30 (LTS until 2027-03-03) or v2.0.5"), "{message}");
+    assert!(
+        message.ends_with("move to v1.3.30 (LTS until 2027-03-03) or v2.0.5"),
+        "{message}"
+    );
     assert_exists(&registry, finding["recommendation"].as_str().unwrap(), None);
 }
 
@@ -513,13 +579,25 @@ fn a_broken_docker_config_is_a_note() {
     std::fs::create_dir_all(&config).unwrap();
     std::fs::write(config.join("config.json"), "{\"auths\": {\"x\": ").unwrap();
     let image = format!("{}/kestra/kestra:latest", registry.host);
-    let run = tagpin(cache.path(), cache.path(), &["resolve", "--no-config", &image]);
+    let run = tagpin(
+        cache.path(),
+        cache.path(),
+        &["resolve", "--no-config", &image],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stderr.contains("config.json is not a valid auth file"),
         "{}",
         run.stderr
     );
-    let verbose = tagpin(cache.path(), cache.path(), &["-v", "resolve", "--no-config", &image]);
-    assert!(verbose.stderr.contains("EOF while parsing"), "-v says why: {}", verbose.stderr);
+    let verbose = tagpin(
+        cache.path(),
+        cache.path(),
+        &["-v", "resolve", "--no-config", &image],
+    );
+    assert!(
+        verbose.stderr.contains("EOF while parsing"),
+        "-v says why: {}",
+        verbose.stderr
+    );
 }

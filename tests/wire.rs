@@ -457,10 +457,14 @@ fn client(auth: &str, mirrors: &[(&str, &str)], tweak: impl FnOnce(&mut Network)
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.json");
     std::fs::write(&config, auth).unwrap();
-    let mut network = Network::default();
-    network.timeout = Duration::from_secs(5);
+    let mut network = Network {
+        timeout: Duration::from_secs(5),
+        ..Network::default()
+    };
     for (registry, url) in mirrors {
-        network.mirrors.insert(registry.to_string(), url.to_string());
+        network
+            .mirrors
+            .insert(registry.to_string(), url.to_string());
     }
     tweak(&mut network);
     Registry::new(
@@ -511,7 +515,11 @@ async fn links_resolve_like_urls_and_artifactory_loses_its_prefix() {
         (LinkStyle::Absolute, false, "kestra/kestra"),
         // Quay: an absolute link with an opaque `next_page`.
         (LinkStyle::Absolute, true, "kestra/kestra"),
-        (LinkStyle::Artifactory, false, "docker-virtual/kestra/kestra"),
+        (
+            LinkStyle::Artifactory,
+            false,
+            "docker-virtual/kestra/kestra",
+        ),
     ] {
         let fake = FakeRegistry::start(
             Behaviour {
@@ -574,7 +582,11 @@ async fn identity_tokens_are_exchanged_with_a_refresh_token_grant() {
         "refresh_token=rt-123",
         "scope=repository%3Akestra%2Fkestra%3Apull",
     ] {
-        assert!(grants[0].body.contains(field), "{field} in {}", grants[0].body);
+        assert!(
+            grants[0].body.contains(field),
+            "{field} in {}",
+            grants[0].body
+        );
     }
     assert!(
         requests
@@ -690,12 +702,18 @@ async fn a_credential_helper_runs_once_per_registry_and_its_token_is_exchanged()
         image("kestra/kestra:latest-lts"),
         image("kestra/other:latest"),
     ];
-    let answers = futures::future::join_all(images.iter().map(|i| registry.resolve(i, &rules))).await;
+    let answers =
+        futures::future::join_all(images.iter().map(|i| registry.resolve(i, &rules))).await;
     for answer in answers {
         assert!(answer.unwrap().release.is_some());
     }
     let ran = std::fs::read_to_string(&runs).unwrap_or_default();
-    assert_eq!(ran.lines().count(), 1, "the helper ran {} times", ran.lines().count());
+    assert_eq!(
+        ran.lines().count(),
+        1,
+        "the helper ran {} times",
+        ran.lines().count()
+    );
 }
 
 #[tokio::test]
@@ -720,8 +738,12 @@ async fn mirrors_fall_back_to_the_registry_on_404_and_errors() {
             basic_login("reg", "rp")
         );
         let registry = client(&auth, &[(&registry_server.host, &mirror.url)], |_| {});
-        let image = Image::parse(&format!("{}/kestra/kestra:latest", registry_server.host)).unwrap();
-        let resolution = registry.resolve(&image, &RuleData::builtin()).await.unwrap();
+        let image =
+            Image::parse(&format!("{}/kestra/kestra:latest", registry_server.host)).unwrap();
+        let resolution = registry
+            .resolve(&image, &RuleData::builtin())
+            .await
+            .unwrap();
         assert_eq!(resolution.release.as_deref(), Some("v2.0.5"));
         assert!(registry_server.request_count() > 0);
         assert!(
@@ -731,8 +753,10 @@ async fn mirrors_fall_back_to_the_registry_on_404_and_errors() {
         let notes = registry.take_notes();
         if std::ptr::eq(mirror, &failing) {
             assert!(
-                notes.iter().any(|n| n.contains(&format!("mirror {} failed", failing.host))
-                    && n.contains(&registry_server.host)),
+                notes
+                    .iter()
+                    .any(|n| n.contains(&format!("mirror {} failed", failing.host))
+                        && n.contains(&registry_server.host)),
                 "{notes:?}"
             );
         } else {
@@ -768,13 +792,18 @@ async fn a_mirror_with_a_path_prefix_gets_its_own_login_only() {
     let url = format!("{}/proxy", mirror.url);
     let registry = client(&auth, &[(&upstream.host, &url)], |_| {});
     let rules = RuleData::builtin();
-    let at = |repository: &str| {
-        Image::parse(&format!("{}/{repository}:latest", upstream.host)).unwrap()
-    };
-    let proxied = registry.resolve(&at("kestra/kestra"), &rules).await.unwrap();
+    let at =
+        |repository: &str| Image::parse(&format!("{}/{repository}:latest", upstream.host)).unwrap();
+    let proxied = registry
+        .resolve(&at("kestra/kestra"), &rules)
+        .await
+        .unwrap();
     assert_eq!(proxied.release.as_deref(), Some("v2.0.5"));
     assert_eq!(upstream.request_count(), 0, "the mirror answered");
-    let direct = registry.resolve(&at("kestra/only-upstream"), &rules).await.unwrap();
+    let direct = registry
+        .resolve(&at("kestra/only-upstream"), &rules)
+        .await
+        .unwrap();
     assert_eq!(direct.release.as_deref(), Some("v2.0.5"));
     for request in mirror.requests() {
         assert!(request.path.starts_with("/v2/proxy/kestra/"), "{request:?}");
@@ -796,7 +825,10 @@ async fn a_mirror_with_a_path_prefix_gets_its_own_login_only() {
 
 /// This machine's first non-loopback IPv4 address (`hostname -I`).
 fn own_address() -> Option<std::net::IpAddr> {
-    let output = std::process::Command::new("hostname").arg("-I").output().ok()?;
+    let output = std::process::Command::new("hostname")
+        .arg("-I")
+        .output()
+        .ok()?;
     String::from_utf8_lossy(&output.stdout)
         .split_whitespace()
         .filter_map(|a| a.parse::<std::net::IpAddr>().ok())
@@ -844,7 +876,10 @@ async fn old_schema_1_manifests_are_found() {
         Behaviour::default().with_repo("old/app", [("v1.0.0", "schema1:1.0.0")]),
     );
     let registry = registry_for(&fake, |_| {});
-    let manifest = registry.manifest(&image("old/app"), "v1.0.0").await.unwrap();
+    let manifest = registry
+        .manifest(&image("old/app"), "v1.0.0")
+        .await
+        .unwrap();
     assert_eq!(manifest.unwrap().media_type, fake::DOCKER_SCHEMA1);
 }
 
@@ -882,12 +917,17 @@ fn a_password_in_a_mirror_url_is_never_printed() {
             ],
         );
         assert!(
-            run.stdout.contains(&format!("{UPSTREAM}/kestra/kestra:v2.0.5")),
+            run.stdout
+                .contains(&format!("{UPSTREAM}/kestra/kestra:v2.0.5")),
             "the URL's login was used for the mirror: {}{}",
             run.stdout,
             run.stderr
         );
-        assert_eq!(run.code, 2, "the second image has no answer: {}", run.stderr);
+        assert_eq!(
+            run.code, 2,
+            "the second image has no answer: {}",
+            run.stderr
+        );
         assert!(run.stderr.contains("127.0.0.1:1"), "{}", run.stderr);
         assert!(run.stderr.contains("DEBUG"), "-v logs: {}", run.stderr);
         assert!(

@@ -495,7 +495,8 @@ mod tests {
     fn the_most_specific_namespace_wins() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("auth.json");
-        let entry = |user: &str| format!(r#"{{"auth": "{}"}}"#, STANDARD.encode(format!("{user}:pw")));
+        let entry =
+            |user: &str| format!(r#"{{"auth": "{}"}}"#, STANDARD.encode(format!("{user}:pw")));
         std::fs::write(
             &file,
             format!(
@@ -525,7 +526,10 @@ mod tests {
         let credentials = Credentials::from_files([file.as_path()]);
         let notes = credentials.take_notes();
         assert_eq!(notes.len(), 1, "{notes:?}");
-        assert!(notes[0].contains("config.json is not a valid auth file"), "{notes:?}");
+        assert!(
+            notes[0].contains("config.json is not a valid auth file"),
+            "{notes:?}"
+        );
     }
 
     fn script(dir: &Path, name: &str, body: &str) {
@@ -568,8 +572,14 @@ mod tests {
             "u-ghcr.io",
             "credHelpers wins over auths"
         );
-        assert_eq!(credentials.lookup("ghcr.io", "b").unwrap().username, "u-ghcr.io");
-        assert_eq!(credentials.lookup("quay.io", "a").unwrap().username, "u-quay.io");
+        assert_eq!(
+            credentials.lookup("ghcr.io", "b").unwrap().username,
+            "u-ghcr.io"
+        );
+        assert_eq!(
+            credentials.lookup("quay.io", "a").unwrap().username,
+            "u-quay.io"
+        );
         assert_eq!(
             std::fs::read_to_string(&runs).unwrap().lines().count(),
             2,
@@ -581,9 +591,14 @@ mod tests {
         assert_eq!(credentials.lookup("gone.io", "a"), None);
         let notes = credentials.take_notes();
         assert!(
-            notes.iter().any(|n| n.contains("`docker-credential-missing` is not installed")),
+            notes
+                .iter()
+                .any(|n| n.contains("`docker-credential-missing` is not installed")),
             "{notes:?}"
         );
-        assert!(notes.iter().any(|n| n.contains("docker-credential-slow")), "{notes:?}");
+        assert!(
+            notes.iter().any(|n| n.contains("docker-credential-slow")),
+            "{notes:?}"
+        );
     }
 }

@@ -263,7 +263,9 @@ impl Registry {
         let own = endpoints.pop().expect("a registry has its own endpoint");
         let mut from_mirror = None;
         if let Some(mirror) = endpoints.pop() {
-            let answer = self.send_to(&mirror, method.clone(), image, rest, accept).await;
+            let answer = self
+                .send_to(&mirror, method.clone(), image, rest, accept)
+                .await;
             let failed = match &answer {
                 Ok(answer) if answer.status.is_success() => None,
                 Ok(answer) if answer.status == StatusCode::NOT_FOUND => None,
@@ -279,7 +281,11 @@ impl Registry {
                     mirror.host, image.registry
                 ));
             }
-            tracing::debug!("{method} {rest}: mirror {} did not answer; asking {}", mirror.host, own.host);
+            tracing::debug!(
+                "{method} {rest}: mirror {} did not answer; asking {}",
+                mirror.host,
+                own.host
+            );
             from_mirror = Some((answer, mirror));
         }
         let answer = self.send_to(&own, method, image, rest, accept).await;
@@ -288,7 +294,10 @@ impl Registry {
                 match mirrored {
                     Ok(answer) => Ok((answer, mirror)),
                     Err(mirror_error) => Err(RegistryError {
-                        message: format!("{}; {} could not be reached either", mirror_error.message, own.host),
+                        message: format!(
+                            "{}; {} could not be reached either",
+                            mirror_error.message, own.host
+                        ),
                         ..mirror_error
                     }),
                 }
@@ -611,7 +620,10 @@ impl Registry {
             }
         }
         if resolution.note.is_none() {
-            self.store(&format!("resolution {endpoint} {}{rest}", image.full_name()), &resolution);
+            self.store(
+                &format!("resolution {endpoint} {}{rest}", image.full_name()),
+                &resolution,
+            );
         }
         self.resolved
             .lock()
@@ -689,7 +701,9 @@ fn releases<'t>(
     }
     versions
         .into_iter()
-        .filter(|(v, _)| Some(v.components.len()) == components.or(longest.get(&v.components[0]).copied()))
+        .filter(|(v, _)| {
+            Some(v.components.len()) == components.or(longest.get(&v.components[0]).copied())
+        })
         .collect()
 }
 
@@ -700,8 +714,11 @@ fn group(v: &TagVersion) -> (String, Vec<u64>, String) {
     (v.prefix.clone(), line, v.variant.clone())
 }
 
+/// A release tag read as a version.
+type Release<'t> = (TagVersion, &'t String);
+
 /// Split into the newest release of each group (in the given order) and the rest.
-fn heads_first(list: Vec<(TagVersion, &String)>) -> (Vec<(TagVersion, &String)>, Vec<(TagVersion, &String)>) {
+fn heads_first(list: Vec<Release<'_>>) -> (Vec<Release<'_>>, Vec<Release<'_>>) {
     let mut seen = std::collections::HashSet::new();
     list.into_iter().partition(|(v, _)| seen.insert(group(v)))
 }
@@ -713,7 +730,12 @@ fn heads_first(list: Vec<(TagVersion, &String)>) -> (Vec<(TagVersion, &String)>,
 /// versions before build numbers and dates. Within each part the
 /// newest patch of every line comes before older patches: a moving tag almost always points
 /// at one, so a typical resolution costs one HEAD.
-pub fn candidates(tag: Option<&str>, tags: &[String], image: &Image, rules: &RuleData) -> Vec<String> {
+pub fn candidates(
+    tag: Option<&str>,
+    tags: &[String],
+    image: &Image,
+    rules: &RuleData,
+) -> Vec<String> {
     let image_rules = rules.image_rules(image);
     let variants: Vec<String> = image_rules.map(|r| r.variants.clone()).unwrap_or_default();
     let prefix = image_rules
@@ -721,7 +743,11 @@ pub fn candidates(tag: Option<&str>, tags: &[String], image: &Image, rules: &Rul
         .filter(|p| !p.is_empty());
     let (line, variant) = match tag.and_then(|t| TagVersion::parse(t, &variants)) {
         Some(version) => (Some(version.components.clone()), version.variant),
-        None => (None, tag.map(|t| rules.channel_variant(t, &variants)).unwrap_or_default()),
+        None => (
+            None,
+            tag.map(|t| rules.channel_variant(t, &variants))
+                .unwrap_or_default(),
+        ),
     };
     let lts_lines: Option<Vec<String>> = tag
         .filter(|t| t.starts_with("latest-lts") || t.starts_with("lts"))
@@ -735,20 +761,24 @@ pub fn candidates(tag: Option<&str>, tags: &[String], image: &Image, rules: &Rul
                 .collect()
         });
     let same_variant = |v: &TagVersion| {
-        v.variant == variant || image_rules.is_some_and(|r| r.variant_on(&variant, &v.line()) == v.variant)
+        v.variant == variant
+            || image_rules.is_some_and(|r| r.variant_on(&variant, &v.line()) == v.variant)
     };
     let components = image_rules.and_then(|r| r.release_components);
-    let (mut preferred, mut other): (Vec<_>, Vec<_>) = releases(tags, &variants, prefix, components)
-        .into_iter()
-        .filter(|(_, t)| Some(t.as_str()) != tag)
-        .partition(|(v, _)| {
-            v.components.len() > 1
-                && same_variant(v)
-                && line.as_ref().is_none_or(|line| {
-                    v.components.len() > line.len() && v.components.starts_with(line)
-                })
-                && lts_lines.as_ref().is_none_or(|lines| lines.contains(&v.line()))
-        });
+    let (mut preferred, mut other): (Vec<_>, Vec<_>) =
+        releases(tags, &variants, prefix, components)
+            .into_iter()
+            .filter(|(_, t)| Some(t.as_str()) != tag)
+            .partition(|(v, _)| {
+                v.components.len() > 1
+                    && same_variant(v)
+                    && line.as_ref().is_none_or(|line| {
+                        v.components.len() > line.len() && v.components.starts_with(line)
+                    })
+                    && lts_lines
+                        .as_ref()
+                        .is_none_or(|lines| lines.contains(&v.line()))
+            });
     preferred.sort_by(|(a, _), (b, _)| {
         b.semver()
             .cmp(&a.semver())
@@ -826,7 +856,11 @@ fn next_url(asked: &str, target: &str, artifactory: bool) -> Option<String> {
     if !artifactory {
         return Some(next.to_string());
     }
-    let last = next.query_pairs().find(|(k, _)| k == "last")?.1.into_owned();
+    let last = next
+        .query_pairs()
+        .find(|(k, _)| k == "last")?
+        .1
+        .into_owned();
     let mut url = asked.clone();
     let kept: Vec<(String, String)> = asked
         .query_pairs()
@@ -965,7 +999,12 @@ mod tests {
         let rules = RuleData::builtin();
         let app = Image::parse("app").unwrap();
         assert_eq!(
-            candidates(Some("latest"), &tags(&["latest", "1233", "1234"]), &app, &rules),
+            candidates(
+                Some("latest"),
+                &tags(&["latest", "1233", "1234"]),
+                &app,
+                &rules
+            ),
             ["1234", "1233"]
         );
     }

@@ -254,7 +254,10 @@ impl Transport {
             false => None,
         };
         let mut authorization = match trusted {
-            true => self.cached_authorization(&host, repository, credential.as_ref()).await,
+            true => {
+                self.cached_authorization(&host, repository, credential.as_ref())
+                    .await
+            }
             false => None,
         };
         let mut answered_challenge = false;
@@ -432,8 +435,8 @@ impl Transport {
         credential: Option<&Credential>,
     ) -> Result<String, RegistryError> {
         let realm_host = host_of(realm);
-        let credential = credential
-            .filter(|_| realm.starts_with("https://") || is_loopback(&realm_host));
+        let credential =
+            credential.filter(|_| realm.starts_with("https://") || is_loopback(&realm_host));
         let request = match credential {
             Some(login) if login.is_identity_token() => {
                 let mut form = vec![

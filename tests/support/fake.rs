@@ -134,8 +134,7 @@ impl FakeRegistry {
     /// The fake on another of the machine's addresses (a non-loopback one, to see what a
     /// client sends over plain HTTP to a host that is not this machine's loopback).
     pub fn start_on(address: std::net::IpAddr, behaviour: Behaviour) -> FakeRegistry {
-        let listener =
-            std::net::TcpListener::bind((address, 0)).expect("bind fake registry");
+        let listener = std::net::TcpListener::bind((address, 0)).expect("bind fake registry");
         listener.set_nonblocking(true).unwrap();
         let host = listener.local_addr().unwrap().to_string();
         let url = format!("http://{host}");
@@ -436,7 +435,11 @@ impl Inner {
         }
         if let (Some(status), None) = (self.behaviour.refuse_listing, reference) {
             let status = StatusCode::from_u16(status).unwrap();
-            return Reply::error(status, "DENIED", "requested access to the resource is denied");
+            return Reply::error(
+                status,
+                "DENIED",
+                "requested access to the resource is denied",
+            );
         }
         if let Some(base) = &self.behaviour.redirect_to {
             return Reply::new(StatusCode::TEMPORARY_REDIRECT)
