@@ -86,7 +86,6 @@ pub fn fix_file(
         .references;
     let mut text = file.text.clone();
     let mut becomes: HashMap<usize, String> = HashMap::new();
-    let mut fixed = 0;
     let mut first_edits = None;
     let mut current: Vec<Finding> = findings.iter().map(|f| (*f).clone()).collect();
     for _ in 0..MAX_PASSES {
@@ -113,7 +112,6 @@ pub fn fix_file(
                 && let Some(recommendation) = &finding.recommendation
             {
                 becomes.insert(finding.reference, recommendation.clone());
-                fixed += 1;
             }
         }
         if next == text {
@@ -140,7 +138,8 @@ pub fn fix_file(
         path: file.display_path(),
         before: file.text.clone(),
         after: text,
-        fixed,
+        // Per reference: two findings fixed by one edit (TP003 and TP006 on `v1.0`) are one fix.
+        fixed: becomes.len(),
         edits,
     }))
 }

@@ -262,3 +262,46 @@ fn the_upgrade_is_an_unsafe_fix_through_the_stepping_stone() {
         "services:\n  a:\n    image: kestra/kestra:v1.3.30-no-plugins\n"
     );
 }
+
+#[test]
+fn a_release_line_out_of_support_is_imprecise_and_unsupported() {
+    let registry = TestRegistry::start(None);
+    registry.seed_kestra("kestra/kestra");
+    let found = verdicts(&registry, &["kestra/kestra:v1.0"], "2026-11-24");
+    let codes: Vec<&str> = found.iter().map(|f| f.1.as_str()).collect();
+    assert_eq!(codes, ["TP003", "TP006"], "{found:?}");
+    assert!(found[1].2.contains("is on 1.0 LTS"), "{found:?}");
+
+    let cache = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    fs::write(
+        work.path().join("compose.yaml"),
+        "services:\n  a:\n    image: kestra/kestra:v1.0\n",
+    )
+    .unwrap();
+    let mirror = format!("docker.io={}", registry.url);
+    let (_, _, stderr) = tagpin(
+        cache.path(),
+        work.path(),
+        &[
+            "check",
+            "--fix",
+            "--unsafe-fixes",
+            "--no-config",
+            "--today",
+            "2026-11-24",
+            "--registry-mirror",
+            &mirror,
+            ".",
+        ],
+    );
+    assert_eq!(
+        fs::read_to_string(work.path().join("compose.yaml")).unwrap(),
+        "services:\n  a:\n    image: kestra/kestra:v1.3.30\n",
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Fixed 1 finding"),
+        "one reference, one fix: {stderr}"
+    );
+}
