@@ -245,11 +245,18 @@ async fn verify_targets(
             }
         }
     }
-    (unchecked > 0).then(|| {
-        format!(
-            "offline: the upgrade targets of {unchecked} finding{} come from the rule data and were not checked against the registry",
-            if unchecked == 1 { "" } else { "s" }
-        )
+    let findings = if unchecked == 1 {
+        "finding"
+    } else {
+        "findings"
+    };
+    (unchecked > 0).then(|| match registry.is_offline() {
+        true => format!(
+            "offline: the upgrade targets of {unchecked} {findings} come from the rule data and were not checked against the registry"
+        ),
+        false => format!(
+            "the upgrade targets of {unchecked} {findings} come from the rule data: the registry's tag list could not be read"
+        ),
     })
 }
 

@@ -171,6 +171,11 @@ impl Registry {
         })
     }
 
+    /// No network in this run: the cache only.
+    pub fn is_offline(&self) -> bool {
+        self.options.offline
+    }
+
     /// Requests sent so far.
     pub fn requests(&self) -> u64 {
         self.transport.requests()
