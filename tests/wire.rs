@@ -938,3 +938,31 @@ fn a_password_in_a_mirror_url_is_never_printed() {
         );
     }
 }
+
+#[tokio::test]
+async fn retry_after_as_an_http_date_is_honoured() {
+    let fake = FakeRegistry::start(
+        Behaviour {
+            too_many_requests: 1,
+            retry_after: Some(httpdate::fmt_http_date(
+                std::time::SystemTime::now() + Duration::from_secs(3),
+            )),
+            ..Behaviour::default()
+        }
+        .with_repo("kestra/kestra", kestra()),
+    );
+    let registry = registry_for(&fake, |_| {});
+    let started = Instant::now();
+    let manifest = registry
+        .manifest(&image("kestra/kestra"), "v2.0.5")
+        .await
+        .unwrap();
+    assert_eq!(manifest.unwrap().digest, fake::index("2.0.5").1);
+    // The date has one-second resolution: two seconds or more, not the one-second default.
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(fake.request_count(), 2);
+}
