@@ -1,9 +1,11 @@
 //! The registry side: what a tag points to now, and which release shares that digest.
 //!
-//! Requests are HEADs wherever a digest is all that is needed (Docker Hub does not count them
-//! against pull limits); tag lists follow `Link` pages as the server writes them. Answers are
-//! cached on disk (see [`cache`]) and shared within a run, so identical references cost one
-//! resolution.
+//! The registry is the source of truth: the tag list decides which tags are releases, rule data
+//! only orders the search (see [`candidates`]), and every tag named exists. Requests are HEADs
+//! wherever a digest is all that is needed (Docker Hub does not count them against pull
+//! limits); tag lists follow `Link` pages as a URL resolver would. A mirror is asked first and
+//! the registry after it, as Docker does. Answers are cached on disk by the endpoint that gave
+//! them (see [`cache`]) and shared within a run, so identical references cost one resolution.
 
 pub mod auth;
 pub mod cache;
