@@ -156,21 +156,21 @@ pub async fn recommend(
     }
 }
 
-/// Upgrades (TP006, TP007) made from the rule data name tags the registry may not have: each
-/// tag in them becomes the newest release the registry lists on that tag's line, in its variant,
-/// its renamed variant or the plain image, whichever exists; a fix whose line the registry has
-/// no release of is dropped. Offline, without cached tags, they stay as the data says, with a
-/// note.
+/// Findings made from the rule data name tags the registry may not have. In an upgrade (TP006,
+/// TP007) each tag becomes the newest release the registry lists on that tag's line, in its
+/// variant, its renamed variant or the plain image, whichever exists; a fix whose line the
+/// registry has no release of is dropped. A TP005 suggestion becomes a tag the registry lists.
+/// Offline, without cached tags, they stay as the data says, with a note.
 async fn verify_targets(
     registry: &Registry,
     rules: &RuleData,
     findings: &mut [Finding],
 ) -> Option<String> {
     let mut unchecked = 0;
-    for finding in findings
-        .iter_mut()
-        .filter(|f| matches!(f.rule.code, "TP006" | "TP007") && f.recommendation.is_some())
-    {
+    for finding in findings.iter_mut().filter(|f| {
+        f.rule.code == "TP005"
+            || (matches!(f.rule.code, "TP006" | "TP007") && f.recommendation.is_some())
+    }) {
         let Ok(image) = Image::parse(&finding.image) else {
             continue;
         };
@@ -184,6 +184,10 @@ async fn verify_targets(
                 continue;
             }
         };
+        if finding.rule.code == "TP005" {
+            suggest_existing(finding, &image, image_rules, &tags);
+            continue;
+        }
         let release = |word: &str| {
             TagVersion::parse(word, &image_rules.variants).filter(|v| {
                 v.is_release()
@@ -252,12 +256,41 @@ async fn verify_targets(
     };
     (unchecked > 0).then(|| match registry.is_offline() {
         true => format!(
-            "offline: the upgrade targets of {unchecked} {findings} come from the rule data and were not checked against the registry"
+            "offline: the tags {unchecked} {findings} name come from the rule data and were not checked against the registry"
         ),
         false => format!(
-            "the upgrade targets of {unchecked} {findings} come from the rule data: the registry's tag list could not be read"
+            "the tags {unchecked} {findings} name come from the rule data: the registry's tag list could not be read"
         ),
     })
+}
+
+/// A TP005 made from the tag scheme alone (`1.0.3` → `v1.0.3`) suggests a tag the registry
+/// lists: the prefixed tag if it exists, else the newest release of its line, else the
+/// closest existing tag.
+fn suggest_existing(
+    finding: &mut Finding,
+    image: &Image,
+    rules: &crate::rules::data::ImageRules,
+    tags: &[String],
+) {
+    let Some(tag) = image.tag.as_deref() else {
+        return;
+    };
+    let scheme = format!("{}{tag}", rules.version_prefix);
+    if tags.contains(&scheme) {
+        return;
+    }
+    let name = &finding.image[image.name_range.clone()];
+    finding.message = format!("`{}` does not exist in {}", finding.image, image.registry);
+    // The newest release of the same line, else the nearest tag by spelling.
+    let same_line = TagVersion::parse(&scheme, &rules.variants)
+        .and_then(|v| crate::policy::existing_on(tags, rules, &v.line(), &v.variant));
+    finding.help = Some(
+        match same_line.or_else(|| closest_tag(tag, tags, Some(rules))) {
+            Some(closest) => format!("did you mean `{name}:{closest}`?"),
+            None => "pin a tag the registry has".to_string(),
+        },
+    );
 }
 
 /// `text` with every whole-word `old` (a tag) replaced by `new`.

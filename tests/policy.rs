@@ -156,7 +156,8 @@ fn unknown_tags_get_the_closest_existing_tag() {
     );
     for suggestion in [
         "did you mean `kestra/kestra:v2.0.5-slim`?",
-        "did you mean `kestra/kestra:v1.0.3`?",
+        // The registry has no `v1.0.3`: the newest 1.0 release it lists.
+        "did you mean `kestra/kestra:v1.0.60`?",
         "did you mean `kestra/kestra:v1.3.30`?",
     ] {
         assert!(human.contains(suggestion), "{suggestion} in {human}");
