@@ -105,6 +105,13 @@ fn moving_tags_resolve_to_the_exact_release_through_a_mirror() {
             registry.skopeo_digest(repository, release).as_str(),
             "{image}"
         );
+        assert!(
+            registry
+                .skopeo_tags(repository)
+                .iter()
+                .any(|t| t == release),
+            "{image}: {release} is in the registry's tag list"
+        );
     }
     let develop = &rows[expected.len()];
     assert_eq!(develop["release"], serde_json::Value::Null);

@@ -966,3 +966,41 @@ async fn retry_after_as_an_http_date_is_honoured() {
     );
     assert_eq!(fake.request_count(), 2);
 }
+
+#[tokio::test]
+async fn the_cache_keeps_each_endpoints_answers_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = || {
+        Some(Cache::new(
+            dir.path().to_path_buf(),
+            Duration::from_secs(3600),
+        ))
+    };
+    let rules = RuleData::builtin();
+    let first = FakeRegistry::start(Behaviour::default().with_repo("kestra/kestra", kestra()));
+    // Another mirror, where `latest` is still v2.0.4.
+    let mut older = kestra();
+    older.retain(|(tag, _)| *tag != "latest");
+    older.push(("latest", "2.0.4"));
+    let second = FakeRegistry::start(Behaviour::default().with_repo("kestra/kestra", older));
+    let answers = [(&first, "v2.0.5"), (&second, "v2.0.4"), (&first, "v2.0.5")];
+    for (mirror, release) in answers {
+        mirror.reset_counts();
+        let registry = registry_for(mirror, |o| o.cache = cache());
+        let resolution = registry
+            .resolve(&image("kestra/kestra:latest"), &rules)
+            .await
+            .unwrap();
+        assert_eq!(
+            resolution.release.as_deref(),
+            Some(release),
+            "{}",
+            mirror.host
+        );
+    }
+    assert_eq!(
+        first.request_count(),
+        0,
+        "the third answer came from the cache"
+    );
+}
