@@ -119,8 +119,14 @@ pub fn check_file(
     let mut findings = Vec::new();
     let mut pinned = Vec::new();
     for (index, reference) in scan.references.iter().enumerate() {
-        if let Some(d) = diagnose(reference, settings) {
-            if allowed(d.code, &d.span, Some(reference)) {
+        if let Some(first) = diagnose(reference, settings) {
+            let also = (first.code == "TP003")
+                .then(|| unsupported_line(reference, settings, &first))
+                .flatten();
+            for d in std::iter::once(first).chain(also) {
+                if !allowed(d.code, &d.span, Some(reference)) {
+                    continue;
+                }
                 let site = Site::new(file, d.span, d.target, reference.kind, index);
                 let mut finding = site.finding(d.code, &reference.value.text, d.message, d.help);
                 if let Some((recommendation, text, applicability)) = d.pin {
@@ -309,7 +315,10 @@ fn diagnose(reference: &Reference, settings: &Settings) -> Option<Diagnosis> {
         let help = format!("`{tag}` moves with every release; pin an exact version");
         return Some(Diagnosis::new("TP002", span, target, message, Some(help)));
     }
-    if let Some(d) = rules.and_then(|r| release_policy(&image, r, tag, text, settings.today)) {
+    if let Some(d) = rules
+        .filter(|r| !r.is_imprecise(tag))
+        .and_then(|r| release_policy(&image, r, tag, text, settings.today))
+    {
         return Some(Diagnosis { span, target, ..d });
     }
     if let Some(rules) = rules.filter(|r| r.is_imprecise(tag)) {
@@ -340,7 +349,8 @@ fn release_policy(
         return Some(Diagnosis::new("TP005", 0..0, None, message, Some(help)));
     }
     let releases = rules.releases.as_ref()?;
-    if Some(version.components.len()) != rules.release_components {
+    let precise = Some(version.components.len()) == rules.release_components;
+    if !precise && !rules.is_imprecise(tag) {
         return None;
     }
     let table = ReleaseTable::new(rules, releases);
@@ -398,6 +408,25 @@ fn release_policy(
         d.pin = Some((format!("{name}:{new_tag}"), new_tag, Applicability::Unsafe));
     }
     Some(d)
+}
+
+/// TP006 beside TP003: a release line (`v1.0`) out of support. It has no fix of its own: the
+/// TP003 pin keeps what runs, and the pinned release then gets TP006's upgrade.
+fn unsupported_line(
+    reference: &Reference,
+    settings: &Settings,
+    imprecise: &Diagnosis,
+) -> Option<Diagnosis> {
+    let image = Image::parse(&reference.value.text).ok()?;
+    let rules = settings.data.image_rules(&image)?;
+    let text = &shorten(&reference.value.text);
+    let d = release_policy(&image, rules, image.tag.as_deref()?, text, settings.today)?;
+    (d.code == "TP006").then(|| Diagnosis {
+        span: imprecise.span.clone(),
+        target: imprecise.target.clone(),
+        pin: None,
+        ..d
+    })
 }
 
 /// A reference as quoted in a message: on one line, long ones (hostile input) cut to a

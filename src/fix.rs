@@ -102,7 +102,6 @@ pub fn fix_file(
         .references;
     let mut text = file.text.clone();
     let mut becomes: HashMap<usize, String> = HashMap::new();
-    let mut fixed = 0;
     let mut first_edits = None;
     let mut applied_fixes = Vec::new();
     let mut current: Vec<Finding> = findings.iter().map(|f| (*f).clone()).collect();
@@ -131,7 +130,6 @@ pub fn fix_file(
                 && let Some(recommendation) = &finding.recommendation
             {
                 becomes.insert(finding.reference, recommendation.clone());
-                fixed += 1;
                 // Later passes see a rewritten text: their positions come from the original.
                 let at = match original.get(finding.reference) {
                     Some(reference) if !first_pass => file.position(reference.span.start),
@@ -171,7 +169,8 @@ pub fn fix_file(
         path: file.display_path(),
         before: file.text.clone(),
         after: text,
-        fixed,
+        // Per reference: two findings fixed by one edit (TP003 and TP006 on `v1.0`) are one fix.
+        fixed: becomes.len(),
         edits,
         applied: applied_fixes,
     }))

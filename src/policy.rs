@@ -43,6 +43,8 @@ pub struct ReleaseTable {
     /// Oldest first.
     pub lines: Vec<LineInfo>,
     prefix: String,
+    /// How many components a release has (`release-components`; 3 when unsaid).
+    components: usize,
 }
 
 /// A line as numbers, for ordering (`1.10` after `1.9`).
@@ -68,6 +70,7 @@ impl ReleaseTable {
         let mut table = ReleaseTable {
             lines,
             prefix: rules.version_prefix.clone(),
+            components: rules.release_components.unwrap_or(3),
         };
         table.compute_ends(releases);
         table
@@ -114,8 +117,9 @@ impl ReleaseTable {
         }
     }
 
-    /// Add what the registry shows: newest patches, lines newer than the data (the newest is
-    /// the current feature line), and the line `latest-lts` points to.
+    /// Add what the registry shows: newest patches (the registry's, not the data's: a tag is
+    /// only ever named if the registry lists it), lines newer than the data (the newest is the
+    /// current feature line), and the line `latest-lts` points to (the current LTS line).
     pub fn complete(
         &mut self,
         releases: &Releases,
@@ -130,7 +134,7 @@ impl ReleaseTable {
                 v.is_release()
                     && v.variant.is_empty()
                     && v.prefix == self.prefix
-                    && v.components.len() == 3
+                    && v.components.len() == self.components
             })
             .collect();
         for version in &versions {
@@ -152,30 +156,16 @@ impl ReleaseTable {
             }
         }
         self.lines.sort_by_key(|l| line_key(&l.line));
-        for line in &mut self.lines {
-            let newest = versions
-                .iter()
-                .filter(|v| v.line() == line.line)
-                .max_by_key(|v| v.semver());
-            if let Some(newest) = newest {
-                let tag = format!(
-                    "{}{}",
-                    self.prefix,
-                    newest
-                        .components
-                        .iter()
-                        .map(u64::to_string)
-                        .collect::<Vec<_>>()
-                        .join(".")
+        if !versions.is_empty() {
+            for line in &mut self.lines {
+                line.newest = newest_on(
+                    tags,
+                    variants,
+                    &self.prefix,
+                    self.components,
+                    &line.line,
+                    "",
                 );
-                let known = line
-                    .newest
-                    .as_deref()
-                    .and_then(|n| TagVersion::parse(n, variants))
-                    .map(|v| v.semver());
-                if known.is_none_or(|k| newest.semver() > k) {
-                    line.newest = Some(tag);
-                }
             }
         }
         if let Some(lts) = latest_lts.and_then(|t| TagVersion::parse(t, variants))
@@ -192,6 +182,24 @@ impl ReleaseTable {
             let previous = &mut self.lines[i - 1];
             if previous.kind == LineKind::Feature && previous.last_day.is_none() {
                 previous.last_day = Some(Date::MIN);
+            }
+        }
+    }
+
+    /// The tag to move a `variant` release to on `line`: see [`existing_on`]; without the
+    /// registry's tags (offline), what the data says.
+    pub fn target(
+        &self,
+        line: &LineInfo,
+        variant: &str,
+        rules: &ImageRules,
+        tags: Option<&[String]>,
+    ) -> Option<String> {
+        match tags {
+            Some(tags) => existing_on(tags, rules, &line.line, variant),
+            None => {
+                let newest = line.newest.as_deref()?;
+                Some(format!("{newest}{}", rules.variant_on(variant, &line.line)))
             }
         }
     }
@@ -243,6 +251,50 @@ impl ReleaseTable {
             _ => Some(target),
         }
     }
+}
+
+/// The newest release on `line` for a `variant` release among the registry's `tags`: in the
+/// variant, in its new name (`-no-plugins` → `-slim`), or of the plain image, whichever exists.
+pub fn existing_on(
+    tags: &[String],
+    rules: &ImageRules,
+    line: &str,
+    variant: &str,
+) -> Option<String> {
+    let renamed = rules.variant_on(variant, line);
+    let components = rules.release_components.unwrap_or(3);
+    [variant, renamed.as_str(), ""].into_iter().find_map(|v| {
+        newest_on(
+            tags,
+            &rules.variants,
+            &rules.version_prefix,
+            components,
+            line,
+            v,
+        )
+    })
+}
+
+/// The newest release tag on `line` in `variant` among `tags`.
+pub fn newest_on(
+    tags: &[String],
+    variants: &[String],
+    prefix: &str,
+    components: usize,
+    line: &str,
+    variant: &str,
+) -> Option<String> {
+    tags.iter()
+        .filter_map(|t| Some((TagVersion::parse(t, variants)?, t)))
+        .filter(|(v, _)| {
+            v.is_release()
+                && v.prefix == prefix
+                && v.variant == variant
+                && v.components.len() == components
+                && v.line() == line
+        })
+        .max_by(|(a, _), (b, _)| a.semver().cmp(&b.semver()))
+        .map(|(_, t)| t.clone())
 }
 
 #[cfg(test)]

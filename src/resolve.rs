@@ -123,7 +123,10 @@ pub async fn recommend(
             continue;
         };
         match answers.get(&image.to_string()) {
-            Some(Ok(resolution)) => attach_pin(finding, &image, resolution, style),
+            Some(Ok(resolution)) => {
+                problems.extend(resolution.note.clone());
+                attach_pin(finding, &image, resolution, style);
+            }
             Some(Err(error)) if error.kind == ErrorKind::Offline => {
                 offline.insert(image.to_string());
             }
@@ -133,6 +136,7 @@ pub async fn recommend(
             None => {}
         }
     }
+    problems.extend(verify_targets(registry, rules, findings).await);
     let mut notes: Vec<String> = problems.into_iter().collect();
     if !offline.is_empty() {
         let n = offline.len();
@@ -150,6 +154,163 @@ pub async fn recommend(
         resolutions,
         style,
     }
+}
+
+/// Findings made from the rule data name tags the registry may not have. In an upgrade (TP006,
+/// TP007) each tag becomes the newest release the registry lists on that tag's line, in its
+/// variant, its renamed variant or the plain image, whichever exists; a fix whose line the
+/// registry has no release of is dropped. A TP005 suggestion becomes a tag the registry lists.
+/// Offline, without cached tags, they stay as the data says, with a note.
+async fn verify_targets(
+    registry: &Registry,
+    rules: &RuleData,
+    findings: &mut [Finding],
+) -> Option<String> {
+    let mut unchecked = 0;
+    for finding in findings.iter_mut().filter(|f| {
+        f.rule.code == "TP005"
+            || (matches!(f.rule.code, "TP006" | "TP007") && f.recommendation.is_some())
+    }) {
+        let Ok(image) = Image::parse(&finding.image) else {
+            continue;
+        };
+        let Some(image_rules) = rules.image_rules(&image) else {
+            continue;
+        };
+        let tags = match registry.tags(&image).await {
+            Ok(tags) => tags,
+            Err(_) => {
+                unchecked += 1;
+                continue;
+            }
+        };
+        if finding.rule.code == "TP005" {
+            suggest_existing(finding, &image, image_rules, &tags);
+            continue;
+        }
+        let release = |word: &str| {
+            TagVersion::parse(word, &image_rules.variants).filter(|v| {
+                v.is_release()
+                    && v.prefix == image_rules.version_prefix
+                    && Some(v.components.len()) == image_rules.release_components
+            })
+        };
+        let existing = |tag: &str| -> Option<String> {
+            if tags.iter().any(|t| t == tag) {
+                return Some(tag.to_string());
+            }
+            let version = release(tag)?;
+            crate::policy::existing_on(&tags, image_rules, &version.line(), &version.variant)
+        };
+        let mut replacements = Vec::new();
+        for word in finding.message.split([' ', '`', ',', ';']).chain(
+            finding
+                .help
+                .as_deref()
+                .unwrap_or("")
+                .split([' ', '`', ',', ';', ':']),
+        ) {
+            if release(word).is_some()
+                && !replacements.iter().any(|(w, _)| w == word)
+                && !finding.image.ends_with(&format!(":{word}"))
+            {
+                replacements.push((word.to_string(), existing(word)));
+            }
+        }
+        for (old, new) in &replacements {
+            let new = new
+                .clone()
+                .unwrap_or_else(|| "(none in the registry)".to_string());
+            finding.message = replace_word(&finding.message, old, &new);
+            finding.help = finding.help.as_deref().map(|h| replace_word(h, old, &new));
+        }
+        let Some(fix) = &mut finding.fix else {
+            continue;
+        };
+        let Some(edit) = fix.edits.first_mut() else {
+            continue;
+        };
+        match replacements
+            .iter()
+            .find(|(old, _)| *old == edit.text)
+            .map(|(_, new)| new.clone())
+            .unwrap_or_else(|| existing(&edit.text))
+        {
+            Some(tag) => {
+                let name = &finding.image
+                    [..finding.image.len() - image.tag.as_deref().map_or(0, |t| t.len() + 1)];
+                fix.title = replace_word(&fix.title, &edit.text, &tag);
+                finding.recommendation = Some(format!("{name}:{tag}"));
+                edit.text = tag;
+            }
+            None => {
+                finding.fix = None;
+                finding.recommendation = None;
+            }
+        }
+    }
+    let findings = if unchecked == 1 {
+        "finding"
+    } else {
+        "findings"
+    };
+    (unchecked > 0).then(|| match registry.is_offline() {
+        true => format!(
+            "offline: the tags {unchecked} {findings} name come from the rule data and were not checked against the registry"
+        ),
+        false => format!(
+            "the tags {unchecked} {findings} name come from the rule data: the registry's tag list could not be read"
+        ),
+    })
+}
+
+/// A TP005 made from the tag scheme alone (`1.0.3` → `v1.0.3`) suggests a tag the registry
+/// lists: the prefixed tag if it exists, else the newest release of its line, else the
+/// closest existing tag.
+fn suggest_existing(
+    finding: &mut Finding,
+    image: &Image,
+    rules: &crate::rules::data::ImageRules,
+    tags: &[String],
+) {
+    let Some(tag) = image.tag.as_deref() else {
+        return;
+    };
+    let scheme = format!("{}{tag}", rules.version_prefix);
+    if tags.contains(&scheme) {
+        return;
+    }
+    let name = &finding.image[image.name_range.clone()];
+    finding.message = format!("`{}` does not exist in {}", finding.image, image.registry);
+    // The newest release of the same line, else the nearest tag by spelling.
+    let same_line = TagVersion::parse(&scheme, &rules.variants)
+        .and_then(|v| crate::policy::existing_on(tags, rules, &v.line(), &v.variant));
+    finding.help = Some(
+        match same_line.or_else(|| closest_tag(tag, tags, Some(rules))) {
+            Some(closest) => format!("did you mean `{name}:{closest}`?"),
+            None => "pin a tag the registry has".to_string(),
+        },
+    );
+}
+
+/// `text` with every whole-word `old` (a tag) replaced by `new`.
+fn replace_word(text: &str, old: &str, new: &str) -> String {
+    let is_tag_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(old) {
+        let before = rest[..at].chars().next_back();
+        let after = rest[at + old.len()..].chars().next();
+        out.push_str(&rest[..at]);
+        if before.is_some_and(is_tag_char) || after.is_some_and(is_tag_char) {
+            out.push_str(old);
+        } else {
+            out.push_str(new);
+        }
+        rest = &rest[at + old.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// What [`recommend`] found: notes on what could not be had, and every resolution, by image.
@@ -336,18 +497,13 @@ async fn verify_tag(
         return Ok(None);
     }
     let line = version.line();
+    let tags = registry.tags(image).await.ok();
     if let Support::Ended { .. } = table.support(&line, today) {
         let targets: Vec<String> = table
             .supported(today)
             .iter()
             .filter(|l| crate::policy::line_key(&l.line) > crate::policy::line_key(&line))
-            .filter_map(|l| {
-                Some(format!(
-                    "{}{}",
-                    l.newest.as_deref()?,
-                    image_rules.variant_on(&version.variant, &l.line)
-                ))
-            })
+            .filter_map(|l| table.target(l, &version.variant, image_rules, tags.as_deref()))
             .collect();
         let message = format!(
             "`{}` is on {line}, which {} no longer supports; move to {}",
@@ -357,22 +513,21 @@ async fn verify_tag(
         );
         return Ok(pin.finding("TP006", message, None));
     }
-    let newest = table
-        .find(&line)
-        .and_then(|l| l.newest.as_deref())
-        .and_then(|n| TagVersion::parse(n, &image_rules.variants));
-    if let Some(newest) = newest.filter(|n| n.semver() > version.semver()) {
-        let patch = format!(
-            "{}{}{}",
-            version.prefix,
-            newest
-                .components
-                .iter()
-                .map(u64::to_string)
-                .collect::<Vec<_>>()
-                .join("."),
-            version.variant
-        );
+    // A newer patch in the same variant, as the registry lists it.
+    let newest = tags.as_deref().and_then(|tags| {
+        crate::policy::newest_on(
+            tags,
+            &image_rules.variants,
+            &version.prefix,
+            version.components.len(),
+            &line,
+            &version.variant,
+        )
+    });
+    let newer = newest.filter(|n| {
+        TagVersion::parse(n, &image_rules.variants).is_some_and(|n| n.semver() > version.semver())
+    });
+    if let Some(patch) = newer {
         let message = format!("`{}`: {patch} is out (same line)", pin.written);
         let help = format!("patches carry security fixes: move to `{name}:{patch}`");
         return Ok(pin
@@ -483,6 +638,7 @@ mod tests {
             digest: "sha256:abc".into(),
             release: Some("v2.0.5".into()),
             also: vec![],
+            note: None,
         };
         let image = Image::parse("kestra/kestra:latest").unwrap();
         let pin = |style| pin("kestra/kestra:latest", &image, &resolution, style);

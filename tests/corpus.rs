@@ -86,6 +86,7 @@ fn fixing_the_whole_corpus_touches_only_reference_bytes() {
                         digest: digest.clone(),
                         release: Some("9.9.9".into()),
                         also: vec![],
+                        note: None,
                     },
                 )
             })

@@ -156,7 +156,8 @@ fn unknown_tags_get_the_closest_existing_tag() {
     );
     for suggestion in [
         "did you mean `kestra/kestra:v2.0.5-slim`?",
-        "did you mean `kestra/kestra:v1.0.3`?",
+        // The registry has no `v1.0.3`: the newest 1.0 release it lists.
+        "did you mean `kestra/kestra:v1.0.60`?",
         "did you mean `kestra/kestra:v1.3.30`?",
     ] {
         assert!(human.contains(suggestion), "{suggestion} in {human}");
@@ -208,10 +209,11 @@ fn a_line_newer_than_the_data_supersedes_the_feature_line() {
             )
         })
         .collect();
+    // The newest patch is the registry's: it lists no 1.1 or 1.2 release.
     let expected = [
         ("1.0", "v1.0.60", "ended"),
-        ("1.1", "v1.1.13", "ended"),
-        ("1.2", "v1.2.8", "ended"),
+        ("1.1", "-", "ended"),
+        ("1.2", "-", "ended"),
         ("1.3", "v1.3.31", "supported"),
         ("2.0", "v2.0.5", "ended"),
         ("2.1", "v2.1.0", "supported"),
@@ -259,5 +261,48 @@ fn the_upgrade_is_an_unsafe_fix_through_the_stepping_stone() {
     assert_eq!(
         fs::read_to_string(work.path().join("compose.yaml")).unwrap(),
         "services:\n  a:\n    image: kestra/kestra:v1.3.30-no-plugins\n"
+    );
+}
+
+#[test]
+fn a_release_line_out_of_support_is_imprecise_and_unsupported() {
+    let registry = TestRegistry::start(None);
+    registry.seed_kestra("kestra/kestra");
+    let found = verdicts(&registry, &["kestra/kestra:v1.0"], "2026-11-24");
+    let codes: Vec<&str> = found.iter().map(|f| f.1.as_str()).collect();
+    assert_eq!(codes, ["TP003", "TP006"], "{found:?}");
+    assert!(found[1].2.contains("is on 1.0 LTS"), "{found:?}");
+
+    let cache = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    fs::write(
+        work.path().join("compose.yaml"),
+        "services:\n  a:\n    image: kestra/kestra:v1.0\n",
+    )
+    .unwrap();
+    let mirror = format!("docker.io={}", registry.url);
+    let (_, _, stderr) = tagpin(
+        cache.path(),
+        work.path(),
+        &[
+            "check",
+            "--fix",
+            "--unsafe-fixes",
+            "--no-config",
+            "--today",
+            "2026-11-24",
+            "--registry-mirror",
+            &mirror,
+            ".",
+        ],
+    );
+    assert_eq!(
+        fs::read_to_string(work.path().join("compose.yaml")).unwrap(),
+        "services:\n  a:\n    image: kestra/kestra:v1.3.30\n",
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Fixed 1 finding"),
+        "one reference, one fix: {stderr}"
     );
 }

@@ -2,12 +2,14 @@
 //! in-process fake server: Docker Hub's token flow and `Link` paging, servers that ignore `n`,
 //! 429 with `Retry-After`, 5xx, slow and truncated answers, cross-host redirects, huge tag lists.
 
+#[path = "support/cli.rs"]
+mod cli;
 #[path = "support/fake.rs"]
 mod fake;
 
 use std::time::{Duration, Instant};
 
-use fake::{Behaviour, FakeRegistry};
+use fake::{Behaviour, FakeRegistry, LinkStyle};
 use tagpin::reference::Image;
 use tagpin::registry::{Cache, Credentials, ErrorKind, Network, Options, Registry};
 use tagpin::rules::data::RuleData;
@@ -27,9 +29,13 @@ fn kestra() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
+/// The registry the test images name: a closed loopback port, so that a fallback from the fake
+/// (its mirror) fails at once and never leaves the machine.
+const UPSTREAM: &str = "127.0.0.1:1";
+
 fn registry_for(fake: &FakeRegistry, tweak: impl FnOnce(&mut Options)) -> Registry {
     let mut network = Network::default();
-    network.mirrors.insert("docker.io".into(), fake.url.clone());
+    network.mirrors.insert(UPSTREAM.into(), fake.url.clone());
     network.timeout = Duration::from_secs(2);
     let mut options = Options {
         network,
@@ -39,7 +45,7 @@ fn registry_for(fake: &FakeRegistry, tweak: impl FnOnce(&mut Options)) -> Regist
     Registry::new(options, Credentials::default()).unwrap()
 }
 
-/// A client for `fake` (as Docker Hub's mirror) whose Docker config holds `kestra:s3cret` for it.
+/// A client for `fake` (as [`UPSTREAM`]'s mirror) whose Docker config holds `kestra:s3cret` for it.
 fn logged_in(fake: &FakeRegistry) -> Registry {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.json");
@@ -49,7 +55,7 @@ fn logged_in(fake: &FakeRegistry) -> Registry {
     );
     std::fs::write(&config, auths).unwrap();
     let mut network = Network::default();
-    network.mirrors.insert("docker.io".into(), fake.url.clone());
+    network.mirrors.insert(UPSTREAM.into(), fake.url.clone());
     Registry::new(
         Options {
             network,
@@ -61,7 +67,7 @@ fn logged_in(fake: &FakeRegistry) -> Registry {
 }
 
 fn image(text: &str) -> Image {
-    Image::parse(text).unwrap()
+    Image::parse(&format!("{UPSTREAM}/{text}")).unwrap()
 }
 
 fn paths(fake: &FakeRegistry) -> Vec<String> {
@@ -391,6 +397,11 @@ async fn token_service_gets_the_credentials_and_the_registry_only_the_token() {
         .unwrap_err();
     assert_eq!(error.kind, ErrorKind::Auth, "{error}");
     assert!(error.message.contains("docker login"), "{error}");
+    // Docker Hub answers 401 for a repository that does not exist: both are said.
+    assert!(
+        error.message.contains("does not exist or needs a login"),
+        "{error}"
+    );
 }
 
 #[tokio::test]
@@ -438,5 +449,558 @@ async fn a_digest_that_changes_on_every_head_ends_in_a_digest_pin() {
         fake.request_count() < 60,
         "bounded: {} requests",
         fake.request_count()
+    );
+}
+
+/// A client whose auth file is `auth` (JSON), with `mirrors` (registry → URL).
+fn client(auth: &str, mirrors: &[(&str, &str)], tweak: impl FnOnce(&mut Network)) -> Registry {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.json");
+    std::fs::write(&config, auth).unwrap();
+    let mut network = Network {
+        timeout: Duration::from_secs(5),
+        ..Network::default()
+    };
+    for (registry, url) in mirrors {
+        network
+            .mirrors
+            .insert(registry.to_string(), url.to_string());
+    }
+    tweak(&mut network);
+    Registry::new(
+        Options {
+            network,
+            ..Options::default()
+        },
+        Credentials::from_files([config.as_path()]),
+    )
+    .unwrap()
+}
+
+fn basic_login(user: &str, password: &str) -> String {
+    format!(r#"{{"username": "{user}", "password": "{password}"}}"#)
+}
+
+#[tokio::test]
+async fn a_refused_tag_list_still_pins_the_digest() {
+    for status in [401, 403, 404] {
+        let fake = FakeRegistry::start(
+            Behaviour {
+                refuse_listing: Some(status),
+                ..Behaviour::default()
+            }
+            .with_repo("kestra/kestra", kestra()),
+        );
+        let registry = registry_for(&fake, |_| {});
+        let resolution = registry
+            .resolve(&image("kestra/kestra:latest"), &RuleData::builtin())
+            .await
+            .unwrap_or_else(|e| panic!("{status}: {e}"));
+        assert_eq!(resolution.digest, fake::index("2.0.5").1, "{status}");
+        assert_eq!(resolution.release, None, "{status}");
+        let note = resolution.note.unwrap_or_default();
+        assert!(
+            note.contains("the tag list could not be read") && note.contains("pinned the digest"),
+            "{status}: {note}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn links_resolve_like_urls_and_artifactory_loses_its_prefix() {
+    let mut expected: Vec<String> = kestra().iter().map(|(t, _)| t.to_string()).collect();
+    expected.sort();
+    for (links, opaque, repository) in [
+        (LinkStyle::Relative, false, "kestra/kestra"),
+        (LinkStyle::Absolute, false, "kestra/kestra"),
+        // Quay: an absolute link with an opaque `next_page`.
+        (LinkStyle::Absolute, true, "kestra/kestra"),
+        (
+            LinkStyle::Artifactory,
+            false,
+            "docker-virtual/kestra/kestra",
+        ),
+    ] {
+        let fake = FakeRegistry::start(
+            Behaviour {
+                page_size: Some(2),
+                ignore_n: true,
+                opaque_paging: opaque,
+                links,
+                ..Behaviour::default()
+            }
+            .with_repo(repository, kestra()),
+        );
+        let registry = registry_for(&fake, |_| {});
+        let mut tags = registry
+            .tags(&image(repository))
+            .await
+            .unwrap_or_else(|e| panic!("{links:?}: {e}"));
+        tags.sort();
+        assert_eq!(tags, expected, "{links:?} opaque={opaque}");
+        let pages = paths(&fake);
+        assert_eq!(pages.len(), 5, "{links:?}: {pages:#?}");
+        assert!(
+            pages
+                .iter()
+                .all(|p| p.starts_with(&format!("GET /v2/{repository}/tags/list"))),
+            "{links:?}: {pages:#?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn identity_tokens_are_exchanged_with_a_refresh_token_grant() {
+    let fake = FakeRegistry::start(
+        Behaviour {
+            token_auth: true,
+            // A password login at the realm is refused: only the OAuth2 grant works.
+            token_credentials: Some(("nobody".into(), "nothing".into())),
+            refresh_token: Some("rt-123".into()),
+            ..Behaviour::default()
+        }
+        .with_repo("kestra/kestra", kestra()),
+    );
+    let auth = format!(
+        r#"{{"auths": {{"{}": {{"identitytoken": "rt-123"}}}}}}"#,
+        fake.host
+    );
+    let registry = client(&auth, &[(UPSTREAM, &fake.url)], |_| {});
+    let resolution = registry
+        .resolve(&image("kestra/kestra:latest"), &RuleData::builtin())
+        .await
+        .unwrap();
+    assert_eq!(resolution.release.as_deref(), Some("v2.0.5"));
+    let requests = fake.requests();
+    let grants: Vec<&fake::Request> = requests
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/token")
+        .collect();
+    assert_eq!(grants.len(), 1, "{:#?}", paths(&fake));
+    for field in [
+        "grant_type=refresh_token",
+        "refresh_token=rt-123",
+        "scope=repository%3Akestra%2Fkestra%3Apull",
+    ] {
+        assert!(
+            grants[0].body.contains(field),
+            "{field} in {}",
+            grants[0].body
+        );
+    }
+    assert!(
+        requests
+            .iter()
+            .all(|r| !r.authorization.as_deref().unwrap_or("").contains("rt-123")),
+        "the refresh token never goes in a header"
+    );
+}
+
+#[tokio::test]
+async fn per_namespace_logins_go_to_their_own_repositories() {
+    let fake = FakeRegistry::start(
+        Behaviour {
+            basic_by_namespace: vec![
+                ("org-a".into(), "alice".into(), "pa".into()),
+                ("org-b".into(), "bob".into(), "pb".into()),
+            ],
+            ..Behaviour::default()
+        }
+        .with_repo("org-a/app", kestra())
+        .with_repo("org-b/app", kestra()),
+    );
+    let host = &fake.host;
+    let auth = format!(
+        r#"{{"auths": {{"{host}": {}, "{host}/org-a": {}, "{host}/org-b": {}}}}}"#,
+        basic_login("mallory", "pm"),
+        basic_login("alice", "pa"),
+        basic_login("bob", "pb")
+    );
+    let registry = client(&auth, &[(UPSTREAM, &fake.url)], |_| {});
+    for repository in ["org-a/app", "org-b/app"] {
+        let found = registry.manifest(&image(repository), "v2.0.5").await;
+        assert!(found.unwrap().is_some(), "{repository}");
+    }
+    for request in fake.requests() {
+        let expected = if request.path.starts_with("/v2/org-a/") {
+            fake::basic("alice", "pa")
+        } else {
+            fake::basic("bob", "pb")
+        };
+        assert!(
+            request.authorization.is_none() || request.authorization == Some(expected),
+            "{request:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn basic_auth_is_sent_up_front_after_the_first_challenge() {
+    let fake = FakeRegistry::start(
+        Behaviour {
+            basic_auth: Some(("kestra".into(), "s3cret".into())),
+            ..Behaviour::default()
+        }
+        .with_repo("kestra/kestra", kestra()),
+    );
+    let registry = logged_in(&fake);
+    let resolution = registry
+        .resolve(&image("kestra/kestra:latest"), &RuleData::builtin())
+        .await
+        .unwrap();
+    assert_eq!(resolution.release.as_deref(), Some("v2.0.5"));
+    // HEAD latest (401, then with Basic), the tag list, HEAD v2.0.5: one challenge in all
+    // (answering every call's challenge would cost 6).
+    assert_eq!(registry.requests(), 4, "{:#?}", paths(&fake));
+    let challenged = fake
+        .requests()
+        .iter()
+        .filter(|r| r.authorization.is_none())
+        .count();
+    assert_eq!(challenged, 1);
+}
+
+#[tokio::test]
+async fn a_credential_helper_runs_once_per_registry_and_its_token_is_exchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let helper = dir.path().join("docker-credential-tagpin-wire-test");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\ncat > /dev/null\necho run >> {}\necho '{{\"Username\": \"<token>\", \"Secret\": \"rt-helper\"}}'\n",
+            runs.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        dir.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // SAFETY: no other test in this binary runs a process that reads PATH.
+    unsafe { std::env::set_var("PATH", path) };
+    let fake = FakeRegistry::start(
+        Behaviour {
+            token_auth: true,
+            refresh_token: Some("rt-helper".into()),
+            ..Behaviour::default()
+        }
+        .with_repo("kestra/kestra", kestra())
+        .with_repo("kestra/other", kestra()),
+    );
+    let auth = format!(
+        r#"{{"credHelpers": {{"{}": "tagpin-wire-test"}}}}"#,
+        fake.host
+    );
+    let registry = client(&auth, &[(UPSTREAM, &fake.url)], |_| {});
+    let rules = RuleData::builtin();
+    let images = [
+        image("kestra/kestra:latest"),
+        image("kestra/kestra:latest-lts"),
+        image("kestra/other:latest"),
+    ];
+    let answers =
+        futures::future::join_all(images.iter().map(|i| registry.resolve(i, &rules))).await;
+    for answer in answers {
+        assert!(answer.unwrap().release.is_some());
+    }
+    let ran = std::fs::read_to_string(&runs).unwrap_or_default();
+    assert_eq!(
+        ran.lines().count(),
+        1,
+        "the helper ran {} times",
+        ran.lines().count()
+    );
+}
+
+#[tokio::test]
+async fn mirrors_fall_back_to_the_registry_on_404_and_errors() {
+    let registry_server = FakeRegistry::start(
+        Behaviour {
+            basic_auth: Some(("reg".into(), "rp".into())),
+            ..Behaviour::default()
+        }
+        .with_repo("kestra/kestra", kestra()),
+    );
+    let empty = FakeRegistry::start(Behaviour::default());
+    let failing = FakeRegistry::start(Behaviour {
+        server_errors: 1000,
+        ..Behaviour::default()
+    });
+    for mirror in [&empty, &failing] {
+        registry_server.reset_counts();
+        let auth = format!(
+            r#"{{"auths": {{"{}": {}}}}}"#,
+            registry_server.host,
+            basic_login("reg", "rp")
+        );
+        let registry = client(&auth, &[(&registry_server.host, &mirror.url)], |_| {});
+        let image =
+            Image::parse(&format!("{}/kestra/kestra:latest", registry_server.host)).unwrap();
+        let resolution = registry
+            .resolve(&image, &RuleData::builtin())
+            .await
+            .unwrap();
+        assert_eq!(resolution.release.as_deref(), Some("v2.0.5"));
+        assert!(registry_server.request_count() > 0);
+        assert!(
+            mirror.requests().iter().all(|r| r.authorization.is_none()),
+            "the registry's login never goes to its mirror"
+        );
+        let notes = registry.take_notes();
+        if std::ptr::eq(mirror, &failing) {
+            assert!(
+                notes
+                    .iter()
+                    .any(|n| n.contains(&format!("mirror {} failed", failing.host))
+                        && n.contains(&registry_server.host)),
+                "{notes:?}"
+            );
+        } else {
+            assert!(notes.is_empty(), "a 404 is no failure: {notes:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_mirror_with_a_path_prefix_gets_its_own_login_only() {
+    let mirror = FakeRegistry::start(
+        Behaviour {
+            basic_auth: Some(("m".into(), "mp".into())),
+            ..Behaviour::default()
+        }
+        .with_repo("proxy/kestra/kestra", kestra()),
+    );
+    let upstream = FakeRegistry::start(
+        Behaviour {
+            basic_auth: Some(("r".into(), "rp".into())),
+            ..Behaviour::default()
+        }
+        .with_repo("kestra/kestra", kestra())
+        .with_repo("kestra/only-upstream", kestra()),
+    );
+    let auth = format!(
+        r#"{{"auths": {{"{}": {}, "{}": {}}}}}"#,
+        mirror.host,
+        basic_login("m", "mp"),
+        upstream.host,
+        basic_login("r", "rp")
+    );
+    let url = format!("{}/proxy", mirror.url);
+    let registry = client(&auth, &[(&upstream.host, &url)], |_| {});
+    let rules = RuleData::builtin();
+    let at =
+        |repository: &str| Image::parse(&format!("{}/{repository}:latest", upstream.host)).unwrap();
+    let proxied = registry
+        .resolve(&at("kestra/kestra"), &rules)
+        .await
+        .unwrap();
+    assert_eq!(proxied.release.as_deref(), Some("v2.0.5"));
+    assert_eq!(upstream.request_count(), 0, "the mirror answered");
+    let direct = registry
+        .resolve(&at("kestra/only-upstream"), &rules)
+        .await
+        .unwrap();
+    assert_eq!(direct.release.as_deref(), Some("v2.0.5"));
+    for request in mirror.requests() {
+        assert!(request.path.starts_with("/v2/proxy/kestra/"), "{request:?}");
+        assert!(
+            request.authorization.is_none()
+                || request.authorization == Some(fake::basic("m", "mp")),
+            "{request:?}"
+        );
+    }
+    assert!(upstream.request_count() > 0);
+    for request in upstream.requests() {
+        assert!(
+            request.authorization.is_none()
+                || request.authorization == Some(fake::basic("r", "rp")),
+            "{request:?}"
+        );
+    }
+}
+
+/// This machine's first non-loopback IPv4 address (`hostname -I`).
+fn own_address() -> Option<std::net::IpAddr> {
+    let output = std::process::Command::new("hostname")
+        .arg("-I")
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .filter_map(|a| a.parse::<std::net::IpAddr>().ok())
+        .find(|a| a.is_ipv4() && !a.is_loopback())
+}
+
+#[tokio::test]
+async fn no_credential_goes_over_plain_http_to_a_non_loopback_address() {
+    let address = own_address().expect("a non-loopback address (`hostname -I`)");
+    for behaviour in [
+        Behaviour {
+            basic_auth: Some(("kestra".into(), "s3cret".into())),
+            ..Behaviour::default()
+        },
+        Behaviour {
+            token_auth: true,
+            token_credentials: Some(("kestra".into(), "s3cret".into())),
+            ..Behaviour::default()
+        },
+    ] {
+        let fake = FakeRegistry::start_on(address, behaviour.with_repo("kestra/kestra", kestra()));
+        let auth = format!(
+            r#"{{"auths": {{"{}": {}}}}}"#,
+            fake.host,
+            basic_login("kestra", "s3cret")
+        );
+        let registry = client(&auth, &[], |network| {
+            network.insecure.insert(fake.host.clone());
+        });
+        let image = Image::parse(&format!("{}/kestra/kestra:latest", fake.host)).unwrap();
+        let error = registry.manifest(&image, "latest").await.unwrap_err();
+        assert_eq!(error.kind, ErrorKind::Auth);
+        assert!(error.message.contains("plain HTTP"), "{error}");
+        assert!(!fake.requests().is_empty());
+        for request in fake.requests() {
+            assert_eq!(request.authorization, None, "{request:?}");
+            assert!(!request.path.starts_with("/token"), "{request:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn old_schema_1_manifests_are_found() {
+    let fake = FakeRegistry::start(
+        Behaviour::default().with_repo("old/app", [("v1.0.0", "schema1:1.0.0")]),
+    );
+    let registry = registry_for(&fake, |_| {});
+    let manifest = registry
+        .manifest(&image("old/app"), "v1.0.0")
+        .await
+        .unwrap();
+    assert_eq!(manifest.unwrap().media_type, fake::DOCKER_SCHEMA1);
+}
+
+#[test]
+fn a_password_in_a_mirror_url_is_never_printed() {
+    let fake = FakeRegistry::start(
+        Behaviour {
+            basic_auth: Some(("robot".into(), "hunter2".into())),
+            ..Behaviour::default()
+        }
+        .with_repo("kestra/kestra", kestra()),
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let answering = format!("{UPSTREAM}=http://robot:hunter2@{}", fake.host);
+    // A second mirror that is down, and a third whose registry does not exist: notes and errors.
+    let down = "127.0.0.2:1=http://robot:hunter2@127.0.0.1:1/proxy";
+    let image = format!("{UPSTREAM}/kestra/kestra:latest");
+    for format in ["json", "human"] {
+        let run = cli::tagpin(
+            cache.path(),
+            cache.path(),
+            &[
+                "-v",
+                "resolve",
+                "--refresh",
+                "--format",
+                format,
+                "--no-config",
+                "--registry-mirror",
+                &answering,
+                "--registry-mirror",
+                down,
+                &image,
+                "127.0.0.2:1/kestra/kestra:latest",
+            ],
+        );
+        assert!(
+            run.stdout
+                .contains(&format!("{UPSTREAM}/kestra/kestra:v2.0.5")),
+            "the URL's login was used for the mirror: {}{}",
+            run.stdout,
+            run.stderr
+        );
+        assert_eq!(
+            run.code, 2,
+            "the second image has no answer: {}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("127.0.0.1:1"), "{}", run.stderr);
+        assert!(run.stderr.contains("DEBUG"), "-v logs: {}", run.stderr);
+        assert!(
+            !run.stdout.contains("hunter2") && !run.stderr.contains("hunter2"),
+            "{}{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+}
+
+#[tokio::test]
+async fn retry_after_as_an_http_date_is_honoured() {
+    let fake = FakeRegistry::start(
+        Behaviour {
+            too_many_requests: 1,
+            retry_after: Some(httpdate::fmt_http_date(
+                std::time::SystemTime::now() + Duration::from_secs(3),
+            )),
+            ..Behaviour::default()
+        }
+        .with_repo("kestra/kestra", kestra()),
+    );
+    let registry = registry_for(&fake, |_| {});
+    let started = Instant::now();
+    let manifest = registry
+        .manifest(&image("kestra/kestra"), "v2.0.5")
+        .await
+        .unwrap();
+    assert_eq!(manifest.unwrap().digest, fake::index("2.0.5").1);
+    // The date has one-second resolution: two seconds or more, not the one-second default.
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(fake.request_count(), 2);
+}
+
+#[tokio::test]
+async fn the_cache_keeps_each_endpoints_answers_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = || {
+        Some(Cache::new(
+            dir.path().to_path_buf(),
+            Duration::from_secs(3600),
+        ))
+    };
+    let rules = RuleData::builtin();
+    let first = FakeRegistry::start(Behaviour::default().with_repo("kestra/kestra", kestra()));
+    // Another mirror, where `latest` is still v2.0.4.
+    let mut older = kestra();
+    older.retain(|(tag, _)| *tag != "latest");
+    older.push(("latest", "2.0.4"));
+    let second = FakeRegistry::start(Behaviour::default().with_repo("kestra/kestra", older));
+    let answers = [(&first, "v2.0.5"), (&second, "v2.0.4"), (&first, "v2.0.5")];
+    for (mirror, release) in answers {
+        mirror.reset_counts();
+        let registry = registry_for(mirror, |o| o.cache = cache());
+        let resolution = registry
+            .resolve(&image("kestra/kestra:latest"), &rules)
+            .await
+            .unwrap();
+        assert_eq!(
+            resolution.release.as_deref(),
+            Some(release),
+            "{}",
+            mirror.host
+        );
+    }
+    assert_eq!(
+        first.request_count(),
+        0,
+        "the third answer came from the cache"
     );
 }

@@ -52,10 +52,14 @@ pub fn resolve(args: &ResolveArgs, cli: &Cli) -> io::Result<u8> {
                 release: answer.as_ref().ok().and_then(|r| r.release.clone()),
                 digest: answer.as_ref().ok().map(|r| r.digest.clone()),
                 also: answer.as_ref().map(|r| r.also.clone()).unwrap_or_default(),
+                note: answer.as_ref().ok().and_then(|r| r.note.clone()),
                 error: answer.as_ref().err().map(|e| e.message.clone()),
             })
         })
         .collect();
+    for note in rows.iter().filter_map(|r| r.note.as_ref()) {
+        writeln!(err, "note: {note}")?;
+    }
     match args.format {
         ImagesFormat::Json => {
             serde_json::to_writer_pretty(
@@ -113,5 +117,7 @@ struct ResolveRow {
     release: Option<String>,
     digest: Option<String>,
     also: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
     error: Option<String>,
 }

@@ -1,26 +1,38 @@
 //! Credentials for registries, found where `docker login` and `podman login` put them, and the
 //! `WWW-Authenticate` challenges that say how to use them.
 //!
-//! Secrets live in [`Secret`], whose `Debug` prints nothing, so no log line or error message can
-//! carry one.
+//! Lookup follows the clients users log in with: a `credHelpers` entry, else `credsStore`,
+//! wins over `auths` (docker/cli `GetCredentialsStore`); within `auths` the most specific key
+//! wins, `quay.io/org-a` over `quay.io` (containers-auth.json(5)). A helper runs at most once
+//! per server and run. Secrets live in [`Secret`], whose `Debug` prints nothing, so no log line
+//! or error message can carry one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 
+use crate::reference::DOCKER_HUB;
+
 /// How long a `docker-credential-*` helper may take.
 const HELPER_TIMEOUT: Duration = Duration::from_secs(5);
+/// The user name docker/cli uses for an identity token (`az acr login`, helpers).
+const IDENTITY_TOKEN_USER: &str = "<token>";
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
 impl Secret {
+    pub fn new(text: impl Into<String>) -> Secret {
+        Secret(text.into())
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -44,6 +56,12 @@ impl Credential {
         let pair = format!("{}:{}", self.username, self.password.expose());
         format!("Basic {}", STANDARD.encode(pair))
     }
+
+    /// An OAuth2 refresh token rather than a password: exchanged at the token realm with
+    /// `grant_type=refresh_token` (docker/distribution `registry/client/auth/session.go`).
+    pub fn is_identity_token(&self) -> bool {
+        self.username == IDENTITY_TOKEN_USER
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -64,22 +82,28 @@ struct AuthEntry {
     identitytoken: Option<String>,
 }
 
-/// Where credentials come from: Docker's config and podman's auth file, read once.
+/// Where credentials come from: Docker's config and podman's auth files, read once.
 #[derive(Debug, Default)]
 pub struct Credentials {
-    files: Vec<(PathBuf, AuthFileData)>,
+    files: Vec<AuthFileData>,
+    /// What the user should hear about (a file that does not parse, a helper not installed).
+    notes: Mutex<Vec<String>>,
+    /// Helper answers by (helper, server): each runs once per run.
+    helpers: Mutex<HashMap<(String, String), Option<Credential>>>,
 }
 
 #[derive(Debug, Default)]
 struct AuthFileData {
+    /// Normalised key (`docker.io`, `quay.io/org-a`) → credential.
     auths: BTreeMap<String, Credential>,
     creds_store: Option<String>,
     cred_helpers: BTreeMap<String, String>,
 }
 
 impl Credentials {
-    /// `$DOCKER_CONFIG/config.json` or `~/.docker/config.json`, then `$REGISTRY_AUTH_FILE` or
-    /// `$XDG_RUNTIME_DIR/containers/auth.json`. Unreadable files are passed over.
+    /// `$DOCKER_CONFIG/config.json` or `~/.docker/config.json`, then podman's
+    /// `$REGISTRY_AUTH_FILE` or `$XDG_RUNTIME_DIR/containers/auth.json`, then
+    /// `$XDG_CONFIG_HOME/containers/auth.json` (`~/.config/containers/auth.json`).
     pub fn from_environment() -> Credentials {
         let env = |name: &str| {
             std::env::var_os(name)
@@ -91,39 +115,86 @@ impl Credentials {
             .or_else(|| dirs::home_dir().map(|home| home.join(".docker/config.json")));
         let podman = env("REGISTRY_AUTH_FILE")
             .or_else(|| env("XDG_RUNTIME_DIR").map(|dir| dir.join("containers/auth.json")));
-        Credentials::from_files(docker.iter().chain(podman.iter()).map(PathBuf::as_path))
+        let user = env("XDG_CONFIG_HOME")
+            .or_else(|| dirs::home_dir().map(|home| home.join(".config")))
+            .map(|dir| dir.join("containers/auth.json"));
+        let paths: Vec<PathBuf> = [docker, podman, user].into_iter().flatten().collect();
+        Credentials::from_files(paths.iter().map(PathBuf::as_path))
     }
 
+    /// Missing files are passed over; a file that does not parse is passed over with a note.
     pub fn from_files<'a>(paths: impl IntoIterator<Item = &'a Path>) -> Credentials {
-        let files = paths
-            .into_iter()
-            .filter_map(|path| {
-                let text = std::fs::read_to_string(path).ok()?;
-                let file: AuthFile = serde_json::from_str(&text).ok()?;
-                Some((path.to_path_buf(), AuthFileData::from(file)))
-            })
-            .collect();
-        Credentials { files }
+        let mut notes = Vec::new();
+        let mut files = Vec::new();
+        for path in paths {
+            let Ok(text) = std::fs::read_to_string(path) else {
+                continue;
+            };
+            match serde_json::from_str::<AuthFile>(&text) {
+                Ok(file) => files.push(AuthFileData::from(file)),
+                Err(e) => {
+                    tracing::debug!("{}: {e}", path.display());
+                    notes.push(format!(
+                        "{} is not a valid auth file; its logins are not used (-v shows why)",
+                        path.display()
+                    ));
+                }
+            }
+        }
+        Credentials {
+            files,
+            notes: Mutex::new(notes),
+            helpers: Mutex::default(),
+        }
     }
 
-    /// The credential for a registry host (`docker.io` is Docker Hub), if any is configured.
-    pub fn lookup(&self, host: &str) -> Option<Credential> {
-        let keys = keys_for(host);
-        for (_, file) in &self.files {
-            let helper = keys
-                .iter()
-                .find_map(|k| file.cred_helpers.get(k))
+    /// Notes gathered so far (taken: each is said once).
+    pub fn take_notes(&self) -> Vec<String> {
+        std::mem::take(&mut *self.notes.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The credential for `repository` on a registry host (`docker.io` is Docker Hub), if any
+    /// is configured. May run a credential helper: call it off the async runtime's workers.
+    pub fn lookup(&self, host: &str, repository: &str) -> Option<Credential> {
+        let keys = keys_for(host, repository);
+        for file in &self.files {
+            let helper = file
+                .cred_helpers
+                .get(&canonical_host(host))
                 .or(file.creds_store.as_ref());
-            if let Some(found) = keys.iter().find_map(|k| file.auths.get(k)) {
-                return Some(found.clone());
-            }
             if let Some(helper) = helper
-                && let Some(found) = keys.iter().find_map(|k| run_helper(helper, k))
+                && let Some(found) = self.helper(helper, host)
             {
                 return Some(found);
             }
+            if let Some(found) = keys.iter().find_map(|k| file.auths.get(k)) {
+                return Some(found.clone());
+            }
         }
         None
+    }
+
+    /// A helper's answer for `host`, asked once per run.
+    fn helper(&self, name: &str, host: &str) -> Option<Credential> {
+        let server = if canonical_host(host) == DOCKER_HUB {
+            "https://index.docker.io/v1/".to_string()
+        } else {
+            host.to_string()
+        };
+        let mut answers = self.helpers.lock().unwrap_or_else(|e| e.into_inner());
+        answers
+            .entry((name.to_string(), server.clone()))
+            .or_insert_with(|| match run_helper(name, &server) {
+                Ok(found) => found,
+                Err(note) => {
+                    self.notes
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(note);
+                    None
+                }
+            })
+            .clone()
     }
 }
 
@@ -136,11 +207,11 @@ impl From<AuthFile> for AuthFileData {
             .collect();
         AuthFileData {
             auths,
-            creds_store: file.creds_store,
+            creds_store: file.creds_store.filter(|s| !s.is_empty()),
             cred_helpers: file
                 .cred_helpers
                 .into_iter()
-                .map(|(k, v)| (normalise_key(&k), v))
+                .map(|(k, v)| (canonical_host(&normalise_key(&k)), v))
                 .collect(),
         }
     }
@@ -150,7 +221,7 @@ impl AuthEntry {
     fn credential(self) -> Option<Credential> {
         if let Some(token) = self.identitytoken.filter(|t| !t.is_empty()) {
             return Some(Credential {
-                username: "<token>".into(),
+                username: IDENTITY_TOKEN_USER.into(),
                 password: Secret(token),
             });
         }
@@ -172,54 +243,100 @@ impl AuthEntry {
     }
 }
 
-/// `https://index.docker.io/v1/` → `index.docker.io`: auth files key by URL or by host.
+/// An auth file key as `host[/namespace…]`: a key written as a URL
+/// (`https://index.docker.io/v1/`) names its host only (docker/cli `ConvertToHostname`); a
+/// bare key keeps its namespace (`quay.io/org-a`, containers-auth.json(5)).
 fn normalise_key(key: &str) -> String {
-    let key = key
-        .strip_prefix("https://")
-        .or_else(|| key.strip_prefix("http://"))
-        .unwrap_or(key);
-    key.split('/').next().unwrap_or(key).to_string()
-}
-
-fn keys_for(host: &str) -> Vec<String> {
-    if host == crate::reference::DOCKER_HUB {
-        vec![
-            "index.docker.io".into(),
-            "docker.io".into(),
-            "registry-1.docker.io".into(),
-        ]
+    let key = key.trim();
+    let (had_scheme, rest) = match key.split_once("://") {
+        Some((_, rest)) => (true, rest),
+        None => (false, key),
+    };
+    let rest = rest.trim_end_matches('/');
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let host = canonical_host(host);
+    if had_scheme || path.is_empty() {
+        host
     } else {
-        vec![host.to_string()]
+        format!("{host}/{path}")
     }
 }
 
-/// `docker-credential-<name> get`, fed the server on stdin, killed after [`HELPER_TIMEOUT`].
-fn run_helper(name: &str, server: &str) -> Option<Credential> {
-    let server = if server == "index.docker.io" {
-        "https://index.docker.io/v1/"
-    } else {
-        server
-    };
-    let mut child = Command::new(format!("docker-credential-{name}"))
+/// Docker Hub's many names as one.
+fn canonical_host(host: &str) -> String {
+    match host {
+        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => {
+            DOCKER_HUB.to_string()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The keys that may hold `repository`'s login on `host`, most specific first.
+fn keys_for(host: &str, repository: &str) -> Vec<String> {
+    let host = canonical_host(host);
+    let mut keys = Vec::new();
+    let mut path = repository.trim_matches('/');
+    while !path.is_empty() {
+        keys.push(format!("{host}/{path}"));
+        path = path.rsplit_once('/').map_or("", |(parent, _)| parent);
+    }
+    keys.push(host);
+    keys
+}
+
+/// `docker-credential-<name> get`, fed the server on stdin, killed after [`HELPER_TIMEOUT`];
+/// `Err` is a note for the user (not installed, failed, timed out).
+fn run_helper(name: &str, server: &str) -> Result<Option<Credential>, String> {
+    let program = format!("docker-credential-{name}");
+    let mut child = match Command::new(&program)
         .arg("get")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
-        .ok()?;
-    child.stdin.take()?.write_all(server.as_bytes()).ok()?;
-    let deadline = Instant::now() + HELPER_TIMEOUT;
-    while child.try_wait().ok()?.is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
+    {
+        Ok(child) => child,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(format!(
+                "credential helper `{program}` is not installed; {server} is asked without a login"
+            ));
         }
-        std::thread::sleep(Duration::from_millis(10));
+        Err(e) => return Err(format!("credential helper `{program}` did not start: {e}")),
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(server.as_bytes());
     }
-    let output = child.wait_with_output().ok()?;
+    let deadline = Instant::now() + HELPER_TIMEOUT;
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if Instant::now() > deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "credential helper `{program}` took longer than {} s; {server} is asked without a login",
+                    HELPER_TIMEOUT.as_secs()
+                ));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => return Err(format!("credential helper `{program}`: {e}")),
+        }
+    }
+    let output = child
+        .wait_with_output()
+        .map_err(|e| format!("credential helper `{program}`: {e}"))?;
     if !output.status.success() {
-        return None;
+        let said = String::from_utf8_lossy(&output.stdout);
+        // "credentials not found in native keychain": no login, nothing to tell.
+        if said.to_ascii_lowercase().contains("credentials not found") {
+            return Ok(None);
+        }
+        tracing::debug!("{program} get {server}: {}", said.trim());
+        return Err(format!(
+            "credential helper `{program}` failed for {server} ({}); asked without a login (-v shows its answer)",
+            output.status
+        ));
     }
     #[derive(Deserialize)]
     #[serde(rename_all = "PascalCase")]
@@ -227,11 +344,13 @@ fn run_helper(name: &str, server: &str) -> Option<Credential> {
         username: String,
         secret: String,
     }
-    let answer: HelperAnswer = serde_json::from_slice(&output.stdout).ok()?;
-    Some(Credential {
+    let answer: HelperAnswer = serde_json::from_slice(&output.stdout).map_err(|e| {
+        format!("credential helper `{program}` gave an unreadable answer for {server} ({e})")
+    })?;
+    Ok(Some(Credential {
         username: answer.username,
         password: Secret(answer.secret),
-    })
+    }))
 }
 
 /// A parsed `WWW-Authenticate` challenge.
@@ -348,34 +467,91 @@ mod tests {
         )
         .unwrap();
         let credentials = Credentials::from_files([docker.as_path(), podman.as_path()]);
-        let hub = credentials.lookup("docker.io").unwrap();
+        let hub = credentials.lookup("docker.io", "kestra/kestra").unwrap();
         assert_eq!(
             (hub.username.as_str(), hub.password.expose()),
             ("kestra", "s3cret")
         );
         assert_eq!(
-            credentials.lookup("registry.kestra.io").unwrap().username,
+            credentials
+                .lookup("registry.kestra.io", "docker/kestra-ee")
+                .unwrap()
+                .username,
             "lic"
         );
         assert_eq!(
-            credentials.lookup("127.0.0.1:5000").unwrap().basic_header(),
+            credentials
+                .lookup("127.0.0.1:5000", "app")
+                .unwrap()
+                .basic_header(),
             format!("Basic {}", STANDARD.encode("u:p"))
         );
-        assert_eq!(credentials.lookup("ghcr.io"), None);
+        assert_eq!(credentials.lookup("ghcr.io", "app"), None);
         assert!(!format!("{hub:?}").contains("s3cret"));
+        assert!(credentials.take_notes().is_empty());
     }
 
     #[test]
-    fn credential_helpers_are_run_with_a_timeout() {
+    fn the_most_specific_namespace_wins() {
         let dir = tempfile::tempdir().unwrap();
-        let helper = dir.path().join("docker-credential-fake");
-        std::fs::write(&helper, "#!/bin/sh\nread server\necho \"{\\\"Username\\\": \\\"u-$server\\\", \\\"Secret\\\": \\\"s\\\"}\"\n").unwrap();
-        let slow = dir.path().join("docker-credential-slow");
-        std::fs::write(&slow, "#!/bin/sh\nexec sleep 30\n").unwrap();
-        for script in [&helper, &slow] {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(script, std::fs::Permissions::from_mode(0o755)).unwrap();
-        }
+        let file = dir.path().join("auth.json");
+        let entry =
+            |user: &str| format!(r#"{{"auth": "{}"}}"#, STANDARD.encode(format!("{user}:pw")));
+        std::fs::write(
+            &file,
+            format!(
+                r#"{{"auths": {{"quay.io": {}, "quay.io/org-a": {}, "quay.io/org-b/app": {}, "docker.io/library": {}}}}}"#,
+                entry("any"),
+                entry("a"),
+                entry("b-app"),
+                entry("lib")
+            ),
+        )
+        .unwrap();
+        let credentials = Credentials::from_files([file.as_path()]);
+        let user = |host: &str, repo: &str| credentials.lookup(host, repo).map(|c| c.username);
+        assert_eq!(user("quay.io", "org-a/app").as_deref(), Some("a"));
+        assert_eq!(user("quay.io", "org-b/app").as_deref(), Some("b-app"));
+        assert_eq!(user("quay.io", "org-b/other").as_deref(), Some("any"));
+        assert_eq!(user("quay.io", "org-c/x").as_deref(), Some("any"));
+        assert_eq!(user("docker.io", "library/nginx").as_deref(), Some("lib"));
+        assert_eq!(user("docker.io", "kestra/kestra"), None);
+    }
+
+    #[test]
+    fn a_broken_file_is_a_note_not_silence() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.json");
+        std::fs::write(&file, "{\"auths\": {").unwrap();
+        let credentials = Credentials::from_files([file.as_path()]);
+        let notes = credentials.take_notes();
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].contains("config.json is not a valid auth file"),
+            "{notes:?}"
+        );
+    }
+
+    fn script(dir: &Path, name: &str, body: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.join(format!("docker-credential-{name}"));
+        std::fs::write(&path, body).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    #[test]
+    fn credential_helpers_win_run_once_and_are_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let runs = dir.path().join("runs");
+        script(
+            dir.path(),
+            "fake",
+            &format!(
+                "#!/bin/sh\nread server\necho run >> {}\necho \"{{\\\"Username\\\": \\\"u-$server\\\", \\\"Secret\\\": \\\"s\\\"}}\"\n",
+                runs.display()
+            ),
+        );
+        script(dir.path(), "slow", "#!/bin/sh\nexec sleep 30\n");
         let path = format!(
             "{}:{}",
             dir.path().display(),
@@ -384,16 +560,45 @@ mod tests {
         // SAFETY: tests in this module do not read PATH concurrently with this write.
         unsafe { std::env::set_var("PATH", path) };
         let config = dir.path().join("config.json");
+        let auth = STANDARD.encode("file:pw");
         std::fs::write(
             &config,
-            r#"{"credHelpers": {"ghcr.io": "fake", "slow.io": "slow"}, "credsStore": "fake"}"#,
+            format!(r#"{{"auths": {{"ghcr.io": {{"auth": "{auth}"}}}}, "credHelpers": {{"ghcr.io": "fake", "slow.io": "slow", "gone.io": "missing"}}, "credsStore": "fake"}}"#),
         )
         .unwrap();
         let credentials = Credentials::from_files([config.as_path()]);
-        assert_eq!(credentials.lookup("ghcr.io").unwrap().username, "u-ghcr.io");
-        assert_eq!(credentials.lookup("quay.io").unwrap().username, "u-quay.io");
+        assert_eq!(
+            credentials.lookup("ghcr.io", "a").unwrap().username,
+            "u-ghcr.io",
+            "credHelpers wins over auths"
+        );
+        assert_eq!(
+            credentials.lookup("ghcr.io", "b").unwrap().username,
+            "u-ghcr.io"
+        );
+        assert_eq!(
+            credentials.lookup("quay.io", "a").unwrap().username,
+            "u-quay.io"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&runs).unwrap().lines().count(),
+            2,
+            "once per server"
+        );
         let started = Instant::now();
-        assert_eq!(credentials.lookup("slow.io"), None);
+        assert_eq!(credentials.lookup("slow.io", "a"), None);
         assert!(started.elapsed() < Duration::from_secs(20));
+        assert_eq!(credentials.lookup("gone.io", "a"), None);
+        let notes = credentials.take_notes();
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("`docker-credential-missing` is not installed")),
+            "{notes:?}"
+        );
+        assert!(
+            notes.iter().any(|n| n.contains("docker-credential-slow")),
+            "{notes:?}"
+        );
     }
 }

@@ -1,9 +1,11 @@
 //! The registry side: what a tag points to now, and which release shares that digest.
 //!
-//! Requests are HEADs wherever a digest is all that is needed (Docker Hub does not count them
-//! against pull limits); tag lists follow `Link` pages as the server writes them. Answers are
-//! cached on disk (see [`cache`]) and shared within a run, so identical references cost one
-//! resolution.
+//! The registry is the source of truth: the tag list decides which tags are releases, rule data
+//! only orders the search (see [`candidates`]), and every tag named exists. Requests are HEADs
+//! wherever a digest is all that is needed (Docker Hub does not count them against pull
+//! limits); tag lists follow `Link` pages as a URL resolver would. A mirror is asked first and
+//! the registry after it, as Docker does. Answers are cached on disk by the endpoint that gave
+//! them (see [`cache`]) and shared within a run, so identical references cost one resolution.
 
 pub mod auth;
 pub mod cache;
@@ -16,7 +18,7 @@ use oci_client::manifest::{
     IMAGE_MANIFEST_LIST_MEDIA_TYPE, IMAGE_MANIFEST_MEDIA_TYPE, OCI_IMAGE_INDEX_MEDIA_TYPE,
     OCI_IMAGE_MEDIA_TYPE, OciImageIndex,
 };
-use reqwest::Method;
+use reqwest::{Method, StatusCode, Url};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::sync::{Mutex, OnceCell};
@@ -27,21 +29,25 @@ use crate::version::TagVersion;
 pub use auth::Credentials;
 pub use cache::Cache;
 pub use transport::Network;
-use transport::Transport;
+use transport::{Endpoint, Transport};
 
 /// Every manifest type, so that the distribution server (which answers 404, not 406, when the
-/// stored type is missing from `Accept`) finds indexes and single manifests alike.
-const MANIFEST_TYPES: [&str; 4] = [
+/// stored type is missing from `Accept`) finds indexes, single manifests and old schema 1
+/// manifests alike (the list containers/image `manifest.DefaultRequestedManifestMIMETypes`
+/// sends).
+const MANIFEST_TYPES: [&str; 6] = [
     OCI_IMAGE_INDEX_MEDIA_TYPE,
     IMAGE_MANIFEST_LIST_MEDIA_TYPE,
     OCI_IMAGE_MEDIA_TYPE,
     IMAGE_MANIFEST_MEDIA_TYPE,
+    "application/vnd.docker.distribution.manifest.v1+prettyjws",
+    "application/vnd.docker.distribution.manifest.v1+json",
 ];
 const MAX_TAG_PAGES: usize = 1000;
 const MAX_TAGS: usize = 200_000;
 const PAGE_SIZE: usize = 1000;
-/// At most this many release candidates are asked about one floating tag.
-const MAX_CANDIDATES: usize = 48;
+/// At most this many releases are asked whether they share one floating tag's digest.
+const MAX_ASKED: usize = 256;
 
 /// Why the registry could not answer; the message says what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
@@ -89,15 +95,6 @@ impl RegistryError {
             message: format!("registry {host} could not be reached: {what}{cause}"),
         }
     }
-
-    pub(crate) fn auth(registry: &str) -> Self {
-        RegistryError {
-            kind: ErrorKind::Auth,
-            message: format!(
-                "{registry} refused access: log in with `docker login {registry}` (or podman login)"
-            ),
-        }
-    }
 }
 
 /// What a floating reference points to now.
@@ -109,6 +106,9 @@ pub struct Resolution {
     pub release: Option<String>,
     /// Other tags seen with that digest.
     pub also: Vec<String>,
+    /// Why there is no release where one may exist (the tag list was refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// A manifest as a HEAD shows it.
@@ -150,9 +150,22 @@ pub struct Registry {
 }
 
 impl Registry {
+    /// A client for a run; `Err` when a mirror URL is not a URL (the message does not repeat
+    /// it: it may hold a password).
     pub fn new(options: Options, credentials: Credentials) -> Result<Registry, RegistryError> {
+        if let Some(registry) = options
+            .network
+            .mirrors
+            .iter()
+            .find(|(_, url)| Endpoint::mirror(url).is_none())
+            .map(|(registry, _)| registry)
+        {
+            return Err(RegistryError::other(format!(
+                "the mirror URL for {registry} is not a valid http:// or https:// URL"
+            )));
+        }
         Ok(Registry {
-            transport: Transport::new(options.network.clone(), credentials)?,
+            transport: Transport::new(options.network.clone(), credentials),
             options,
             tags: Mutex::new(HashMap::new()),
             notes: std::sync::Mutex::new(Vec::new()),
@@ -160,14 +173,31 @@ impl Registry {
         })
     }
 
+    /// No network in this run: the cache only.
+    pub fn is_offline(&self) -> bool {
+        self.options.offline
+    }
+
     /// Requests sent so far.
     pub fn requests(&self) -> u64 {
         self.transport.requests()
     }
 
-    /// Notes for the user (a discarded cache file).
+    /// Notes for the user (a discarded cache file, a mirror that failed, a broken auth file),
+    /// each once.
     pub fn take_notes(&self) -> Vec<String> {
-        std::mem::take(&mut *self.notes.lock().unwrap_or_else(|e| e.into_inner()))
+        let mut notes = self.transport.take_notes();
+        notes.append(&mut self.notes.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut seen = std::collections::HashSet::new();
+        notes.retain(|n| seen.insert(n.clone()));
+        notes
+    }
+
+    fn note(&self, note: String) {
+        let mut notes = self.notes.lock().unwrap_or_else(|e| e.into_inner());
+        if !notes.contains(&note) {
+            notes.push(note);
+        }
     }
 
     fn cached<T: serde::de::DeserializeOwned>(&self, key: &str) -> Option<T> {
@@ -179,10 +209,7 @@ impl Registry {
         match cache.get(key) {
             Ok(value) => value,
             Err(note) => {
-                self.notes
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(note);
+                self.note(note);
                 None
             }
         }
@@ -194,63 +221,111 @@ impl Registry {
         }
     }
 
-    fn offline(&self, what: &str) -> RegistryError {
-        RegistryError {
-            kind: ErrorKind::Offline,
-            message: format!("offline: no cached answer for {what}"),
-        }
+    /// Cache keys name the endpoint that answered: the same question put to a mirror and to
+    /// the registry are two entries.
+    fn key(endpoint: &Endpoint, what: &str, image: &Image, rest: &str) -> String {
+        format!(
+            "{what} {} {}{rest}",
+            endpoint.cache_label(),
+            image.full_name()
+        )
     }
 
-    /// A cached answer for `key`, or `Err` when offline without one (`what` names it); `Ok(None)`
-    /// means: ask the registry.
+    /// A cached answer from any of `image`'s endpoints, or `Err` when offline without one
+    /// (`what` names it); `Ok(None)` means: ask the registry.
     fn lookup<T: serde::de::DeserializeOwned>(
         &self,
-        key: &str,
+        kind: &str,
+        image: &Image,
+        rest: &str,
         what: impl FnOnce() -> String,
     ) -> Result<Option<T>, RegistryError> {
-        match self.cached::<T>(key) {
+        let found = self
+            .transport
+            .endpoints(&image.registry)
+            .iter()
+            .find_map(|endpoint| self.cached::<T>(&Self::key(endpoint, kind, image, rest)));
+        match found {
             Some(found) => Ok(Some(found)),
-            None if self.options.offline => Err(self.offline(&what())),
+            None if self.options.offline => Err(RegistryError {
+                kind: ErrorKind::Offline,
+                message: format!("offline: no cached answer for {}", what()),
+            }),
             None => Ok(None),
         }
     }
 
-    fn manifest_url(&self, image: &Image, reference: &str) -> String {
-        format!(
-            "{}/v2/{}/manifests/{reference}",
-            self.transport.base_url(&image.registry),
-            image.repository
-        )
-    }
-
-    /// A request about `image`'s repository.
-    async fn send(
+    /// Ask `image`'s endpoints in turn, as Docker does with mirrors: any error or 404 from a
+    /// mirror falls back to the registry itself. When the registry cannot be reached either,
+    /// the mirror's answer stands (an air-gapped mirror's 404 is still an answer). `rest`
+    /// follows `/v2/<repository>`.
+    async fn ask(
         &self,
         method: Method,
         image: &Image,
-        url: &str,
+        rest: &str,
         accept: &[&str],
-    ) -> Result<transport::Answer, RegistryError> {
-        self.transport
-            .send(method, &image.registry, &image.repository, url, accept)
-            .await
+    ) -> Result<(transport::Answer, Endpoint), RegistryError> {
+        let mut endpoints = self.transport.endpoints(&image.registry);
+        let own = endpoints.pop().expect("a registry has its own endpoint");
+        let mut from_mirror = None;
+        if let Some(mirror) = endpoints.pop() {
+            let answer = self
+                .send_to(&mirror, method.clone(), image, rest, accept)
+                .await;
+            let failed = match &answer {
+                Ok(answer) if answer.status.is_success() => None,
+                Ok(answer) if answer.status == StatusCode::NOT_FOUND => None,
+                Ok(answer) => Some(format!("answered {}", answer.status)),
+                Err(error) => Some(error.message.clone()),
+            };
+            if answer.as_ref().is_ok_and(|a| a.status.is_success()) {
+                return answer.map(|answer| (answer, mirror));
+            }
+            if let Some(failed) = failed {
+                self.note(format!(
+                    "mirror {} failed ({failed}); asked {} instead",
+                    mirror.host, image.registry
+                ));
+            }
+            tracing::debug!(
+                "{method} {rest}: mirror {} did not answer; asking {}",
+                mirror.host,
+                own.host
+            );
+            from_mirror = Some((answer, mirror));
+        }
+        let answer = self.send_to(&own, method, image, rest, accept).await;
+        match (answer, from_mirror) {
+            (Err(error), Some((mirrored, mirror))) if error.kind == ErrorKind::Unreachable => {
+                match mirrored {
+                    Ok(answer) => Ok((answer, mirror)),
+                    Err(mirror_error) => Err(RegistryError {
+                        message: format!(
+                            "{}; {} could not be reached either",
+                            mirror_error.message, own.host
+                        ),
+                        ..mirror_error
+                    }),
+                }
+            }
+            (answer, _) => answer.map(|answer| (answer, own)),
+        }
     }
 
-    /// A GET that must succeed.
-    async fn get(
+    async fn send_to(
         &self,
+        endpoint: &Endpoint,
+        method: Method,
         image: &Image,
-        url: &str,
+        rest: &str,
         accept: &[&str],
     ) -> Result<transport::Answer, RegistryError> {
-        let answer = self.send(Method::GET, image, url, accept).await?;
-        if !answer.status.is_success() {
-            return Err(RegistryError::other(format!(
-                "{} answered {} for {url}",
-                image.registry, answer.status
-            )));
-        }
-        Ok(answer)
+        let url = endpoint.url(&image.repository, rest);
+        let repository = endpoint.repository(&image.repository);
+        self.transport
+            .send(method, endpoint, &repository, &url, accept)
+            .await
     }
 
     /// What `reference` (a tag or a digest) of `image`'s repository points to, by HEAD; `None`
@@ -260,15 +335,35 @@ impl Registry {
         image: &Image,
         reference: &str,
     ) -> Result<Option<Manifest>, RegistryError> {
-        let key = format!("manifest {}:{reference}", image.full_name());
-        if let Some(found) =
-            self.lookup::<Option<Manifest>>(&key, || format!("{}:{reference}", image.short_name()))?
-        {
-            return Ok(found);
+        Ok(self.manifest_at(image, reference).await?.0)
+    }
+
+    /// [`Registry::manifest`] and the cache label of the endpoint that answered.
+    async fn manifest_at(
+        &self,
+        image: &Image,
+        reference: &str,
+    ) -> Result<(Option<Manifest>, String), RegistryError> {
+        let rest = format!(":{reference}");
+        let endpoints = self.transport.endpoints(&image.registry);
+        for endpoint in &endpoints {
+            let key = Self::key(endpoint, "manifest", image, &rest);
+            if let Some(found) = self.cached::<Option<Manifest>>(&key) {
+                return Ok((found, endpoint.cache_label()));
+            }
         }
-        let url = self.manifest_url(image, reference);
-        let head = self
-            .send(Method::HEAD, image, &url, &MANIFEST_TYPES)
+        if self.options.offline {
+            return Err(RegistryError {
+                kind: ErrorKind::Offline,
+                message: format!(
+                    "offline: no cached answer for {}:{reference}",
+                    image.short_name()
+                ),
+            });
+        }
+        let path = format!("/manifests/{reference}");
+        let (head, endpoint) = self
+            .ask(Method::HEAD, image, &path, &MANIFEST_TYPES)
             .await?;
         let found = match head.status.as_u16() {
             404 => None,
@@ -276,31 +371,47 @@ impl Registry {
                 let media_type = header(&head.headers, "content-type").unwrap_or_default();
                 let digest = match header(&head.headers, "docker-content-digest") {
                     Some(digest) => digest,
-                    None => self.digest_by_get(image, &url).await?,
+                    None => self.digest_by_get(image, &endpoint, &path).await?,
                 };
                 Some(Manifest { digest, media_type })
             }
             status => {
                 return Err(RegistryError::other(format!(
                     "{} answered {status} for {}:{reference}",
-                    image.registry,
+                    endpoint.host,
                     image.short_name()
                 )));
             }
         };
-        self.store(&key, &found);
-        Ok(found)
+        self.store(&Self::key(&endpoint, "manifest", image, &rest), &found);
+        Ok((found, endpoint.cache_label()))
     }
 
     /// The digest of a manifest whose HEAD had no `Docker-Content-Digest`: the body's sha256,
     /// checked against the header when the GET has one.
-    async fn digest_by_get(&self, image: &Image, url: &str) -> Result<String, RegistryError> {
-        let get = self.get(image, url, &MANIFEST_TYPES).await?;
+    async fn digest_by_get(
+        &self,
+        image: &Image,
+        endpoint: &Endpoint,
+        path: &str,
+    ) -> Result<String, RegistryError> {
+        let url = endpoint.url(&image.repository, path);
+        let repository = endpoint.repository(&image.repository);
+        let get = self
+            .transport
+            .send(Method::GET, endpoint, &repository, &url, &MANIFEST_TYPES)
+            .await?;
+        if !get.status.is_success() {
+            return Err(RegistryError::other(format!(
+                "{} answered {} for {url}",
+                endpoint.host, get.status
+            )));
+        }
         let computed = format!("sha256:{:x}", Sha256::digest(&get.body));
         match header(&get.headers, "docker-content-digest") {
             Some(claimed) if claimed != computed => Err(RegistryError::other(format!(
                 "{} sent a manifest whose digest {computed} is not the {claimed} it claims",
-                image.registry
+                endpoint.host
             ))),
             _ => Ok(computed),
         }
@@ -312,23 +423,37 @@ impl Registry {
         image: &Image,
         digest: &str,
     ) -> Result<Vec<(String, String)>, RegistryError> {
-        let key = format!("index {}@{digest}", image.full_name());
-        if let Some(found) = self
-            .lookup::<Vec<(String, String)>>(&key, || format!("{}@{digest}", image.short_name()))?
-        {
+        let rest = format!("@{digest}");
+        if let Some(found) = self.lookup::<Vec<(String, String)>>("index", image, &rest, || {
+            format!("{}@{digest}", image.short_name())
+        })? {
             return Ok(found);
         }
-        let url = self.manifest_url(image, digest);
-        let answer = self.get(image, &url, &MANIFEST_TYPES[..2]).await?;
+        let (answer, endpoint) = self
+            .ask(
+                Method::GET,
+                image,
+                &format!("/manifests/{digest}"),
+                &MANIFEST_TYPES[..2],
+            )
+            .await?;
+        if !answer.status.is_success() {
+            return Err(RegistryError::other(format!(
+                "{} answered {} for {}@{digest}",
+                endpoint.host,
+                answer.status,
+                image.short_name()
+            )));
+        }
         let computed = format!("sha256:{:x}", Sha256::digest(&answer.body));
         if computed != digest {
             return Err(RegistryError::other(format!(
                 "{} sent an index whose digest is {computed}, not {digest}",
-                image.registry
+                endpoint.host
             )));
         }
         let index: OciImageIndex = serde_json::from_slice(&answer.body).map_err(|e| {
-            RegistryError::other(format!("{} sent an unreadable index: {e}", image.registry))
+            RegistryError::other(format!("{} sent an unreadable index: {e}", endpoint.host))
         })?;
         let entries: Vec<(String, String)> = index
             .manifests
@@ -341,7 +466,7 @@ impl Registry {
                 (entry.digest, platform)
             })
             .collect();
-        self.store(&key, &entries);
+        self.store(&Self::key(&endpoint, "index", image, &rest), &entries);
         Ok(entries)
     }
 
@@ -354,25 +479,40 @@ impl Registry {
         cell.get_or_init(|| self.fetch_tags(image)).await.clone()
     }
 
+    /// The tag list, page by page: `Link` targets resolved against the request URL as a URL
+    /// resolver does (relative, absolute, Quay's absolute `next_page`); for Artifactory, whose
+    /// `next` link drops the virtual repository's prefix (RTFACT-18971), only its `last` is
+    /// taken, as Renovate's docker datasource does.
     async fn fetch_tags(&self, image: &Image) -> Result<Vec<String>, RegistryError> {
-        let key = format!("tags {}", image.full_name());
-        if let Some(tags) =
-            self.lookup::<Vec<String>>(&key, || format!("the tags of {}", image.short_name()))?
-        {
+        let first = format!("/tags/list?n={PAGE_SIZE}");
+        if let Some(tags) = self.lookup::<Vec<String>>("tags", image, "", || {
+            format!("the tags of {}", image.short_name())
+        })? {
             return Ok(tags);
         }
-        let base = self.transport.base_url(&image.registry);
-        let mut url = format!("{base}/v2/{}/tags/list?n={PAGE_SIZE}", image.repository);
+        let (mut page, endpoint) = self
+            .ask(Method::GET, image, &first, &["application/json"])
+            .await?;
+        let repository = endpoint.repository(&image.repository);
+        let mut url = endpoint.url(&image.repository, &first);
         let mut tags = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for _ in 0..MAX_TAG_PAGES {
-            if !seen.insert(url.clone()) {
-                return Err(RegistryError::other(format!(
-                    "{}: the tag list pages loop back to {url}",
-                    image.registry
-                )));
+            if !page.status.is_success() {
+                let kind = match page.status {
+                    StatusCode::NOT_FOUND => ErrorKind::NotFound,
+                    _ => ErrorKind::Other,
+                };
+                return Err(RegistryError {
+                    kind,
+                    message: format!(
+                        "{} answered {} for the tag list of {}",
+                        endpoint.host,
+                        page.status,
+                        image.short_name()
+                    ),
+                });
             }
-            let page = self.get(image, &url, &["application/json"]).await?;
             #[derive(Deserialize)]
             struct TagList {
                 tags: Option<Vec<String>>,
@@ -380,7 +520,7 @@ impl Registry {
             let list: TagList = serde_json::from_slice(&page.body).map_err(|e| {
                 RegistryError::other(format!(
                     "{} sent an unreadable tag list: {e}",
-                    image.registry
+                    endpoint.host
                 ))
             })?;
             tags.extend(list.tags.unwrap_or_default());
@@ -390,74 +530,130 @@ impl Registry {
                     image.short_name()
                 )));
             }
-            match header(&page.headers, "link").and_then(|link| next_link(&link)) {
-                Some(next) => url = absolute(&base, &next),
+            let artifactory = page.headers.contains_key("x-jfrog-version");
+            let next = header(&page.headers, "link")
+                .and_then(|link| next_link(&link))
+                .and_then(|next| next_url(&url, &next, artifactory));
+            match next {
+                Some(next) => url = next,
                 None => {
-                    self.store(&key, &tags);
+                    self.store(&Self::key(&endpoint, "tags", image, ""), &tags);
                     return Ok(tags);
                 }
             }
+            if !seen.insert(url.clone()) {
+                return Err(RegistryError::other(format!(
+                    "{}: the tag list pages loop back to {url}",
+                    endpoint.host
+                )));
+            }
+            page = self
+                .transport
+                .send(
+                    Method::GET,
+                    &endpoint,
+                    &repository,
+                    &url,
+                    &["application/json"],
+                )
+                .await?;
         }
         Err(RegistryError::other(format!(
             "{}: more than {MAX_TAG_PAGES} pages of tags; stopped",
-            image.registry
+            endpoint.host
         )))
     }
 
-    /// What a floating tag of `image` points to now, and the release that shares its digest.
+    /// What a floating tag (or a digest) of `image` points to now, and the release that shares
+    /// its digest. The tag list orders the search, the rules only order it further: the
+    /// release with the digest is found wherever it is (within [`MAX_ASKED`] HEADs).
     pub async fn resolve(
         &self,
         image: &Image,
         rules: &RuleData,
     ) -> Result<Resolution, RegistryError> {
         let tag = image.tag.as_deref().unwrap_or("latest");
-        let key = format!("resolution {}:{tag}", image.full_name());
+        let (reference, rest) = match &image.digest {
+            Some(digest) => (digest.as_str(), format!("@{digest}")),
+            None => (tag, format!(":{tag}")),
+        };
+        let run_key = format!("{}{rest}", image.full_name());
         if let Some(found) = self
             .resolved
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
+            .get(&run_key)
         {
             return Ok(found.clone());
         }
-        if let Some(found) = self.cached::<Resolution>(&key) {
+        if let Some(found) = self.lookup_resolution(image, &rest) {
             return Ok(found);
         }
-        let current = self
-            .manifest(image, tag)
-            .await?
-            .ok_or_else(|| RegistryError {
-                kind: ErrorKind::NotFound,
-                message: format!(
-                    "{}:{tag} does not exist in {}",
-                    image.short_name(),
-                    image.registry
-                ),
-            })?;
+        let (current, endpoint) = self.manifest_at(image, reference).await?;
+        let current = current.ok_or_else(|| RegistryError {
+            kind: ErrorKind::NotFound,
+            message: format!(
+                "{}{rest} does not exist in {}",
+                image.short_name(),
+                image.registry
+            ),
+        })?;
         let mut resolution = Resolution {
             digest: current.digest.clone(),
             release: None,
             also: Vec::new(),
+            note: None,
         };
-        if !rules.is_build_channel(tag) {
-            let tags = self.tags(image).await?;
-            let candidates = candidates(tag, &tags, image, rules);
-            let (release, also) = self
-                .first_match(image, &candidates, &current.digest)
-                .await?;
-            resolution.release = release;
-            resolution.also = also;
+        let floating = image.digest.is_none().then_some(tag);
+        if floating.is_none_or(|tag| !rules.is_build_channel(tag)) {
+            match self.tags(image).await {
+                Ok(tags) => {
+                    let candidates = candidates(floating, &tags, image, rules);
+                    let (release, also) = self
+                        .first_match(image, &candidates, &current.digest)
+                        .await?;
+                    resolution.release = release;
+                    resolution.also = also;
+                }
+                Err(error) if error.kind == ErrorKind::Offline => return Err(error),
+                // ECR accounts and Harbor robots may pull but not list: the digest is known,
+                // the release is not (the pin is still true).
+                Err(error) => {
+                    resolution.note = Some(format!(
+                        "{}: the tag list could not be read ({error}); pinned the digest",
+                        image.short_name()
+                    ));
+                }
+            }
         }
-        self.store(&key, &resolution);
+        if resolution.note.is_none() {
+            self.store(
+                &format!("resolution {endpoint} {}{rest}", image.full_name()),
+                &resolution,
+            );
+        }
         self.resolved
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(key, resolution.clone());
+            .insert(run_key, resolution.clone());
         Ok(resolution)
     }
 
+    fn lookup_resolution(&self, image: &Image, rest: &str) -> Option<Resolution> {
+        self.transport
+            .endpoints(&image.registry)
+            .iter()
+            .find_map(|endpoint| {
+                self.cached(&format!(
+                    "resolution {} {}{rest}",
+                    endpoint.cache_label(),
+                    image.full_name()
+                ))
+            })
+    }
+
     /// HEAD candidates in order, a few at a time (1, 2, 4, then `per_host`), until one shares
-    /// `digest`; the most specific match of the batch wins.
+    /// `digest`; the first match in candidate order wins.
     async fn first_match(
         &self,
         image: &Image,
@@ -466,7 +662,6 @@ impl Registry {
     ) -> Result<(Option<String>, Vec<String>), RegistryError> {
         let mut start = 0;
         let mut batch = 1;
-        let mut also = Vec::new();
         while start < candidates.len() {
             let end = (start + batch).min(candidates.len());
             let heads = futures::future::join_all(
@@ -481,83 +676,161 @@ impl Registry {
                     matches.push(tag.clone());
                 }
             }
-            if let Some(best) = matches.first().cloned() {
-                also.extend(matches.into_iter().skip(1));
-                return Ok((Some(best), also));
+            if !matches.is_empty() {
+                let best = matches.remove(0);
+                return Ok((Some(best), matches));
             }
             start = end;
             batch = (batch * 2).min(self.options.network.per_host.max(1));
         }
-        Ok((None, also))
+        Ok((None, Vec::new()))
     }
 }
 
-/// Release tags that could share a floating tag's digest, in the order to try them: the same
-/// variant, releases only, newest first and the most specific first among equals; narrowed by
-/// the image's rules (a Kestra `latest-lts` only looks at LTS lines, `v1.3` at its own line).
-pub fn candidates(tag: &str, tags: &[String], image: &Image, rules: &RuleData) -> Vec<String> {
+/// The tags that are releases: versions with the full number of components (the rules'
+/// `release-components`, else the most any tag of the same major has), so `v2.0` beside
+/// `v2.0.5` (an alias that moves) never is one; with a `version-prefix`, prefixed tags only.
+fn releases<'t>(
+    tags: &'t [String],
+    variants: &[String],
+    prefix: Option<&str>,
+    components: Option<usize>,
+) -> Vec<(TagVersion, &'t String)> {
+    let versions: Vec<(TagVersion, &String)> = tags
+        .iter()
+        .filter_map(|t| Some((TagVersion::parse(t, variants)?, t)))
+        .filter(|(v, _)| v.is_release() && prefix.is_none_or(|p| v.prefix == p))
+        .collect();
+    let mut longest: HashMap<u64, usize> = HashMap::new();
+    for (v, _) in &versions {
+        let most = longest.entry(v.components[0]).or_default();
+        *most = (*most).max(v.components.len());
+    }
+    versions
+        .into_iter()
+        .filter(|(v, _)| {
+            Some(v.components.len()) == components.or(longest.get(&v.components[0]).copied())
+        })
+        .collect()
+}
+
+/// A release's line as the group its newest patch heads: prefix, all components but the last,
+/// variant.
+fn group(v: &TagVersion) -> (String, Vec<u64>, String) {
+    let line = v.components[..v.components.len() - 1].to_vec();
+    (v.prefix.clone(), line, v.variant.clone())
+}
+
+/// A release tag read as a version.
+type Release<'t> = (TagVersion, &'t String);
+
+/// Split into the newest release of each group (in the given order) and the rest.
+fn heads_first(list: Vec<Release<'_>>) -> (Vec<Release<'_>>, Vec<Release<'_>>) {
+    let mut seen = std::collections::HashSet::new();
+    list.into_iter().partition(|(v, _)| seen.insert(group(v)))
+}
+
+/// The order to ask releases in whether they share a floating tag's digest (`tag` is `None`
+/// for a digest reference). First what the rules prefer: the same variant (or its new name),
+/// the tag's own line (`v1.3`), LTS lines for an LTS channel; then every other release, the
+/// same variant before the plain image before other variants, nearest line first, dotted
+/// versions before build numbers and dates. Within each part the
+/// newest patch of every line comes before older patches: a moving tag almost always points
+/// at one, so a typical resolution costs one HEAD.
+pub fn candidates(
+    tag: Option<&str>,
+    tags: &[String],
+    image: &Image,
+    rules: &RuleData,
+) -> Vec<String> {
     let image_rules = rules.image_rules(image);
     let variants: Vec<String> = image_rules.map(|r| r.variants.clone()).unwrap_or_default();
-    let (line, variant) = match TagVersion::parse(tag, &variants) {
+    let prefix = image_rules
+        .map(|r| r.version_prefix.as_str())
+        .filter(|p| !p.is_empty());
+    let (line, variant) = match tag.and_then(|t| TagVersion::parse(t, &variants)) {
         Some(version) => (Some(version.components.clone()), version.variant),
-        None => (None, rules.channel_variant(tag, &variants)),
+        None => (
+            None,
+            tag.map(|t| rules.channel_variant(t, &variants))
+                .unwrap_or_default(),
+        ),
     };
-    let lts_only = tag.starts_with("latest-lts") || tag.starts_with("lts");
-    let lts_lines = image_rules
-        .and_then(|r| r.releases.as_ref())
+    let lts_lines: Option<Vec<String>> = tag
+        .filter(|t| t.starts_with("latest-lts") || t.starts_with("lts"))
+        .and_then(|_| image_rules?.releases.as_ref())
         .map(|releases| {
             releases
                 .lines
                 .iter()
                 .filter(|l| l.kind == crate::rules::data::LineKind::Lts)
                 .map(|l| l.line.clone())
-                .collect::<Vec<_>>()
+                .collect()
         });
-    let versions: Vec<(TagVersion, &String)> = tags
-        .iter()
-        .filter(|t| t.as_str() != tag)
-        .filter_map(|t| Some((TagVersion::parse(t, &variants)?, t)))
-        .filter(|(v, _)| {
-            v.is_release()
-                && (v.variant == variant
-                    || image_rules.is_some_and(|r| r.variant_on(&variant, &v.line()) == v.variant))
-        })
-        .filter(|(v, _)| {
-            line.as_ref().is_none_or(|line| {
-                v.components.len() > line.len() && v.components.starts_with(line)
-            })
-        })
-        .filter(|(v, _)| {
-            !lts_only
-                || lts_lines
-                    .as_ref()
-                    .is_none_or(|lines| lines.contains(&v.line()))
-        })
-        .collect();
-    // `v2.0` beside `v2.0.5` is a moving alias, never the answer.
-    let aliases: Vec<bool> = versions
-        .iter()
-        .map(|(v, _)| {
-            versions.iter().any(|(other, _)| {
-                other.components.len() > v.components.len()
-                    && other.components.starts_with(&v.components)
-            })
-        })
-        .collect();
-    let mut versions: Vec<(TagVersion, &String)> = versions
-        .into_iter()
-        .zip(aliases)
-        .filter(|(_, alias)| !alias)
-        .map(|(v, _)| v)
-        .collect();
-    versions.sort_by(|(a, _), (b, _)| {
+    let same_variant = |v: &TagVersion| {
+        v.variant == variant
+            || image_rules.is_some_and(|r| r.variant_on(&variant, &v.line()) == v.variant)
+    };
+    let components = image_rules.and_then(|r| r.release_components);
+    let (mut preferred, mut other): (Vec<_>, Vec<_>) =
+        releases(tags, &variants, prefix, components)
+            .into_iter()
+            .filter(|(_, t)| Some(t.as_str()) != tag)
+            .partition(|(v, _)| {
+                v.components.len() > 1
+                    && same_variant(v)
+                    && line.as_ref().is_none_or(|line| {
+                        v.components.len() > line.len() && v.components.starts_with(line)
+                    })
+                    && lts_lines
+                        .as_ref()
+                        .is_none_or(|lines| lines.contains(&v.line()))
+            });
+    preferred.sort_by(|(a, _), (b, _)| {
         b.semver()
             .cmp(&a.semver())
             .then_with(|| TagVersion::specific_then_newest(a, b))
     });
-    versions
+    // Lines in order, to measure how far one is from the preferred part's.
+    let mut lines: Vec<Vec<u64>> = other
+        .iter()
+        .chain(&preferred)
+        .map(|(v, _)| group(v).1)
+        .collect();
+    lines.sort();
+    lines.dedup();
+    let position = |line: &Vec<u64>| lines.binary_search(line).unwrap_or_else(|i| i) as i64;
+    let anchor = preferred
+        .first()
+        .map(|(v, _)| position(&group(v).1))
+        .or_else(|| line.as_ref().map(position))
+        .unwrap_or(lines.len() as i64);
+    other.sort_by_key(|(v, _)| {
+        let bare = v.components.len() == 1;
+        let distance = (position(&group(v).1) - anchor).abs();
+        let variant_rank = if same_variant(v) {
+            0
+        } else if v.variant.is_empty() {
+            1
+        } else {
+            2
+        };
+        (
+            bare,
+            variant_rank,
+            distance,
+            std::cmp::Reverse(v.semver()),
+            std::cmp::Reverse(v.components.get(3).copied()),
+        )
+    });
+    let (preferred_heads, preferred_rest) = heads_first(preferred);
+    let (other_heads, other_rest) = heads_first(other);
+    preferred_heads
         .into_iter()
-        .take(MAX_CANDIDATES)
+        .chain(other_heads)
+        .chain(preferred_rest)
+        .chain(other_rest)
+        .take(MAX_ASKED)
         .map(|(_, t)| t.clone())
         .collect()
 }
@@ -582,19 +855,30 @@ fn next_link(link: &str) -> Option<String> {
     })
 }
 
-/// A `Link` target made absolute against the registry's base URL, otherwise verbatim.
-fn absolute(base: &str, target: &str) -> String {
-    if target.contains("://") {
-        return target.to_string();
+/// The next page's URL: `target` resolved against the URL that was asked; for Artifactory,
+/// the asked URL with `last` set to the link's.
+fn next_url(asked: &str, target: &str, artifactory: bool) -> Option<String> {
+    let asked = Url::parse(asked).ok()?;
+    let next = asked.join(target).ok()?;
+    if !artifactory {
+        return Some(next.to_string());
     }
-    let origin = match base.find("://") {
-        Some(scheme_end) => {
-            let after = &base[scheme_end + 3..];
-            &base[..scheme_end + 3 + after.find('/').unwrap_or(after.len())]
-        }
-        None => base,
-    };
-    format!("{origin}{target}")
+    let last = next
+        .query_pairs()
+        .find(|(k, _)| k == "last")?
+        .1
+        .into_owned();
+    let mut url = asked.clone();
+    let kept: Vec<(String, String)> = asked
+        .query_pairs()
+        .filter(|(k, _)| k != "last")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    url.query_pairs_mut()
+        .clear()
+        .extend_pairs(kept)
+        .append_pair("last", &last);
+    Some(url.to_string())
 }
 
 #[cfg(test)]
@@ -616,21 +900,30 @@ mod tests {
             Some("https://x/y?next_page=abc")
         );
         assert_eq!(next_link(r#"</a>; rel="prev""#), None);
+        let asked = "https://harbor.lan/v2/proxy/app/tags/list?n=2";
+        let next = |target: &str, artifactory| next_url(asked, target, artifactory);
         assert_eq!(
-            absolute("http://127.0.0.1:5000", "/v2/x"),
-            "http://127.0.0.1:5000/v2/x"
+            next("/v2/proxy/app/tags/list?last=b&n=2", false).as_deref(),
+            Some("https://harbor.lan/v2/proxy/app/tags/list?last=b&n=2")
         );
         assert_eq!(
-            absolute("https://mirror.lan/prefix", "/v2/x"),
-            "https://mirror.lan/v2/x"
+            next("list?last=b", false).as_deref(),
+            Some("https://harbor.lan/v2/proxy/app/tags/list?last=b")
         );
+        assert_eq!(
+            next("https://quay.io/v2/app/tags/list?next_page=x", false).as_deref(),
+            Some("https://quay.io/v2/app/tags/list?next_page=x")
+        );
+        // Artifactory drops the virtual repository: only `last` is taken.
+        assert_eq!(
+            next("/v2/app/tags/list?last=b&n=2", true).as_deref(),
+            Some("https://harbor.lan/v2/proxy/app/tags/list?n=2&last=b")
+        );
+        assert_eq!(next("/v2/app/tags/list?n=2", true), None);
     }
 
-    #[test]
-    fn candidates_follow_variant_line_and_rules() {
-        let rules = RuleData::builtin();
-        let kestra = Image::parse("kestra/kestra").unwrap();
-        let all = tags(&[
+    fn kestra_tags() -> Vec<String> {
+        tags(&[
             "latest",
             "latest-lts",
             "develop",
@@ -645,46 +938,81 @@ mod tests {
             "v1.3.30-no-plugins",
             "v1.0.60",
             "v1.1.13",
-        ]);
+            "1234",
+        ])
+    }
+
+    #[test]
+    fn the_rules_order_the_candidates_and_exclude_none() {
+        let rules = RuleData::builtin();
+        let kestra = Image::parse("kestra/kestra").unwrap();
+        let all = kestra_tags();
+        let order = |tag| candidates(Some(tag), &all, &kestra, &rules);
+        // The newest patch of every preferred line first, then of every other line (nearest
+        // first), then older patches; aliases (`v2.0`), pre-releases and unprefixed build
+        // numbers never.
         assert_eq!(
-            candidates("latest", &all, &kestra, &rules),
+            order("latest"),
             [
-                "v2.0.5", "v2.0.4", "v1.3.30", "v1.3.29", "v1.1.13", "v1.0.60"
+                "v2.0.5",
+                "v1.3.30",
+                "v1.1.13",
+                "v1.0.60",
+                "v2.0.5-slim",
+                "v1.3.30-no-plugins",
+                "v2.0.4",
+                "v1.3.29"
             ]
         );
+        assert_eq!(order("latest-slim")[..2], ["v2.0.5-slim", "v2.0.5"]);
         assert_eq!(
-            candidates("latest-slim", &all, &kestra, &rules),
-            ["v2.0.5-slim"]
+            order("latest-lts")[..4],
+            ["v1.3.30", "v1.0.60", "v2.0.5", "v1.1.13"]
         );
         assert_eq!(
-            candidates("latest-lts", &all, &kestra, &rules),
-            ["v1.3.30", "v1.3.29", "v1.0.60"]
+            order("latest-lts-no-plugins")[..2],
+            ["v1.3.30-no-plugins", "v2.0.5-slim"]
         );
-        assert_eq!(
-            candidates("latest-lts-no-plugins", &all, &kestra, &rules),
-            ["v1.3.30-no-plugins"]
-        );
-        assert_eq!(
-            candidates("v1.3", &all, &kestra, &rules),
-            ["v1.3.30", "v1.3.29"]
-        );
+        assert_eq!(order("v1.3")[..2], ["v1.3.30", "v2.0.5"]);
+        assert_eq!(order("v1.3").len(), 8);
         let postgres = Image::parse("postgres").unwrap();
         let pg = tags(&[
             "17",
             "17.2",
             "17.2-bookworm",
+            "16",
             "16.6",
             "9.6.24",
             "latest",
             "bookworm",
+            "20240606",
         ]);
         assert_eq!(
-            candidates("latest", &pg, &postgres, &rules),
-            ["17.2", "16.6", "9.6.24"]
+            candidates(Some("latest"), &pg, &postgres, &rules),
+            ["17.2", "16.6", "9.6.24", "17.2-bookworm", "20240606"]
         );
         assert_eq!(
-            candidates("bookworm", &pg, &postgres, &rules),
-            ["17.2-bookworm"]
+            candidates(Some("bookworm"), &pg, &postgres, &rules)[0],
+            "17.2-bookworm"
+        );
+        assert_eq!(
+            candidates(None, &pg, &postgres, &rules)[..2],
+            ["17.2", "16.6"]
+        );
+    }
+
+    #[test]
+    fn build_numbers_only_are_still_releases() {
+        let rules = RuleData::builtin();
+        let app = Image::parse("app").unwrap();
+        assert_eq!(
+            candidates(
+                Some("latest"),
+                &tags(&["latest", "1233", "1234"]),
+                &app,
+                &rules
+            ),
+            ["1234", "1233"]
         );
     }
 }

@@ -1,27 +1,33 @@
-//! HTTP to registries: where a registry's requests go (Docker Hub, mirrors, plain HTTP only
-//! where allowed), authentication challenges, retries and limits.
+//! HTTP to registries: where a registry's requests go (its mirror first, then the registry
+//! itself, as Docker does), authentication challenges, retries and limits.
 //!
 //! oci-client's `Client` hides response headers, so it cannot follow `Link` pages or honour
 //! `Retry-After`; this layer speaks the distribution API on reqwest (the HTTP stack oci-client
 //! is built on) and takes media types and manifest types from oci-client.
+//!
+//! Credentials go only to the host they were saved for (a mirror gets the mirror's, never the
+//! registry's), and never over plain HTTP except to a loopback address. A password written in
+//! a mirror URL is taken out of the URL before anything can print it.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, RETRY_AFTER, WWW_AUTHENTICATE};
-use reqwest::{Method, StatusCode};
+use reqwest::{Method, StatusCode, Url};
 use tokio::sync::{Mutex, Semaphore};
 
-use super::RegistryError;
-use super::auth::{Challenge, Credential, Credentials};
+use super::auth::{Challenge, Credential, Credentials, Secret};
+use super::{ErrorKind, RegistryError};
 use crate::reference::DOCKER_HUB;
 
 const ATTEMPTS: u32 = 4;
 /// A `Retry-After` longer than this is not waited for: the run reports the limit instead.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 const MAX_BODY: usize = 32 * 1024 * 1024;
+/// The OAuth2 client id sent with a refresh-token grant (docker/distribution sends its own).
+const CLIENT_ID: &str = "tagpin";
 
 /// Where requests go and how long they may take.
 #[derive(Debug, Clone)]
@@ -48,6 +54,88 @@ impl Default for Network {
     }
 }
 
+/// One place a registry's requests can go: its mirror or the registry itself.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// Scheme, host and any path before `/v2`, without credentials or a trailing slash.
+    origin: String,
+    /// `host[:port]`: what messages name and credentials are looked up by.
+    pub host: String,
+    /// A repository prefix (a Harbor proxy project: `https://harbor.lan/dockerhub`).
+    prefix: String,
+    plain_http: bool,
+    /// Credentials written into the mirror URL (`https://user:pass@mirror`).
+    login: Option<Credential>,
+}
+
+impl Endpoint {
+    /// A mirror URL: a path ending in `/v2` is where the API lives (containerd's
+    /// `override_path`), any other path is a repository prefix (Harbor's proxy projects).
+    pub(super) fn mirror(text: &str) -> Option<Endpoint> {
+        let url = Url::parse(text)
+            .ok()
+            .filter(|u| u.scheme() == "http" || u.scheme() == "https")?;
+        let host = match url.port() {
+            Some(port) => format!("{}:{port}", url.host_str()?),
+            None => url.host_str()?.to_string(),
+        };
+        let login = (!url.username().is_empty()).then(|| Credential {
+            username: decode(url.username()),
+            password: Secret::new(decode(url.password().unwrap_or(""))),
+        });
+        let path = url.path().trim_matches('/');
+        let (origin_path, prefix) = match path.strip_suffix("v2") {
+            Some(before) if before.is_empty() || before.ends_with('/') => {
+                (before.trim_end_matches('/'), "")
+            }
+            _ => ("", path),
+        };
+        let origin_path = if origin_path.is_empty() {
+            String::new()
+        } else {
+            format!("/{origin_path}")
+        };
+        Some(Endpoint {
+            origin: format!("{}://{host}{origin_path}", url.scheme()),
+            plain_http: url.scheme() == "http",
+            host,
+            prefix: prefix.to_string(),
+            login,
+        })
+    }
+
+    /// The repository as this endpoint names it.
+    pub fn repository(&self, repository: &str) -> String {
+        if self.prefix.is_empty() {
+            repository.to_string()
+        } else {
+            format!("{}/{repository}", self.prefix)
+        }
+    }
+
+    /// `<origin>/v2/<repository><rest>`.
+    pub fn url(&self, repository: &str, rest: &str) -> String {
+        format!("{}/v2/{}{rest}", self.origin, self.repository(repository))
+    }
+
+    /// Where this endpoint's answers are cached: the same question asked of a mirror and of
+    /// the registry are different entries.
+    pub fn cache_label(&self) -> String {
+        format!("{}/{}", self.origin, self.prefix)
+    }
+
+    /// Credentials may go to this endpoint: HTTPS, or plain HTTP to a loopback address.
+    fn may_authenticate(&self) -> bool {
+        !self.plain_http || is_loopback(&self.host)
+    }
+}
+
+fn decode(text: &str) -> String {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
 /// An answer: status, headers and the whole body.
 #[derive(Debug)]
 pub struct Answer {
@@ -61,8 +149,13 @@ pub struct Transport {
     /// cost of a run that asks nothing (`--offline`, a warm cache).
     http: std::sync::OnceLock<Result<reqwest::Client, RegistryError>>,
     network: Network,
-    credentials: Credentials,
+    credentials: Arc<Credentials>,
+    /// Logins by (host, repository), looked up once per run.
+    logins: Mutex<HashMap<(String, String), Option<Credential>>>,
+    /// `Authorization` values by (host, repository).
     tokens: Mutex<HashMap<(String, String), String>>,
+    /// Hosts that challenged with Basic: later requests send it up front.
+    basic: std::sync::Mutex<HashSet<String>>,
     limits: std::sync::Mutex<HashMap<String, Arc<Semaphore>>>,
     /// Hosts that could not be connected to in this run, with the error: not asked again.
     down: std::sync::Mutex<HashMap<String, RegistryError>>,
@@ -70,16 +163,18 @@ pub struct Transport {
 }
 
 impl Transport {
-    pub fn new(network: Network, credentials: Credentials) -> Result<Transport, RegistryError> {
-        Ok(Transport {
+    pub fn new(network: Network, credentials: Credentials) -> Transport {
+        Transport {
             http: std::sync::OnceLock::new(),
             network,
-            credentials,
+            credentials: Arc::new(credentials),
+            logins: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
+            basic: std::sync::Mutex::new(HashSet::new()),
             limits: std::sync::Mutex::new(HashMap::new()),
             down: std::sync::Mutex::new(HashMap::new()),
             requests: AtomicU64::new(0),
-        })
+        }
     }
 
     fn http(&self) -> Result<&reqwest::Client, RegistryError> {
@@ -101,28 +196,43 @@ impl Transport {
         self.requests.load(Ordering::Relaxed)
     }
 
-    /// The base URL requests for `registry` go to.
-    pub fn base_url(&self, registry: &str) -> String {
-        if let Some(mirror) = self.network.mirrors.get(registry) {
-            return mirror.trim_end_matches('/').to_string();
-        }
-        if registry == DOCKER_HUB {
-            return "https://registry-1.docker.io".into();
-        }
-        let scheme = if self.network.insecure.contains(registry) || is_loopback(registry) {
-            "http"
-        } else {
-            "https"
-        };
-        format!("{scheme}://{registry}")
+    /// Notes from the credential stores (a broken auth file, a missing helper).
+    pub fn take_notes(&self) -> Vec<String> {
+        self.credentials.take_notes()
     }
 
-    /// Send a request to `registry` for `repository`, answering authentication challenges,
-    /// waiting out 429s and retrying 5xx and network failures, all bounded.
+    /// Where `registry`'s requests go, in order: its mirror (if one is set and its URL is
+    /// valid), then the registry itself.
+    pub fn endpoints(&self, registry: &str) -> Vec<Endpoint> {
+        let mirror = self
+            .network
+            .mirrors
+            .get(registry)
+            .and_then(|url| Endpoint::mirror(url));
+        let (origin, plain_http) = if registry == DOCKER_HUB {
+            ("https://registry-1.docker.io".to_string(), false)
+        } else if self.network.insecure.contains(registry) || is_loopback(registry) {
+            (format!("http://{registry}"), true)
+        } else {
+            (format!("https://{registry}"), false)
+        };
+        let own = Endpoint {
+            host: host_of(&origin),
+            origin,
+            prefix: String::new(),
+            plain_http,
+            login: None,
+        };
+        mirror.into_iter().chain([own]).collect()
+    }
+
+    /// Send a request to `endpoint` for `repository` (as the endpoint names it), answering
+    /// authentication challenges, waiting out 429s and retrying 5xx and network failures,
+    /// all bounded.
     pub async fn send(
         &self,
         method: Method,
-        registry: &str,
+        endpoint: &Endpoint,
         repository: &str,
         url: &str,
         accept: &[&str],
@@ -137,8 +247,19 @@ impl Transport {
         {
             return Err(error.clone());
         }
-        let credential = self.credential_for(registry, &host);
-        let mut authorization = self.cached_token(&host, repository).await;
+        // A `Link` may point elsewhere: credentials are only for the endpoint's own host.
+        let trusted = host == endpoint.host && endpoint.may_authenticate();
+        let credential = match trusted {
+            true => self.login(endpoint, repository).await,
+            false => None,
+        };
+        let mut authorization = match trusted {
+            true => {
+                self.cached_authorization(&host, repository, credential.as_ref())
+                    .await
+            }
+            false => None,
+        };
         let mut answered_challenge = false;
         let mut attempt = 0;
         loop {
@@ -174,11 +295,14 @@ impl Transport {
                 }
                 Err(e) => return Err(RegistryError::network(&host, &e)),
             };
-            // URLs carry no secrets; headers (where credentials are) are never logged.
+            // URLs carry no secrets (a mirror's are taken out); headers are never logged.
             tracing::debug!("{method} {url} -> {}", answer.status);
             match answer.status {
                 StatusCode::UNAUTHORIZED if !answered_challenge => {
                     answered_challenge = true;
+                    if !trusted {
+                        return Err(refused(&host, repository, !endpoint.may_authenticate()));
+                    }
                     let challenge = answer
                         .headers
                         .get(WWW_AUTHENTICATE)
@@ -192,31 +316,40 @@ impl Transport {
                         }) => {
                             let scope =
                                 scope.unwrap_or_else(|| format!("repository:{repository}:pull"));
-                            Some(
-                                self.token(
-                                    &host,
-                                    repository,
-                                    &realm,
-                                    service.as_deref(),
-                                    &scope,
-                                    credential.as_ref(),
-                                )
-                                .await?,
-                            )
+                            let token = self
+                                .token(&realm, service.as_deref(), &scope, credential.as_ref())
+                                .await
+                                .map_err(|e| match e.kind {
+                                    ErrorKind::Auth if credential.is_none() => {
+                                        refused(&host, repository, false)
+                                    }
+                                    _ => e,
+                                })?;
+                            self.tokens
+                                .lock()
+                                .await
+                                .insert((host.clone(), repository.to_string()), token.clone());
+                            Some(token)
                         }
                         Some(Challenge::Basic) => match &credential {
-                            Some(credential) => Some(credential.basic_header()),
-                            None => return Err(RegistryError::auth(registry)),
+                            Some(credential) => {
+                                self.basic
+                                    .lock()
+                                    .unwrap_or_else(|e| e.into_inner())
+                                    .insert(host.clone());
+                                Some(credential.basic_header())
+                            }
+                            None => return Err(refused(&host, repository, false)),
                         },
-                        None => return Err(RegistryError::auth(registry)),
+                        None => return Err(refused(&host, repository, false)),
                     };
                     attempt -= 1;
                 }
                 StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                    return Err(RegistryError::auth(registry));
+                    return Err(refused(&host, repository, false));
                 }
                 StatusCode::TOO_MANY_REQUESTS => {
-                    let wait = retry_after(&answer.headers);
+                    let wait = retry_after(&answer.headers, SystemTime::now());
                     if wait > MAX_RETRY_AFTER || attempt >= ATTEMPTS {
                         return Err(RegistryError::other(format!(
                             "{host} is rate limiting requests (429, retry after {} s); try again later",
@@ -244,48 +377,93 @@ impl Transport {
             .clone()
     }
 
-    /// The credential for the host requests go to: a mirror's own, else the registry's.
-    fn credential_for(&self, registry: &str, host: &str) -> Option<Credential> {
-        self.credentials.lookup(host).or_else(|| {
-            if host_of(&self.base_url(registry)) == host {
-                self.credentials.lookup(registry)
-            } else {
-                None
-            }
-        })
-    }
-
-    async fn cached_token(&self, host: &str, repository: &str) -> Option<String> {
-        self.tokens
-            .lock()
+    /// The login for `endpoint`: a mirror's URL credentials or the mirror host's own login,
+    /// never the registry's; looked up once per (host, repository), off the async workers
+    /// (a credential helper is a process that may take seconds).
+    async fn login(&self, endpoint: &Endpoint, repository: &str) -> Option<Credential> {
+        if let Some(login) = &endpoint.login {
+            return Some(login.clone());
+        }
+        let key = (endpoint.host.clone(), repository.to_string());
+        let mut logins = self.logins.lock().await;
+        if let Some(found) = logins.get(&key) {
+            return found.clone();
+        }
+        let credentials = self.credentials.clone();
+        let (host, repo) = key.clone();
+        let found = tokio::task::spawn_blocking(move || credentials.lookup(&host, &repo))
             .await
-            .get(&(host.to_string(), repository.to_string()))
-            .cloned()
+            .ok()
+            .flatten();
+        logins.insert(key, found.clone());
+        found
     }
 
-    /// Docker Hub's token flow: GET the realm with service and scope (credentials, if any, go
-    /// to the realm only when it is the registry's own host or HTTPS), reuse it per repository.
-    async fn token(
+    /// What to send before any challenge: a token for this repository, or Basic once the host
+    /// asked for Basic (one request per call instead of two).
+    async fn cached_authorization(
         &self,
         host: &str,
         repository: &str,
+        credential: Option<&Credential>,
+    ) -> Option<String> {
+        if let Some(token) = self
+            .tokens
+            .lock()
+            .await
+            .get(&(host.to_string(), repository.to_string()))
+        {
+            return Some(token.clone());
+        }
+        let basic = self
+            .basic
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(host);
+        credential.filter(|_| basic).map(Credential::basic_header)
+    }
+
+    /// A bearer token from the realm: an identity token is exchanged with an OAuth2 POST
+    /// (`grant_type=refresh_token`, docker/distribution `registry/client/auth/session.go`,
+    /// go-containerregistry `pkg/v1/remote/transport/bearer.go`); a password goes as Basic on
+    /// a GET (Docker Hub's flow). Credentials go to the realm only over HTTPS or to loopback.
+    async fn token(
+        &self,
         realm: &str,
         service: Option<&str>,
         scope: &str,
         credential: Option<&Credential>,
     ) -> Result<String, RegistryError> {
-        let mut request = self.http()?.get(realm).query(&[("scope", scope)]);
-        if let Some(service) = service {
-            request = request.query(&[("service", service)]);
-        }
-        if let Some(credential) =
-            credential.filter(|_| realm.starts_with("https://") || host_of(realm) == host)
-        {
-            request = request.header(AUTHORIZATION, credential.basic_header());
-        }
-        self.requests.fetch_add(1, Ordering::Relaxed);
         let realm_host = host_of(realm);
-        tracing::debug!("GET {realm} (token for {scope})");
+        let credential =
+            credential.filter(|_| realm.starts_with("https://") || is_loopback(&realm_host));
+        let request = match credential {
+            Some(login) if login.is_identity_token() => {
+                let mut form = vec![
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", login.password.expose()),
+                    ("client_id", CLIENT_ID),
+                    ("scope", scope),
+                ];
+                if let Some(service) = service {
+                    form.push(("service", service));
+                }
+                tracing::debug!("POST {realm} (refresh-token grant for {scope})");
+                self.http()?.post(realm).form(&form)
+            }
+            _ => {
+                let mut request = self.http()?.get(realm).query(&[("scope", scope)]);
+                if let Some(service) = service {
+                    request = request.query(&[("service", service)]);
+                }
+                if let Some(login) = credential {
+                    request = request.header(AUTHORIZATION, login.basic_header());
+                }
+                tracing::debug!("GET {realm} (token for {scope})");
+                request
+            }
+        };
+        self.requests.fetch_add(1, Ordering::Relaxed);
         let response = request
             .send()
             .await
@@ -295,7 +473,12 @@ impl Transport {
             .await
             .map_err(|e| RegistryError::network(&realm_host, &e))?;
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-            return Err(RegistryError::auth(host));
+            return Err(RegistryError {
+                kind: ErrorKind::Auth,
+                message: format!(
+                    "token service {realm_host} refused the login ({status}); log in again with `docker login`"
+                ),
+            });
         }
         if !status.is_success() {
             return Err(RegistryError::other(format!(
@@ -312,15 +495,37 @@ impl Transport {
                 "token service {realm_host} sent an unreadable answer: {e}"
             ))
         })?;
-        let token = parsed.token.or(parsed.access_token).ok_or_else(|| {
-            RegistryError::other(format!("token service {realm_host} sent no token"))
-        })?;
-        let value = format!("Bearer {token}");
-        self.tokens
-            .lock()
-            .await
-            .insert((host.to_string(), repository.to_string()), value.clone());
-        Ok(value)
+        let token = parsed
+            .token
+            .filter(|t| !t.is_empty())
+            .or(parsed.access_token)
+            .ok_or_else(|| {
+                RegistryError::other(format!("token service {realm_host} sent no token"))
+            })?;
+        Ok(format!("Bearer {token}"))
+    }
+}
+
+/// A 401 or 403 that logging in may or may not cure: registries (Docker Hub first) answer 401
+/// for a repository that does not exist, so both are said.
+fn refused(host: &str, repository: &str, plain_http: bool) -> RegistryError {
+    let message = if plain_http {
+        format!(
+            "{host} asks for a login over plain HTTP; tagpin sends credentials only over HTTPS or to a loopback address"
+        )
+    } else {
+        let login = if host == "registry-1.docker.io" {
+            String::new()
+        } else {
+            format!(" {host}")
+        };
+        format!(
+            "{host} refused access to {repository}: it does not exist or needs a login (`docker login{login}` or podman login)"
+        )
+    };
+    RegistryError {
+        kind: ErrorKind::Auth,
+        message,
     }
 }
 
@@ -342,12 +547,19 @@ async fn read(response: reqwest::Response) -> Result<Answer, reqwest::Error> {
     })
 }
 
-fn retry_after(headers: &HeaderMap) -> Duration {
-    let seconds = headers
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    Duration::from_secs(seconds.unwrap_or(1))
+/// `Retry-After` as seconds or as an HTTP date (RFC 9110 §10.2.3); one second without one.
+fn retry_after(headers: &HeaderMap, now: SystemTime) -> Duration {
+    let Some(value) = headers.get(RETRY_AFTER).and_then(|v| v.to_str().ok()) else {
+        return Duration::from_secs(1);
+    };
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Duration::from_secs(seconds);
+    }
+    match httpdate::parse_http_date(value) {
+        Ok(when) => when.duration_since(now).unwrap_or(Duration::ZERO),
+        Err(_) => Duration::from_secs(1),
+    }
 }
 
 /// 250 ms, 500 ms, 1 s… with up to half again of jitter.
@@ -357,24 +569,27 @@ async fn backoff(attempt: u32) {
     tokio::time::sleep(Duration::from_millis(base + jitter)).await;
 }
 
-/// `host[:port]` of a URL.
+/// `host[:port]` of a URL, without any credentials in it.
 pub fn host_of(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    rest.split(['/', '?', '#'])
-        .next()
-        .unwrap_or(rest)
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host)
         .to_string()
 }
 
-fn is_loopback(registry: &str) -> bool {
-    let host = registry
-        .rsplit_once(':')
-        .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
-        .map_or(registry, |(h, _)| h);
-    host == "localhost"
-        || host == "[::1]"
-        || host
-            .parse::<std::net::Ipv4Addr>()
+fn is_loopback(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(rest),
+        None => host
+            .rsplit_once(':')
+            .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
+            .map_or(host, |(h, _)| h),
+    };
+    name == "localhost"
+        || name
+            .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
 }
 
@@ -382,33 +597,99 @@ fn is_loopback(registry: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn bases(transport: &Transport, registry: &str) -> Vec<String> {
+        transport
+            .endpoints(registry)
+            .iter()
+            .map(|e| e.url("app", "/tags/list"))
+            .collect()
+    }
+
     #[test]
     fn where_requests_go() {
         let mut network = Network::default();
         network
             .mirrors
             .insert("docker.io".into(), "http://127.0.0.1:5000/".into());
+        network.mirrors.insert(
+            "quay.io".into(),
+            "https://robot:pa%40ss@harbor.lan/quay-proxy".into(),
+        );
+        network
+            .mirrors
+            .insert("ghcr.io".into(), "https://cache.lan/ghcr/v2/".into());
         network.insecure.insert("registry.lan:5000".into());
-        let transport = Transport::new(network, Credentials::default()).unwrap();
-        assert_eq!(transport.base_url("docker.io"), "http://127.0.0.1:5000");
+        let transport = Transport::new(network, Credentials::default());
         assert_eq!(
-            transport.base_url("registry.lan:5000"),
-            "http://registry.lan:5000"
+            bases(&transport, "docker.io"),
+            [
+                "http://127.0.0.1:5000/v2/app/tags/list",
+                "https://registry-1.docker.io/v2/app/tags/list"
+            ]
         );
         assert_eq!(
-            transport.base_url("localhost:5000"),
-            "http://localhost:5000"
+            bases(&transport, "quay.io"),
+            [
+                "https://harbor.lan/v2/quay-proxy/app/tags/list",
+                "https://quay.io/v2/app/tags/list"
+            ]
+        );
+        let harbor = &transport.endpoints("quay.io")[0];
+        assert_eq!(harbor.host, "harbor.lan");
+        assert_eq!(harbor.login.as_ref().unwrap().password.expose(), "pa@ss");
+        assert!(!format!("{harbor:?}").contains("pa@ss"));
+        assert_eq!(
+            bases(&transport, "ghcr.io")[0],
+            "https://cache.lan/ghcr/v2/app/tags/list"
         );
         assert_eq!(
-            transport.base_url("127.0.0.1:41000"),
-            "http://127.0.0.1:41000"
+            bases(&transport, "registry.lan:5000"),
+            ["http://registry.lan:5000/v2/app/tags/list"]
         );
-        assert_eq!(transport.base_url("ghcr.io"), "https://ghcr.io");
-        let plain = Transport::new(Network::default(), Credentials::default()).unwrap();
-        assert_eq!(plain.base_url("docker.io"), "https://registry-1.docker.io");
+        assert_eq!(
+            bases(&transport, "localhost:5000"),
+            ["http://localhost:5000/v2/app/tags/list"]
+        );
+        assert_eq!(bases(&transport, "ghcr.io").len(), 2);
         assert_eq!(
             host_of("https://auth.docker.io/token?x=1"),
             "auth.docker.io"
         );
+        assert_eq!(host_of("http://u:p@mirror.lan:8080/x"), "mirror.lan:8080");
+    }
+
+    #[test]
+    fn plain_http_carries_credentials_to_loopback_only() {
+        for (host, loopback) in [
+            ("127.0.0.1:5000", true),
+            ("127.8.0.1", true),
+            ("localhost:80", true),
+            ("[::1]:5000", true),
+            ("192.168.1.20:5000", false),
+            ("registry.lan", false),
+        ] {
+            assert_eq!(is_loopback(host), loopback, "{host}");
+        }
+    }
+
+    #[test]
+    fn retry_after_in_seconds_or_as_a_date() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777);
+        let headers = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(RETRY_AFTER, value.parse().unwrap());
+            headers
+        };
+        assert_eq!(retry_after(&headers("3"), now), Duration::from_secs(3));
+        // RFC 9110's example date, 10 seconds after `now`.
+        assert_eq!(
+            retry_after(&headers("Sun, 06 Nov 1994 08:49:47 GMT"), now),
+            Duration::from_secs(10)
+        );
+        assert_eq!(
+            retry_after(&headers("Sun, 06 Nov 1994 08:49:30 GMT"), now),
+            Duration::ZERO
+        );
+        assert_eq!(retry_after(&HeaderMap::new(), now), Duration::from_secs(1));
     }
 }

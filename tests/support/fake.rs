@@ -28,6 +28,7 @@ pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub const DOCKER_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+prettyjws";
 
 #[derive(Clone, Default)]
 pub struct Behaviour {
@@ -64,6 +65,32 @@ pub struct Behaviour {
     pub redirect_to: Option<String>,
     /// Every manifest answer claims a digest never seen before.
     pub shifting_digests: bool,
+    /// `tags/list` answers this status (401/403/404) while manifests are served: ECR accounts
+    /// and Harbor robot accounts that may pull but not list.
+    pub refuse_listing: Option<u16>,
+    /// How `Link` headers point at the next page.
+    pub links: LinkStyle,
+    /// Basic auth per namespace: (repository prefix, user, password); a repository under no
+    /// prefix is open.
+    pub basic_by_namespace: Vec<(String, String, String)>,
+    /// `/token` also answers an OAuth2 POST `grant_type=refresh_token` carrying this token
+    /// (ACR's identity tokens; docker/distribution `registry/client/auth/session.go`).
+    pub refresh_token: Option<String>,
+}
+
+/// Where a `Link` points, as registries write it.
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub enum LinkStyle {
+    /// `</v2/<name>/tags/list?…>` (distribution, Docker Hub).
+    #[default]
+    Root,
+    /// `<list?…>`: relative to the request URL's folder.
+    Relative,
+    /// `<http://host/v2/<name>/tags/list?…>` (Quay's `next_page`).
+    Absolute,
+    /// Artifactory (RTFACT-18971): the link drops the repository's first segment (the virtual
+    /// repository) and answers carry `X-JFrog-Version`.
+    Artifactory,
 }
 
 impl Behaviour {
@@ -85,6 +112,8 @@ pub struct Request {
     pub path: String,
     pub authorization: Option<String>,
     pub accept: Option<String>,
+    /// The body of a POST (the token form).
+    pub body: String,
 }
 
 pub struct FakeRegistry {
@@ -99,7 +128,13 @@ pub struct FakeRegistry {
 
 impl FakeRegistry {
     pub fn start(behaviour: Behaviour) -> FakeRegistry {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind fake registry");
+        FakeRegistry::start_on("127.0.0.1".parse().unwrap(), behaviour)
+    }
+
+    /// The fake on another of the machine's addresses (a non-loopback one, to see what a
+    /// client sends over plain HTTP to a host that is not this machine's loopback).
+    pub fn start_on(address: std::net::IpAddr, behaviour: Behaviour) -> FakeRegistry {
+        let listener = std::net::TcpListener::bind((address, 0)).expect("bind fake registry");
         listener.set_nonblocking(true).unwrap();
         let host = listener.local_addr().unwrap().to_string();
         let url = format!("http://{host}");
@@ -172,6 +207,7 @@ pub struct Manifest {
 pub fn manifest(seed: &str) -> Manifest {
     let media_type = [
         ("image:", OCI_MANIFEST),
+        ("schema1:", DOCKER_SCHEMA1),
         ("docker:", DOCKER_MANIFEST),
         ("docker-list:", DOCKER_LIST),
     ]
@@ -182,7 +218,10 @@ pub fn manifest(seed: &str) -> Manifest {
         let digest = sha256(format!("{seed}/{what}").as_bytes());
         json!({"mediaType": media_type, "digest": digest, "size": 1234})
     };
-    let body = if media_type == OCI_MANIFEST || media_type == DOCKER_MANIFEST {
+    let body = if media_type == DOCKER_SCHEMA1 {
+        json!({"schemaVersion": 1, "name": "old", "tag": seed, "architecture": "amd64",
+            "fsLayers": [], "history": []})
+    } else if media_type == OCI_MANIFEST || media_type == DOCKER_MANIFEST {
         let layer = "application/vnd.oci.image.layer.v1.tar+gzip";
         json!({"schemaVersion": 2, "mediaType": media_type,
             "config": descriptor("config", "application/vnd.oci.image.config.v1+json"),
@@ -310,6 +349,7 @@ impl Inner {
         uri: &Uri,
         query: &HashMap<String, String>,
         headers: &HeaderMap,
+        body: String,
     ) -> Reply {
         let joined = |name| {
             let values: Vec<_> = headers
@@ -327,9 +367,13 @@ impl Inner {
                 .to_owned(),
             authorization: joined(header::AUTHORIZATION),
             accept: joined(header::ACCEPT),
+            body,
         };
         let is_token = uri.path() == "/token";
         let mut reply = self.route(method, uri.path(), query, &request);
+        if self.behaviour.links == LinkStyle::Artifactory {
+            reply = reply.header("X-JFrog-Version", "Artifactory/7.77.5");
+        }
         let b = &self.behaviour;
         reply.delay = b.delay;
         if reply.status == StatusCode::OK && method == Method::GET && !is_token {
@@ -349,6 +393,9 @@ impl Inner {
     ) -> Reply {
         let auth = request.authorization.as_deref();
         if path == "/token" {
+            if request.method == "POST" {
+                return self.refresh(&request.body);
+            }
             return self.token(query, auth);
         }
         let b = &mut self.behaviour;
@@ -386,6 +433,14 @@ impl Inner {
         if let Some(challenge) = self.authorize(Some(name), auth) {
             return challenge;
         }
+        if let (Some(status), None) = (self.behaviour.refuse_listing, reference) {
+            let status = StatusCode::from_u16(status).unwrap();
+            return Reply::error(
+                status,
+                "DENIED",
+                "requested access to the resource is denied",
+            );
+        }
         if let Some(base) = &self.behaviour.redirect_to {
             return Reply::new(StatusCode::TEMPORARY_REDIRECT)
                 .header("Location", format!("{base}{}", request.path));
@@ -420,6 +475,15 @@ impl Inner {
                 auth == Some(&basic(user, password)),
                 "Basic realm=\"fake\"".to_owned(),
             )
+        } else if let Some((_, user, password)) = repo.and_then(|repo| {
+            b.basic_by_namespace
+                .iter()
+                .find(|(prefix, _, _)| repo.starts_with(&format!("{prefix}/")))
+        }) {
+            (
+                auth == Some(&basic(user, password)),
+                "Basic realm=\"fake\"".to_owned(),
+            )
         } else {
             return None;
         };
@@ -445,6 +509,29 @@ impl Inner {
             .map_or("", |(r, _)| r);
         let token = format!("tok-{repo}");
         let body = json!({"token": token, "access_token": token, "expires_in": 300});
+        Reply::json(StatusCode::OK, body, "application/json")
+    }
+
+    /// OAuth2 refresh-token grant: `grant_type=refresh_token&refresh_token=…&scope=…`.
+    fn refresh(&self, body: &str) -> Reply {
+        let form: HashMap<String, String> = body
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(k, v)| (decode(k), decode(v)))
+            .collect();
+        let granted = form.get("grant_type").map(String::as_str) == Some("refresh_token")
+            && self.behaviour.refresh_token.is_some()
+            && form.get("refresh_token") == self.behaviour.refresh_token.as_ref();
+        if !granted {
+            let details = json!({"details": "invalid refresh token"});
+            return Reply::json(StatusCode::UNAUTHORIZED, details, "application/json");
+        }
+        let scope = form.get("scope").map(String::as_str).unwrap_or("");
+        let repo = scope
+            .strip_prefix("repository:")
+            .and_then(|s| s.rsplit_once(':'))
+            .map_or("", |(r, _)| r);
+        let body = json!({"access_token": format!("tok-{repo}"), "expires_in": 300});
         Reply::json(StatusCode::OK, body, "application/json")
     }
 
@@ -534,11 +621,38 @@ impl Inner {
             let last_seen = page.last().copied().or(last.map(String::as_str));
             format!("last={}", last_seen.unwrap_or(""))
         };
-        reply.header(
-            "Link",
-            format!("</v2/{name}/tags/list?{next}&n={size}>; rel=\"next\""),
-        )
+        let target = match b.links {
+            LinkStyle::Root => format!("/v2/{name}/tags/list?{next}&n={size}"),
+            LinkStyle::Relative => format!("list?{next}&n={size}"),
+            LinkStyle::Absolute => format!("{}/v2/{name}/tags/list?{next}&n={size}", self.url),
+            LinkStyle::Artifactory => {
+                let image = name.split_once('/').map_or(name, |(_, image)| image);
+                format!("/v2/{image}/tags/list?{next}&n={size}")
+            }
+        };
+        reply.header("Link", format!("<{target}>; rel=\"next\""))
     }
+}
+
+fn decode(text: &str) -> String {
+    let text = text.replace('+', " ");
+    let mut out = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(byte) = text
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(byte);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn encode_page(offset: usize) -> String {
@@ -557,11 +671,13 @@ async fn handle(
     uri: Uri,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
+    body: Bytes,
 ) -> Response {
+    let body = String::from_utf8_lossy(&body).into_owned();
     let reply = shared
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .answer(&method, &uri, &query, &headers);
+        .answer(&method, &uri, &query, &headers, body);
     if let Some(delay) = reply.delay {
         tokio::time::sleep(delay).await;
     }

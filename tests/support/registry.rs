@@ -166,15 +166,34 @@ impl TestRegistry {
 
     /// Digest of the raw manifest that skopeo (an independent client) fetches for `repository:tag`.
     pub fn skopeo_digest(&self, repository: &str, tag: &str) -> String {
+        let reference = format!("docker://{}/{repository}:{tag}", self.host);
+        sha256(&self.skopeo(&["inspect", "--raw"], &reference))
+    }
+
+    /// The tag list as skopeo (an independent client) reads it.
+    pub fn skopeo_tags(&self, repository: &str) -> Vec<String> {
+        let reference = format!("docker://{}/{repository}", self.host);
+        let out = self.skopeo(&["list-tags"], &reference);
+        let list: serde_json::Value = serde_json::from_slice(&out).expect("skopeo list-tags JSON");
+        list["Tags"]
+            .as_array()
+            .expect("Tags")
+            .iter()
+            .map(|t| t.as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// Runs `skopeo <args> --tls-verify=false [--creds] <reference>`; returns stdout.
+    fn skopeo(&self, args: &[&str], reference: &str) -> Vec<u8> {
         let mut out = tempfile::tempfile().expect("temp file");
         let mut err = tempfile::tempfile().expect("temp file");
         let mut cmd = Command::new("skopeo");
-        cmd.args(["inspect", "--raw", "--tls-verify=false"]);
+        cmd.args(args).arg("--tls-verify=false");
         if let Some((user, password)) = &self.credentials {
             cmd.arg(format!("--creds={user}:{password}"));
         }
         let mut child = cmd
-            .arg(format!("docker://{}/{repository}:{tag}", self.host))
+            .arg(reference)
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
             .stderr(err.try_clone().unwrap())
@@ -189,7 +208,7 @@ impl TestRegistry {
                 let _ = child.kill();
                 let _ = child.wait();
                 panic!(
-                    "skopeo inspect {repository}:{tag} timed out: {}",
+                    "skopeo {args:?} {reference} timed out: {}",
                     read_all(&mut err)
                 );
             }
@@ -197,13 +216,13 @@ impl TestRegistry {
         };
         assert!(
             status.success(),
-            "skopeo inspect {repository}:{tag} failed ({status}): {}",
+            "skopeo {args:?} {reference} failed ({status}): {}",
             read_all(&mut err)
         );
         out.rewind().unwrap();
         let mut raw = Vec::new();
         out.read_to_end(&mut raw).unwrap();
-        sha256(&raw)
+        raw
     }
 
     /// Sends a request (a path, or a full URL) with the registry's credentials; any status is Ok.
