@@ -1,4 +1,4 @@
-//! References to findings: the offline rules (TP001–TP004, TP010, TP011), rule selection,
+//! References to findings: the offline rules (TP001–TP004, TP010, TP011, TP013), rule selection,
 //! `ignore-images` and inline suppressions.
 
 use crate::config::Settings;
@@ -290,6 +290,13 @@ fn diagnose(reference: &Reference, settings: &Settings) -> Option<Diagnosis> {
         let help = format!("`{tag}` moves with every release; pin an exact version");
         return Some(Diagnosis::new("TP002", span, target, message, Some(help)));
     }
+    if is_unversioned(tag) {
+        let message = format!("`{text}` names no version: it moves with every release");
+        let name = &value.text[image.name_range.clone()];
+        let help =
+            format!("pin a release of this variant (`{name}:<version>-{tag}`) or the digest");
+        return Some(Diagnosis::new("TP013", span, target, message, Some(help)));
+    }
     if let Some(d) = rules.and_then(|r| release_policy(&image, r, tag, text, settings.today)) {
         return Some(Diagnosis { span, target, ..d });
     }
@@ -301,6 +308,12 @@ fn diagnose(reference: &Reference, settings: &Settings) -> Option<Diagnosis> {
         return Some(Diagnosis::new("TP003", span, target, message, Some(help)));
     }
     None
+}
+
+/// TP013: no digit, so no version (`alpine`, `bookworm`, `dind`); an all-capitals tag
+/// (`CONTAINER_IMAGES_TAG`) is a placeholder a script replaces, not a tag that moves.
+fn is_unversioned(tag: &str) -> bool {
+    !tag.contains(|c: char| c.is_ascii_digit()) && tag.contains(|c: char| c.is_ascii_lowercase())
 }
 
 /// TP005 for a version written without the scheme's prefix (`kestra/kestra:1.0.3`), TP006

@@ -345,12 +345,13 @@ pub(crate) fn runtime() -> io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-/// Load the settings, run over the inputs and print the notes `--verbose` asks for; `Err` is
-/// the exit code of a configuration that could not be read (already reported).
+/// Load the settings, run over the inputs and print the notes `--verbose` asks for (and,
+/// unless `--quiet`, those about files named on the command line); `Err` is the exit code of a
+/// configuration that could not be read (already reported).
 pub(crate) fn run_inputs(
     inputs: &Inputs,
     overrides: Overrides,
-    verbose: bool,
+    cli: &Cli,
     keep: Keep,
 ) -> io::Result<Result<(Settings, Outcome), u8>> {
     let overrides = Overrides {
@@ -362,11 +363,10 @@ pub(crate) fn run_inputs(
         Err(code) => return Ok(Err(code)),
     };
     let outcome = crate::run::run(&inputs.paths, &settings, keep);
-    if verbose {
-        let mut err = io::stderr().lock();
-        for note in &outcome.notes {
-            writeln!(err, "note: {note}")?;
-        }
+    let mut err = io::stderr().lock();
+    let notes = outcome.notes.iter().filter(|_| cli.verbose);
+    for note in outcome.notices.iter().filter(|_| !cli.quiet).chain(notes) {
+        writeln!(err, "note: {note}")?;
     }
     Ok(Ok((settings, outcome)))
 }

@@ -1,4 +1,4 @@
-//! Which files to read: named files always, folders walked with `.gitignore`/`.ignore`
+//! Which files to read: named files always (of any name), folders walked with `.gitignore`/`.ignore`
 //! respected, VCS folders skipped, `--exclude` and config excludes applied.
 //!
 //! Symlinks are followed (a linked values file is still a values file); the walker detects
@@ -44,19 +44,15 @@ pub fn discover(paths: &[PathBuf], exclude: &[String], sink: &mut Sink<'_>) -> D
     for path in paths {
         match std::fs::metadata(path) {
             Ok(meta) if meta.is_dir() => walk(path, exclude, &mut found, &mut hand),
-            Ok(meta) if meta.is_file() => match classify(path) {
-                Some(kind) => hand(
-                    Candidate {
-                        path: path.clone(),
-                        kind,
-                    },
-                    &mut found,
-                ),
-                None => found.notes.push(format!(
-                    "{}: not a kind of file tagpin reads",
-                    display_path(path)
-                )),
-            },
+            // A file named on the command line is always read: its content decides when its
+            // name does not.
+            Ok(meta) if meta.is_file() => hand(
+                Candidate {
+                    path: path.clone(),
+                    kind: classify(path).unwrap_or(Kind::Unnamed),
+                },
+                &mut found,
+            ),
             Ok(_) => found.errors.push(not_regular(path)),
             Err(e) => found.errors.push(error(path, format!("cannot read: {e}"))),
         }

@@ -39,6 +39,8 @@ pub struct Outcome {
     pub pinned: Vec<Pinned>,
     pub errors: Vec<FileError>,
     pub notes: Vec<String>,
+    /// Notes shown without `--verbose`: a file named on the command line that tagpin cannot read.
+    pub notices: Vec<String>,
     /// The text of files with findings, for renderers that show source lines and for fixes.
     pub sources: BTreeMap<String, Arc<SourceFile>>,
     /// The kind of each file in `sources`, for re-scanning a fixed text.
@@ -73,6 +75,7 @@ struct FileOutcome {
     pinned: Vec<Pinned>,
     error: Option<FileError>,
     note: Option<String>,
+    notice: Option<String>,
     source: Option<Arc<SourceFile>>,
 }
 
@@ -125,6 +128,7 @@ pub fn run(paths: &[PathBuf], settings: &Settings, keep: Keep) -> Outcome {
         outcome.references.extend(result.references);
         outcome.errors.extend(result.error);
         outcome.notes.extend(result.note);
+        outcome.notices.extend(result.notice);
         let shown = !result.findings.is_empty() || !result.pinned.is_empty();
         outcome.pinned.extend(result.pinned);
         if let Some(source) = result.source.filter(|_| shown) {
@@ -154,6 +158,7 @@ fn check_candidate(candidate: &Candidate, settings: &Settings) -> FileOutcome {
         pinned: Vec::new(),
         error: None,
         note: None,
+        notice: None,
         source: None,
     };
     let file = match read_source(&candidate.path, settings.max_file_size) {
@@ -175,10 +180,15 @@ fn check_candidate(candidate: &Candidate, settings: &Settings) -> FileOutcome {
             return outcome;
         }
     };
-    outcome.note = scanned
+    let note = scanned
         .skipped
         .as_ref()
         .map(|why| format!("{}: skipped: {why}", file.display_path()));
+    if candidate.kind == Kind::Unnamed {
+        outcome.notice = note;
+    } else {
+        outcome.note = note;
+    }
     (outcome.findings, outcome.pinned) = check_file(&file, &scanned, settings);
     outcome.references = scanned
         .references

@@ -27,7 +27,7 @@ pub fn check(args: &CheckArgs, cli: &Cli, style: Style) -> io::Result<u8> {
         sources: keep_sources,
         references: false,
     };
-    let (settings, mut outcome) = match run_inputs(&args.inputs, overrides, cli.verbose, keep)? {
+    let (settings, mut outcome) = match run_inputs(&args.inputs, overrides, cli, keep)? {
         Ok(done) => done,
         Err(code) => return Ok(code),
     };

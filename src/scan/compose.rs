@@ -1,5 +1,7 @@
 //! Compose files: `services.*.image`, through anchors, `<<` merges and `x-` blocks, with
-//! `${VAR:-default}` taken at its default.
+//! `${VAR:-default}` taken at its default. A service that also has `build:` is built here, and
+//! its `image:` is the name the build is tagged with
+//! (<https://github.com/compose-spec/compose-spec/blob/main/build.md>): no reference.
 
 use super::{Doc, FileKind, Reference};
 use crate::yaml::NodeId;
@@ -26,7 +28,11 @@ pub(super) fn scan(doc: &Doc<'_>, root: NodeId, out: &mut Vec<Reference>) {
         return;
     };
     for (name, service) in stream.entries(services) {
-        let Some(image) = stream.get(service, "image") else {
+        // Beside `build:`, `image:` names the local build: a pin would label it a release.
+        let Some(image) = stream
+            .get(service, "image")
+            .filter(|_| stream.get(service, "build").is_none())
+        else {
             continue;
         };
         let name = stream.scalar(name).unwrap_or("?");
@@ -58,6 +64,9 @@ services:
     image: kestra/kestra:${TAG}
   build-only:
     build: .
+  local:
+    build: ./app
+    image: company/app:latest
 ";
         let refs = scan_named("compose.yaml", text);
         assert_eq!(

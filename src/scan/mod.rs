@@ -6,9 +6,12 @@
 //! with where each piece of it sits in the file, so a finding can point at the tag wherever it
 //! was written, and a fix can rewrite exactly those bytes.
 
+mod ci;
 mod compose;
 mod dockerfile;
 mod flow;
+mod github;
+mod gitlab;
 mod helm;
 pub mod interpolate;
 mod kubernetes;
@@ -26,7 +29,7 @@ use std::collections::HashSet;
 
 /// The kinds of files tagpin reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum FileKind {
     Compose,
     Kubernetes,
@@ -34,6 +37,12 @@ pub enum FileKind {
     Kustomize,
     Dockerfile,
     Flow,
+    GithubActions,
+    GitlabCi,
+    Bitbucket,
+    Circleci,
+    AzurePipelines,
+    Woodpecker,
 }
 
 impl FileKind {
@@ -45,6 +54,12 @@ impl FileKind {
             FileKind::Kustomize => "kustomize",
             FileKind::Dockerfile => "dockerfile",
             FileKind::Flow => "flow",
+            FileKind::GithubActions => "github-actions",
+            FileKind::GitlabCi => "gitlab-ci",
+            FileKind::Bitbucket => "bitbucket",
+            FileKind::Circleci => "circleci",
+            FileKind::AzurePipelines => "azure-pipelines",
+            FileKind::Woodpecker => "woodpecker",
         }
     }
 }
@@ -95,6 +110,17 @@ impl Value {
         for piece in &other.pieces {
             self.push(&other.text[piece.range.clone()], piece.origin);
         }
+    }
+
+    /// The part of the value from byte `from` of its text on, pieces keeping their origin.
+    pub fn from(&self, from: usize) -> Value {
+        let mut out = Value::default();
+        for piece in self.pieces.iter().filter(|p| p.range.end > from) {
+            let skip = from.saturating_sub(piece.range.start);
+            let text = &self.text[piece.range.start + skip..piece.range.end];
+            out.push(text, piece.origin.map(|o| o + skip));
+        }
+        out
     }
 
     /// Where a range of the text sits in the file, if it was copied from one place.
@@ -169,6 +195,8 @@ pub struct Scan {
     pub plugins: Vec<Plugin>,
     /// Why the file was passed over on purpose (a Helm template), for `--verbose`.
     pub skipped: Option<String>,
+    /// Whether the content showed a kind tagpin reads (a YAML file can hold none).
+    pub recognised: bool,
 }
 
 /// A problem that kept tagpin from reading a file, at a 1-based line.
@@ -199,23 +227,32 @@ pub enum Kind {
     Yaml,
     /// A file under a Helm chart's `templates/`: Go templates, not YAML.
     HelmTemplate,
+    /// JSON: read when it is a Kubernetes manifest.
+    Json,
+    /// A `.env` file: the values compose files beside it interpolate.
+    Env,
+    /// A file named on the command line whose name says nothing: its content decides.
+    Unnamed,
 }
 
 /// The kind of a file from its path, or `None` when tagpin does not read such files.
+///
+/// Names follow the tools that read the files, and Renovate's managers for them
+/// (`fileMatch` in lib/modules/manager/*/index.ts).
 pub fn classify(path: &Path) -> Option<Kind> {
     let name = path.file_name()?.to_str()?;
     let lower = name.to_ascii_lowercase();
-    if lower == "dockerfile"
-        || lower == "containerfile"
-        || lower.starts_with("dockerfile.")
-        || lower.starts_with("containerfile.")
-        || lower.ends_with(".dockerfile")
-        || lower.ends_with(".containerfile")
-    {
+    if is_dockerfile_name(&lower) {
         return Some(Kind::Known(FileKind::Dockerfile));
     }
     if name == "Kustomization" {
         return Some(Kind::Known(FileKind::Kustomize));
+    }
+    if lower == ".env" {
+        return Some(Kind::Env);
+    }
+    if lower.ends_with(".json") {
+        return Some(Kind::Json);
     }
     let stem = lower
         .strip_suffix(".yaml")
@@ -229,6 +266,9 @@ pub fn classify(path: &Path) -> Option<Kind> {
     if in_chart_templates(path) {
         return Some(Kind::HelmTemplate);
     }
+    if let Some(kind) = ci_kind(path, stem) {
+        return Some(Kind::Known(kind));
+    }
     if stem == "compose"
         || stem.starts_with("compose.")
         || stem.starts_with("docker-compose")
@@ -240,6 +280,46 @@ pub fn classify(path: &Path) -> Option<Kind> {
         return Some(Kind::Known(FileKind::Helm));
     }
     Some(Kind::Yaml)
+}
+
+/// `Dockerfile`, `Dockerfile.prod`, `Dockerfile-dev`, `app.dockerfile` and the same with
+/// `Containerfile`; not their `.dockerignore` files.
+fn is_dockerfile_name(lower: &str) -> bool {
+    ["dockerfile", "containerfile"].iter().any(|base| {
+        lower.ends_with(&format!(".{base}"))
+            || lower.strip_prefix(base).is_some_and(|rest| {
+                rest.is_empty()
+                    || (rest.starts_with(['.', '-', '_'])
+                        && !rest.ends_with("ignore")
+                        && !rest.ends_with(".md"))
+            })
+    })
+}
+
+/// CI configuration, by the names each service reads.
+fn ci_kind(path: &Path, stem: &str) -> Option<FileKind> {
+    let folder = |n: usize| {
+        path.ancestors()
+            .nth(n)
+            .and_then(|dir| dir.file_name())
+            .and_then(|dir| dir.to_str())
+    };
+    Some(match stem {
+        _ if folder(1) == Some("workflows") && folder(2) == Some(".github") => {
+            FileKind::GithubActions
+        }
+        "action" => FileKind::GithubActions,
+        _ if stem == ".gitlab-ci" || stem.ends_with(".gitlab-ci") => FileKind::GitlabCi,
+        _ if folder(1) == Some(".gitlab-ci") => FileKind::GitlabCi,
+        "bitbucket-pipelines" => FileKind::Bitbucket,
+        "config" if folder(1) == Some(".circleci") => FileKind::Circleci,
+        _ if stem.starts_with("azure-pipelines") || folder(1) == Some(".azure-pipelines") => {
+            FileKind::AzurePipelines
+        }
+        ".woodpecker" | ".drone" => FileKind::Woodpecker,
+        _ if folder(1) == Some(".woodpecker") => FileKind::Woodpecker,
+        _ => return None,
+    })
 }
 
 fn beside_chart(path: &Path) -> bool {
@@ -273,13 +353,46 @@ pub fn scan(file: &SourceFile, kind: Kind) -> Result<Scan, ScanError> {
                 references,
                 plugins,
                 skipped: None,
+                recognised: true,
             })
         }
-        Kind::Yaml if looks_like_template(text) && under_templates_folder(&file.path) => Ok(
-            skipped("Helm template (Go template syntax, rendered by Helm)"),
-        ),
+        Kind::Yaml if looks_like_helm(text) && under_templates_folder(&file.path) => Ok(skipped(
+            "Helm template (Go template syntax, rendered by Helm)",
+        )),
         Kind::Known(kind) => scan_yaml(file, Some(kind)),
         Kind::Yaml => scan_yaml(file, None),
+        // Only manifests: package.json and friends are never parsed.
+        Kind::Json if !text.contains("\"apiVersion\"") => Ok(Scan::default()),
+        Kind::Json => scan_yaml(file, None),
+        Kind::Env => Ok(Scan::default()),
+        Kind::Unnamed => sniff(file),
+    }
+}
+
+/// A file named on the command line under a name of no known kind: a Dockerfile when its first
+/// instruction is one, else YAML whose content tells its kind; otherwise a note says so.
+fn sniff(file: &SourceFile) -> Result<Scan, ScanError> {
+    let text = file.text.as_str();
+    let first = text
+        .lines()
+        .map(str::trim_start)
+        .find(|l| !l.is_empty() && (!l.starts_with('#') || l.starts_with("# syntax=")))
+        .unwrap_or("");
+    let keyword = first.split_whitespace().next().unwrap_or("");
+    if ["from", "arg", "# syntax="]
+        .iter()
+        .any(|k| keyword.eq_ignore_ascii_case(k) || first.starts_with(k))
+    {
+        return scan(file, Kind::Known(FileKind::Dockerfile));
+    }
+    let unknown = || {
+        skipped(
+            "not a kind of file tagpin reads (Dockerfile, compose, Helm, Kubernetes, Kustomize, flow, CI)",
+        )
+    };
+    match scan_yaml(file, None) {
+        Ok(scan) if scan.recognised => Ok(scan),
+        _ => Ok(unknown()),
     }
 }
 
@@ -306,35 +419,69 @@ fn scan_yaml(file: &SourceFile, kind: Option<FileKind>) -> Result<Scan, ScanErro
         Err(e) => return Err(e.into()),
     };
     let mut references = Vec::new();
+    let mut recognised = kind.is_some();
     for document in &stream.documents {
         let root = document.root;
         let doc = Doc {
             stream: &stream,
             text,
         };
+        let out = &mut references;
         match kind {
-            Some(FileKind::Compose) => compose::scan(&doc, root, &mut references),
-            Some(FileKind::Helm) => helm::scan(&doc, root, &mut references),
-            Some(FileKind::Kustomize) => kustomize::scan(&doc, root, &mut references),
+            Some(FileKind::Compose) => compose::scan(&doc, root, out),
+            Some(FileKind::Helm) => helm::scan(&doc, root, out),
+            Some(FileKind::Kustomize) => kustomize::scan(&doc, root, out),
+            Some(FileKind::GithubActions) => github::scan(&doc, root, out),
+            Some(FileKind::GitlabCi) => gitlab::scan(&doc, root, out),
+            Some(
+                ci @ (FileKind::Bitbucket
+                | FileKind::Circleci
+                | FileKind::AzurePipelines
+                | FileKind::Woodpecker),
+            ) => ci::scan(ci, &doc, root, out),
             Some(FileKind::Kubernetes)
             | Some(FileKind::Flow)
             | Some(FileKind::Dockerfile)
             | None => {
-                if kubernetes::is_manifest(&doc, root) {
-                    kubernetes::scan(&doc, root, &mut references);
+                recognised |= if kubernetes::is_manifest(&doc, root) {
+                    kubernetes::scan(&doc, root, out);
+                    true
                 } else if compose::is_compose(&doc, root) {
-                    compose::scan(&doc, root, &mut references);
+                    compose::scan(&doc, root, out);
+                    true
                 } else if flow::is_flow(&doc, root) {
-                    flow::scan(&doc, root, &mut references);
-                }
+                    flow::scan(&doc, root, out);
+                    true
+                } else if gitlab::is_gitlab_ci(&doc, root) {
+                    gitlab::scan(&doc, root, out);
+                    true
+                } else {
+                    false
+                };
             }
         }
     }
     dedupe(&mut references);
     Ok(Scan {
         references,
+        recognised,
         ..Scan::default()
     })
+}
+
+/// Go template actions on Helm's objects: a Kestra flow's Pebble (`{{ inputs.x }}`) under a
+/// `templates/` folder is no Helm template.
+fn looks_like_helm(text: &str) -> bool {
+    looks_like_template(text)
+        && [
+            ".Values",
+            ".Release.",
+            ".Chart.",
+            "include \"",
+            "template \"",
+        ]
+        .iter()
+        .any(|marker| text.contains(marker))
 }
 
 /// Helm templates copied out of their chart still sit under `templates/` or say so in their name.
@@ -390,16 +537,65 @@ impl Doc<'_> {
         context: String,
         parts: &[(&str, NodeId)],
     ) -> Option<Reference> {
+        let parts = parts
+            .iter()
+            .map(|&(separator, id)| Some((separator, self.value(id)?, id)))
+            .collect::<Option<Vec<_>>>()?;
+        Some(self.evaluated(kind, anchor, context, parts, &|_| None))
+    }
+
+    /// A reference from a scalar that holds an image after `prefix` (`docker://alpine:3`).
+    pub fn image_after(
+        &self,
+        kind: FileKind,
+        id: NodeId,
+        prefix: &str,
+        context: String,
+    ) -> Option<Reference> {
+        let value = self.value(id)?;
+        let rest = value.text.strip_prefix(prefix)?;
+        if rest.trim().is_empty() {
+            return None;
+        }
+        let value = value.from(prefix.len());
+        Some(self.evaluated(kind, id, context, vec![("", value, id)], &|_| None))
+    }
+
+    /// A reference from a scalar whose `$VAR`s the file itself may define (GitLab's
+    /// `variables:`): `lookup` gives their values.
+    pub fn image_with(
+        &self,
+        kind: FileKind,
+        id: NodeId,
+        context: String,
+        lookup: &dyn Fn(&str) -> Option<Value>,
+    ) -> Option<Reference> {
+        if self.stream.is_null(id) || self.stream.scalar(id)?.trim().is_empty() {
+            return None;
+        }
+        let value = self.value(id)?;
+        Some(self.evaluated(kind, id, context, vec![("", value, id)], lookup))
+    }
+
+    fn evaluated(
+        &self,
+        kind: FileKind,
+        anchor: NodeId,
+        context: String,
+        parts: Vec<(&str, Value, NodeId)>,
+        lookup: &dyn Fn(&str) -> Option<Value>,
+    ) -> Reference {
         let mut raw = Value::default();
         let mut evaluated = Ok(Value::default());
-        for &(separator, id) in parts {
-            let part = self.value(id)?;
+        for (separator, part, id) in parts {
             raw.push(separator, None);
             raw.append(&part);
             let at = part.span_of(0..part.text.len()).map(|s| s.start);
             let span = self.stream.node(id).span.clone();
-            let value = interpolate(&part.text, at, Syntax::Compose, &|_| None)
-                .and_then(|value| template_expression(&part, &span).map_or(Ok(value), Err));
+            let value = match template_expression(&part, &span) {
+                Some(template) => Err(template),
+                None => interpolate(&part.text, at, Syntax::Compose, lookup),
+            };
             evaluated = evaluated.and_then(|mut whole: Value| {
                 whole.push(separator, None);
                 whole.append(&value?);
@@ -412,7 +608,7 @@ impl Doc<'_> {
             Ok(value) => reference.value = value,
             Err(variable) => reference.unresolved = Some(variable),
         }
-        Some(reference)
+        reference
     }
 
     /// The mappings of a document, each once; the dotted path that reached each is built
@@ -491,6 +687,17 @@ impl Mappings {
         path
     }
 
+    /// The keys on the way from a frame up to the root, nearest first (list indexes skipped).
+    pub fn keys_above<'d>(&self, doc: &Doc<'d>, frame: usize) -> impl Iterator<Item = &'d str> {
+        let stream = doc.stream;
+        std::iter::successors(Some(frame), |&i| self.frames[i].parent).filter_map(move |i| {
+            match self.frames[i].step {
+                Step::Key(key) => stream.scalar(key),
+                _ => None,
+            }
+        })
+    }
+
     /// The key that reached a frame, if a key did.
     pub fn key<'d>(&self, doc: &Doc<'d>, frame: usize) -> Option<&'d str> {
         match self.frames[frame].step {
@@ -509,14 +716,16 @@ pub(crate) fn join(path: &str, key: &str) -> String {
     }
 }
 
-/// The first `{{ … }}` in a value: a template the file's consumer renders, not an image.
+/// The first `{{ … }}` (or GitHub's `${{ … }}`) in a value: a template the file's consumer
+/// renders, not an image.
 fn template_expression(value: &Value, span: &Span) -> Option<Variable> {
     let start = value.text.find("{{")?;
+    let start = start - usize::from(value.text[..start].ends_with('$'));
     let end = value.text[start..]
         .find("}}")
         .map_or(value.text.len(), |e| start + e + 2);
     let name = value.text[start..end]
-        .trim_matches(['{', '}', ' '])
+        .trim_matches(['$', '{', '}', ' '])
         .to_string();
     let span = value.span_of(start..end).unwrap_or_else(|| span.clone());
     Some(Variable { name, span })
