@@ -775,10 +775,93 @@ mod tests {
             ("deploy.yaml", Some(Kind::Yaml)),
             ("Chart.yaml", None),
             ("README.md", None),
+            ("Dockerfile-chroot", Some(Kind::Known(FileKind::Dockerfile))),
+            (
+                "docker/Dockerfile_dev",
+                Some(Kind::Known(FileKind::Dockerfile)),
+            ),
+            (
+                "build.containerfile",
+                Some(Kind::Known(FileKind::Dockerfile)),
+            ),
+            ("Containerfile-dev", Some(Kind::Known(FileKind::Dockerfile))),
+            ("Dockerfile.dockerignore", None),
+            ("dockerfile-notes.md", None),
+            (
+                ".github/workflows/ci.yml",
+                Some(Kind::Known(FileKind::GithubActions)),
+            ),
+            ("action.yaml", Some(Kind::Known(FileKind::GithubActions))),
+            (".gitlab-ci.yml", Some(Kind::Known(FileKind::GitlabCi))),
+            (
+                "ci/build.gitlab-ci.yml",
+                Some(Kind::Known(FileKind::GitlabCi)),
+            ),
+            (
+                "bitbucket-pipelines.yml",
+                Some(Kind::Known(FileKind::Bitbucket)),
+            ),
+            (
+                ".circleci/config.yml",
+                Some(Kind::Known(FileKind::Circleci)),
+            ),
+            (
+                "azure-pipelines.yml",
+                Some(Kind::Known(FileKind::AzurePipelines)),
+            ),
+            (".drone.yml", Some(Kind::Known(FileKind::Woodpecker))),
+            (
+                ".woodpecker/test.yaml",
+                Some(Kind::Known(FileKind::Woodpecker)),
+            ),
+            ("deploy/pod.json", Some(Kind::Json)),
+            (".env", Some(Kind::Env)),
         ];
         for (name, expected) in cases {
             assert_eq!(classify(Path::new(name)), expected, "{name}");
         }
+    }
+
+    #[test]
+    fn flows_under_templates_are_flows_helm_templates_are_not() {
+        let flow = "id: t\nnamespace: n\ntasks:\n  - id: a\n    type: x\n    containerImage: \"python:{{ inputs.v }}\"\n  - id: b\n    type: x\n    containerImage: node:alpine\n";
+        let refs = test_support::scan_named("templates/flow.yaml", flow);
+        assert_eq!(test_support::images(&refs)[1], "node:alpine");
+        let helm =
+            "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - image: {{ .Values.image }}\n";
+        let file = SourceFile::new("chart/templates/pod.yaml".into(), helm.to_string());
+        let scan = scan(&file, Kind::Yaml).unwrap();
+        assert!(scan.skipped.is_some());
+    }
+
+    #[test]
+    fn named_files_of_no_known_name_are_read_by_content() {
+        let read = |text: &str| scan(&SourceFile::new("x.txt".into(), text.into()), Kind::Unnamed);
+        let dockerfile = read("# comment\nFROM node:alpine\n").unwrap();
+        assert_eq!(
+            test_support::images(&dockerfile.references),
+            ["node:alpine"]
+        );
+        let compose = read("services:\n  a:\n    image: redis\n").unwrap();
+        assert_eq!(test_support::images(&compose.references), ["redis"]);
+        for text in ["hello\n", "a: 1\n", "{{ x"] {
+            let scan = read(text).unwrap();
+            assert!(scan.skipped.unwrap().starts_with("not a kind"), "{text}");
+        }
+    }
+
+    #[test]
+    fn kubernetes_json() {
+        let text = r#"{"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [{"name": "a", "image": "nginx:latest"}]}}"#;
+        let file = SourceFile::new("pod.json".into(), text.into());
+        let refs = scan(&file, Kind::Json).unwrap().references;
+        assert_eq!(test_support::images(&refs), ["nginx:latest"]);
+        assert_eq!(&text[refs[0].value.span_of(6..12).unwrap()], "latest");
+        let package = SourceFile::new(
+            "package.json".into(),
+            r#"{"name": "x", "image": "a"}"#.into(),
+        );
+        assert!(scan(&package, Kind::Json).unwrap().references.is_empty());
     }
 
     #[test]
