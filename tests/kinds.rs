@@ -90,6 +90,14 @@ const FIXED: &[(&str, &str)] = &[
         "image: node:22.11.0-alpine\npipelines:\n  default:\n    - step:\n        image: kestra/kestra:v2.0.5\n        script: [make]\n",
     ),
     (
+        "env/.env",
+        "# read by compose for ${VAR}\nKESTRA_VERSION=v2.0.5\nCACHE_IMAGE=\"redis:7.4.1-alpine\" # quoted\n",
+    ),
+    (
+        "env/compose.yaml",
+        "services:\n  kestra:\n    image: kestra/kestra:${KESTRA_VERSION:-v1.3.30}\n  cache:\n    image: ${CACHE_IMAGE}\n",
+    ),
+    (
         "pod-flow.yaml",
         "id: pod\nnamespace: company.team\ntasks:\n  - id: pod\n    type: io.kestra.plugin.kubernetes.core.PodCreate\n    spec:\n      containers:\n        - name: main\n          image: kestra/kestra:v2.0.5-slim\n",
     ),
@@ -163,7 +171,7 @@ fn every_kind_is_fixed_at_the_reference_bytes() {
         );
     }
     assert!(
-        fix.stderr.contains("Fixed 20 findings in 12 files"),
+        fix.stderr.contains("Fixed 22 findings in 13 files"),
         "{}",
         fix.stderr
     );

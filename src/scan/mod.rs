@@ -9,6 +9,7 @@
 mod ci;
 mod compose;
 mod dockerfile;
+mod env;
 mod flow;
 mod github;
 mod gitlab;
@@ -123,6 +124,22 @@ impl Value {
         out
     }
 
+    /// The same text with every origin mapped by `f` (`None` makes a piece synthetic).
+    pub fn rebase(&self, f: impl Fn(usize) -> Option<usize>) -> Value {
+        let mut out = Value::default();
+        for piece in &self.pieces {
+            out.push(&self.text[piece.range.clone()], piece.origin.and_then(&f));
+        }
+        out
+    }
+
+    /// Where in the file each verbatim piece sits.
+    pub fn origins(&self) -> impl Iterator<Item = Span> + '_ {
+        self.pieces
+            .iter()
+            .filter_map(|p| p.origin.map(|o| o..o + p.range.len()))
+    }
+
     /// Where a range of the text sits in the file, if it was copied from one place.
     pub fn span_of(&self, range: Range<usize>) -> Option<Span> {
         if range.is_empty() {
@@ -164,6 +181,9 @@ pub struct Reference {
     pub unresolved: Option<Variable>,
     /// A Helm tag left empty: the chart renders its `appVersion`, which the chart version pins.
     pub chart_tag: bool,
+    /// The `.env` variables the value took: the `.env` file's own reference is where the
+    /// findings are, so this one gives none.
+    pub from_env: Vec<String>,
 }
 
 impl Reference {
@@ -175,6 +195,7 @@ impl Reference {
             context,
             unresolved: None,
             chart_tag: false,
+            from_env: Vec::new(),
         }
     }
 }
@@ -364,7 +385,16 @@ pub fn scan(file: &SourceFile, kind: Kind) -> Result<Scan, ScanError> {
         // Only manifests: package.json and friends are never parsed.
         Kind::Json if !text.contains("\"apiVersion\"") => Ok(Scan::default()),
         Kind::Json => scan_yaml(file, None),
-        Kind::Env => Ok(Scan::default()),
+        Kind::Env => {
+            let mut references = Vec::new();
+            env::scan(file, &mut references);
+            dedupe(&mut references);
+            Ok(Scan {
+                references,
+                recognised: true,
+                ..Scan::default()
+            })
+        }
         Kind::Unnamed => sniff(file),
     }
 }
@@ -420,6 +450,8 @@ fn scan_yaml(file: &SourceFile, kind: Option<FileKind>) -> Result<Scan, ScanErro
     };
     let mut references = Vec::new();
     let mut recognised = kind.is_some();
+    let env = env::Beside::read(&file.path);
+    let env_lookup = |name: &str| Some(env.as_ref()?.get(name)?.1.clone());
     for document in &stream.documents {
         let root = document.root;
         let doc = Doc {
@@ -428,7 +460,7 @@ fn scan_yaml(file: &SourceFile, kind: Option<FileKind>) -> Result<Scan, ScanErro
         };
         let out = &mut references;
         match kind {
-            Some(FileKind::Compose) => compose::scan(&doc, root, out),
+            Some(FileKind::Compose) => compose::scan(&doc, root, &env_lookup, out),
             Some(FileKind::Helm) => helm::scan(&doc, root, out),
             Some(FileKind::Kustomize) => kustomize::scan(&doc, root, out),
             Some(FileKind::GithubActions) => github::scan(&doc, root, out),
@@ -447,7 +479,7 @@ fn scan_yaml(file: &SourceFile, kind: Option<FileKind>) -> Result<Scan, ScanErro
                     kubernetes::scan(&doc, root, out);
                     true
                 } else if compose::is_compose(&doc, root) {
-                    compose::scan(&doc, root, out);
+                    compose::scan(&doc, root, &env_lookup, out);
                     true
                 } else if flow::is_flow(&doc, root) {
                     flow::scan(&doc, root, out);
@@ -459,6 +491,17 @@ fn scan_yaml(file: &SourceFile, kind: Option<FileKind>) -> Result<Scan, ScanErro
                     false
                 };
             }
+        }
+    }
+    if let Some(env) = &env {
+        for reference in references.iter_mut().filter(|r| !r.from_env.is_empty()) {
+            let lines: Vec<String> = reference
+                .from_env
+                .iter()
+                .filter_map(|name| env.get(name))
+                .map(|(name, _, line)| format!("`{name}` from {}:{line}", env.path))
+                .collect();
+            reference.context = format!("{} ({})", reference.context, lines.join(", "));
         }
     }
     dedupe(&mut references);
