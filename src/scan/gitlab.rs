@@ -84,11 +84,22 @@ fn images(
     if let Some(image) = stream.get(job, "image") {
         emit(image, format!("{path}image"));
     }
-    if let Some(services) = stream.get(job, "services") {
+    if let Some(services) = stream
+        .get(job, "services")
+        .filter(|&s| !is_reference_tag(doc, s))
+    {
         for (i, &service) in stream.items(services).iter().enumerate() {
             emit(service, format!("{path}services[{i}]"));
         }
     }
+}
+
+/// `!reference [.job, key]`: GitLab copies another job's value there; the names in it are
+/// job names, not images (<https://docs.gitlab.com/ci/yaml/yaml_optimization/#reference-tags>).
+fn is_reference_tag(doc: &Doc<'_>, id: NodeId) -> bool {
+    let start = doc.stream.node(id).span.start;
+    doc.text[..start].trim_end().ends_with("!reference")
+        || doc.text[start..].starts_with("!reference")
 }
 
 #[cfg(test)]
@@ -150,7 +161,8 @@ deploy:
 
     #[test]
     fn included_files_are_known_by_their_content() {
-        let text = "lint:\n  stage: test\n  image: golang:latest\n  script: [make lint]\n";
+        let text = "lint:\n  stage: test\n  image: golang:latest\n  script: [make lint]\n\
+            ref:\n  stage: test\n  services: !reference [.base, services]\n  image: !reference [.img]\n  script: x\n";
         assert_eq!(images(&scan_named("ci/lint.yml", text)), ["golang:latest"]);
         assert!(scan_named("ci/other.yml", "lint:\n  script: make\n").is_empty());
     }

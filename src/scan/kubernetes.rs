@@ -10,7 +10,7 @@
 //! (as Renovate's `kubernetes` manager takes any `image:` of a manifest, lib/modules/manager/
 //! kubernetes/extract.ts).
 
-use super::{Doc, FileKind, Reference, join};
+use super::{Doc, FileKind, Reference, Value, Variable, join};
 use crate::yaml::NodeId;
 
 /// Keys whose list items are containers.
@@ -33,7 +33,66 @@ pub(super) fn is_manifest(doc: &Doc<'_>, root: NodeId) -> bool {
 }
 
 pub(super) fn scan(doc: &Doc<'_>, root: NodeId, out: &mut Vec<Reference>) {
+    let from = out.len();
     container_images(doc, root, FileKind::Kubernetes, out);
+    let params = params(doc, root);
+    for reference in &mut out[from..] {
+        substitute_params(reference, &params);
+    }
+}
+
+/// Tekton's parameters with a default (`spec.params[]`, and `inputs.params[]` of the older
+/// API), anywhere in the document: `$(params.NAME)` in an image takes that default
+/// (<https://tekton.dev/docs/pipelines/variables/>), so the tag is reported and fixed where the
+/// default is written.
+fn params(doc: &Doc<'_>, root: NodeId) -> Vec<(String, Value)> {
+    let stream = doc.stream;
+    let mut out = Vec::new();
+    for &(_, mapping) in &doc.mappings(root).found {
+        let Some(list) = stream.get(mapping, "params") else {
+            continue;
+        };
+        for &param in stream.items(list) {
+            let name = stream.get(param, "name").and_then(|n| stream.scalar(n));
+            let default = stream.get(param, "default").and_then(|d| doc.value(d));
+            if let (Some(name), Some(default)) = (name, default) {
+                out.push((name.to_string(), default));
+            }
+        }
+    }
+    out
+}
+
+/// `$(params.NAME)` / `$(inputs.params.NAME)` replaced by the parameter's default; any other
+/// `$(…)` (a result, a context variable) leaves the reference unresolved.
+fn substitute_params(reference: &mut Reference, params: &[(String, Value)]) {
+    let value = &reference.value;
+    if reference.unresolved.is_some() || !value.text.contains("$(") {
+        return;
+    }
+    let mut out = Value::default();
+    let mut at = 0;
+    while let Some(start) = value.text[at..].find("$(").map(|i| at + i) {
+        let Some(end) = value.text[start..].find(')').map(|i| start + i + 1) else {
+            break;
+        };
+        let expression = &value.text[start + 2..end - 1];
+        let name = expression
+            .strip_prefix("params.")
+            .or_else(|| expression.strip_prefix("inputs.params."));
+        let Some((_, default)) = name.and_then(|n| params.iter().find(|(p, _)| p == n)) else {
+            reference.unresolved = Some(Variable {
+                name: expression.to_string(),
+                span: value.span_of(start..end).unwrap_or(reference.span.clone()),
+            });
+            return;
+        };
+        out.append(&value.slice(at..start));
+        out.append(default);
+        at = end;
+    }
+    out.append(&value.from(at));
+    reference.value = out;
 }
 
 /// Every container `image` under `root`; shared with the scanners of files that embed pod specs.
@@ -197,6 +256,43 @@ spec:
         );
         assert_eq!(refs[0].context, "spec.stepTemplate.image");
         assert_eq!(refs[2].context, "spec.sidecars[0].image");
+    }
+
+    #[test]
+    fn tekton_params_take_their_defaults() {
+        let text = "\
+apiVersion: tekton.dev/v1beta1
+kind: Task
+spec:
+  params:
+    - name: BUILDER_IMAGE
+      default: gcr.io/kaniko-project/executor:latest
+    - name: version
+      default: \"1.22\"
+    - name: other
+  steps:
+    - image: $(params.BUILDER_IMAGE)
+    - image: docker.io/library/golang:$(inputs.params.version)-alpine
+    - image: $(params.other)
+";
+        let refs = scan_named("task.yaml", text);
+        assert_eq!(
+            images(&refs),
+            [
+                "gcr.io/kaniko-project/executor:latest",
+                "docker.io/library/golang:1.22-alpine",
+                "$(params.other)"
+            ]
+        );
+        let tag = refs[0].value.span_of(31..37).unwrap();
+        assert_eq!(&text[tag.clone()], "latest");
+        assert!(tag.start < text.find("steps:").unwrap());
+        assert_eq!(
+            refs[1].value.span_of(0..24),
+            Some(text.find("docker.io").unwrap()..text.find("docker.io").unwrap() + 24)
+        );
+        let unresolved = refs[2].unresolved.as_ref().unwrap();
+        assert_eq!(unresolved.name, "params.other");
     }
 
     #[test]

@@ -115,11 +115,19 @@ impl Value {
 
     /// The part of the value from byte `from` of its text on, pieces keeping their origin.
     pub fn from(&self, from: usize) -> Value {
+        self.slice(from..self.text.len())
+    }
+
+    /// A range of the value, pieces keeping their origin.
+    pub fn slice(&self, range: Range<usize>) -> Value {
         let mut out = Value::default();
-        for piece in self.pieces.iter().filter(|p| p.range.end > from) {
-            let skip = from.saturating_sub(piece.range.start);
-            let text = &self.text[piece.range.start + skip..piece.range.end];
-            out.push(text, piece.origin.map(|o| o + skip));
+        for piece in &self.pieces {
+            let start = piece.range.start.max(range.start);
+            let end = piece.range.end.min(range.end);
+            if start < end {
+                let skip = start - piece.range.start;
+                out.push(&self.text[start..end], piece.origin.map(|o| o + skip));
+            }
         }
         out
     }
