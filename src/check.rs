@@ -31,6 +31,12 @@ pub struct Pinned {
 }
 
 impl Pinned {
+    /// The same pin with nothing to rewrite (its text came from stdin).
+    pub fn read_only(mut self) -> Self {
+        self.site.target = None;
+        self
+    }
+
     /// A finding of `code` on this pin, unless the rule is deselected or suppressed here.
     pub fn finding(
         &self,

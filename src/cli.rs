@@ -71,9 +71,13 @@ pub enum Command {
 /// Options shared by the commands that read files.
 #[derive(Debug, Args)]
 pub struct Inputs {
-    /// Files or folders to check (folders are walked, respecting .gitignore).
+    /// Files or folders to check (folders are walked, respecting .gitignore); `-` reads stdin.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
+    /// The name stdin (`-`) is shown under, which also decides its kind (`values.yaml`,
+    /// `Dockerfile`); without it, the content decides.
+    #[arg(long, value_name = "NAME")]
+    pub stdin_filename: Option<PathBuf>,
     /// Skip files and folders matching this gitignore-style glob (repeatable).
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
@@ -362,7 +366,10 @@ pub(crate) fn run_inputs(
         Ok(settings) => settings,
         Err(code) => return Ok(Err(code)),
     };
-    let outcome = crate::run::run(&inputs.paths, &settings, keep);
+    let stdin = crate::run::Stdin {
+        name: inputs.stdin_filename.clone(),
+    };
+    let outcome = crate::run::run_with_stdin(&inputs.paths, &stdin, &settings, keep);
     let mut err = io::stderr().lock();
     let notes = outcome.notes.iter().filter(|_| cli.verbose);
     for note in outcome.notices.iter().filter(|_| !cli.quiet).chain(notes) {

@@ -232,3 +232,76 @@ fn named_files_are_always_read() {
     );
     assert_eq!((quiet.code, quiet.stderr.as_str()), (0, ""));
 }
+
+/// `tagpin` with `input` on stdin.
+fn piped(args: &[&str], input: &str) -> (i32, String, String) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let cache = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tagpin"))
+        .args(args)
+        .env("XDG_CACHE_HOME", cache.path())
+        .env("DOCKER_CONFIG", cache.path().join("no-docker-config"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code().unwrap(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn stdin_is_checked_by_content_or_by_the_name_given() {
+    let rendered = "---\n# Source: app/templates/deploy.yaml\napiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n        - image: \"redis:alpine\"\n---\napiVersion: v1\nkind: Service\n";
+    let (code, stdout, stderr) = piped(
+        &[
+            "check",
+            "--offline",
+            "--no-config",
+            "--format",
+            "concise",
+            "-",
+        ],
+        rendered,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stdout,
+        "-:9:25 TP013 `redis:alpine` names no version: it moves with every release\n1 finding (1 warning) in 1 file\n"
+    );
+    let values = "image:\n  repository: kestra/kestra\n  tag: latest\n";
+    let (code, stdout, _) = piped(
+        &[
+            "check",
+            "--offline",
+            "--no-config",
+            "--format",
+            "json",
+            "--stdin-filename",
+            "chart/values.yaml",
+            "-",
+        ],
+        values,
+    );
+    assert_eq!(code, 1);
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let finding = &json["findings"][0];
+    assert_eq!(finding["path"], "chart/values.yaml");
+    assert_eq!(finding["kind"], "helm");
+    assert_eq!(finding["code"], "TP002");
+    assert_eq!(finding["fix"], serde_json::Value::Null);
+    let (code, _, stderr) = piped(&["check", "--no-config", "--diff", "-"], values);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("stdin (`-`)"), "{stderr}");
+}

@@ -14,6 +14,12 @@ use crate::resolve;
 use crate::run::{Keep, Outcome};
 
 pub fn check(args: &CheckArgs, cli: &Cli, style: Style) -> io::Result<u8> {
+    if (args.fix || args.diff) && args.inputs.paths.iter().any(|p| p.as_os_str() == "-") {
+        eprintln!(
+            "error: --fix and --diff rewrite files, and stdin (`-`) is none: check it without them"
+        );
+        return Ok(2);
+    }
     let overrides = Overrides {
         select: args.select.clone(),
         ignore: args.ignore.clone(),
