@@ -192,7 +192,7 @@ fn floating_plugin(plugin: &Plugin) -> Option<String> {
 /// A pinned reference (by digest, or by a tag that does not float) that the config does not
 /// ask to ignore: the registry rules look at it.
 fn pinned_image(reference: &Reference, settings: &Settings) -> Option<Image> {
-    if reference.unresolved.is_some() || reference.chart_tag || !reference.from_env.is_empty() {
+    if reference.unresolved.is_some() || reference.pinned_elsewhere() {
         return None;
     }
     let image = Image::parse(&reference.value.text).ok()?;
@@ -250,7 +250,7 @@ fn diagnose(reference: &Reference, settings: &Settings) -> Option<Diagnosis> {
             Some(help),
         ));
     }
-    if reference.chart_tag || !reference.from_env.is_empty() {
+    if reference.pinned_elsewhere() {
         return None;
     }
     let image = match Image::parse(&value.text) {

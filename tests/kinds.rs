@@ -305,3 +305,54 @@ fn stdin_is_checked_by_content_or_by_the_name_given() {
     assert_eq!(code, 2);
     assert!(stderr.contains("stdin (`-`)"), "{stderr}");
 }
+
+#[test]
+fn kustomizations_pin_the_images_of_the_manifests_they_build() {
+    let cache = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let deploy = "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - image: app\n      - image: nginx:latest\n      - image: redis:alpine\n---\napiVersion: example.com/v1\nkind: Runner\nspec:\n  container:\n    image: runner\n";
+    for dir in ["base", "overlays/prod", "components/runner", "other"] {
+        fs::create_dir_all(work.path().join(dir)).unwrap();
+    }
+    fs::write(work.path().join("base/deploy.yaml"), deploy).unwrap();
+    fs::write(work.path().join("other/deploy.yaml"), deploy).unwrap();
+    fs::write(
+        work.path().join("base/kustomization.yaml"),
+        "resources:\n- deploy.yaml\nimages:\n- name: redis\n  newTag: 7.4.1-alpine\n",
+    )
+    .unwrap();
+    fs::write(
+        work.path().join("overlays/prod/kustomization.yaml"),
+        "resources:\n- ../../base\ncomponents:\n- ../../components/runner\nimages:\n- name: app\n  newTag: \"1.2.3\"\n- name: nginx\n  newName: my/nginx\n",
+    )
+    .unwrap();
+    fs::write(
+        work.path().join("components/runner/kustomization.yaml"),
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nimages:\n- name: runner\n  digest: sha256:24a0c4b4a4c0eb97a1aabb8e29f18e917d05abfe1b7a7c07857230879ce7d3d3\n",
+    )
+    .unwrap();
+    let run = tagpin(
+        cache.path(),
+        work.path(),
+        &[
+            "check",
+            "--offline",
+            "--no-config",
+            "--format",
+            "concise",
+            ".",
+        ],
+    );
+    // In base/, only `nginx:latest` floats: the overlay renames nginx but pins no tag.
+    assert_eq!(
+        run.stdout,
+        "base/deploy.yaml:8:22 TP002 `nginx:latest` floats\n\
+         other/deploy.yaml:7:16 TP001 `app` has no tag and pulls whatever `latest` is\n\
+         other/deploy.yaml:8:22 TP002 `nginx:latest` floats\n\
+         other/deploy.yaml:9:22 TP013 `redis:alpine` names no version: it moves with every release\n\
+         other/deploy.yaml:15:12 TP001 `runner` has no tag and pulls whatever `latest` is\n\
+         5 findings (4 errors, 1 warning) in 5 files\n",
+        "{}",
+        run.stderr
+    );
+}

@@ -19,7 +19,7 @@ mod kubernetes;
 mod kustomize;
 
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -192,9 +192,17 @@ pub struct Reference {
     /// The `.env` variables the value took: the `.env` file's own reference is where the
     /// findings are, so this one gives none.
     pub from_env: Vec<String>,
+    /// A kustomization whose `images:` pins this image when it builds the manifest.
+    pub kustomized: Option<PathBuf>,
 }
 
 impl Reference {
+    /// Whether the pin lives elsewhere (a chart's `appVersion`, a `.env` value, a
+    /// kustomization's `images:`), so this reference gives no finding.
+    pub fn pinned_elsewhere(&self) -> bool {
+        self.chart_tag || !self.from_env.is_empty() || self.kustomized.is_some()
+    }
+
     pub fn new(kind: FileKind, span: Span, value: Value, context: String) -> Self {
         Self {
             kind,
@@ -204,6 +212,7 @@ impl Reference {
             unresolved: None,
             chart_tag: false,
             from_env: Vec::new(),
+            kustomized: None,
         }
     }
 }
@@ -498,6 +507,17 @@ fn scan_yaml(file: &SourceFile, kind: Option<FileKind>) -> Result<Scan, ScanErro
                 } else {
                     false
                 };
+            }
+        }
+    }
+    if references.iter().any(|r| r.kind == FileKind::Kubernetes) {
+        let overrides = kustomize::overrides(&file.path);
+        for reference in references.iter_mut() {
+            let name = kustomize::image_name(&reference.value.text);
+            if let Some((_, kustomization)) = overrides.iter().find(|(pinned, _)| pinned == name) {
+                let by = crate::source::display_path(kustomization);
+                reference.context = format!("{} (pinned by {by})", reference.context);
+                reference.kustomized = Some(kustomization.clone());
             }
         }
     }
