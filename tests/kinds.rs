@@ -356,3 +356,23 @@ fn kustomizations_pin_the_images_of_the_manifests_they_build() {
         run.stderr
     );
 }
+
+/// The real files of the new kinds (testdata/corpus/SOURCES-new.md): each scans without error,
+/// and the findings are the reviewed ones.
+#[test]
+fn real_files_of_the_new_kinds() {
+    let cache = tempfile::tempdir().unwrap();
+    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/corpus/real");
+    let folders = [
+        "actions__starter-workflows",
+        "argoproj__argo-workflows",
+        "firecow__gitlab-ci-local",
+        "tektoncd__catalog",
+    ];
+    let mut args = vec!["check", "--offline", "--no-config", "--format", "concise"];
+    args.extend(folders);
+    let run = tagpin(cache.path(), &real, &args);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(!run.stderr.contains("error"), "{}", run.stderr);
+    insta::assert_snapshot!("real_files_of_the_new_kinds", run.stdout);
+}
