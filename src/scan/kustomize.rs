@@ -103,6 +103,10 @@ pub(super) fn overrides(manifest: &Path) -> Vec<(String, PathBuf)> {
                 }
             }
         }
+        // Not past the repository's root.
+        if above.join(".git").exists() {
+            break;
+        }
     }
     out
 }

@@ -467,8 +467,12 @@ fn scan_yaml(file: &SourceFile, kind: Option<FileKind>) -> Result<Scan, ScanErro
     };
     let mut references = Vec::new();
     let mut recognised = kind.is_some();
-    let env = env::Beside::read(&file.path);
-    let env_lookup = |name: &str| Some(env.as_ref()?.get(name)?.1.clone());
+    // Read only when a compose file asks for a variable.
+    let env = std::cell::OnceCell::new();
+    let env_lookup = |name: &str| {
+        let beside = env.get_or_init(|| env::Beside::read(&file.path));
+        Some(beside.as_ref()?.get(name)?.1.clone())
+    };
     for document in &stream.documents {
         let root = document.root;
         let doc = Doc {
@@ -521,7 +525,7 @@ fn scan_yaml(file: &SourceFile, kind: Option<FileKind>) -> Result<Scan, ScanErro
             }
         }
     }
-    if let Some(env) = &env {
+    if let Some(Some(env)) = env.get() {
         for reference in references.iter_mut().filter(|r| !r.from_env.is_empty()) {
             let lines: Vec<String> = reference
                 .from_env
