@@ -940,6 +940,46 @@ mod tests {
     }
 
     #[test]
+    fn every_kind_keeps_spans_in_the_file_on_odd_text() {
+        let texts = [
+            "jobs: {a: {container: {image: 'x:${{ m }}'}, services: [1, {image: ~}], steps: [{uses: 'docker://'}]}}\n",
+            "image: {name: [a]}\nservices: [!reference [.a], {name: 'é:1'}]\njob: {script: x, image: \"$V\", variables: {V: 'ü:2'}}\n",
+            "apiVersion: v1\nkind: Task\nspec: {params: [{name: p, default: 'a:ö'}], steps: [{image: '$(params.p)x$(params.'}]}\n",
+            "{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"spec\": {\"containers\": [{\"image\": \"a:\\u0031\"}]}}",
+            "steps: [{image: 'a:1'}]\ndocker: [{image: ''}]\nresources: {containers: [{image: b}]}\n",
+        ];
+        let kinds = [
+            Kind::Known(FileKind::GithubActions),
+            Kind::Known(FileKind::GitlabCi),
+            Kind::Known(FileKind::Bitbucket),
+            Kind::Known(FileKind::Circleci),
+            Kind::Known(FileKind::AzurePipelines),
+            Kind::Known(FileKind::Woodpecker),
+            Kind::Json,
+            Kind::Unnamed,
+            Kind::Yaml,
+        ];
+        for text in texts {
+            let file = SourceFile::new("x.yaml".into(), text.to_string());
+            for kind in kinds {
+                let Ok(scanned) = scan(&file, kind) else {
+                    continue;
+                };
+                for reference in &scanned.references {
+                    assert!(
+                        text.get(reference.span.clone()).is_some(),
+                        "{kind:?} {text}"
+                    );
+                    let value = &reference.value;
+                    if let Some(span) = value.span_of(0..value.text.len()) {
+                        assert_eq!(&text[span], value.text, "{kind:?} {text}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn value_maps_ranges_back_to_the_file() {
         let mut value = Value::verbatim("kestra/kestra", 10);
         value.push(":", None);
