@@ -100,6 +100,37 @@ def vary(text: str, rng: random.Random, label: str) -> str:
     return f"# {label}\n{text}"
 
 
+KEY_LINE = re.compile(r"^(?P<indent>\s*)(?P<dash>-\s+)?(?P<key>[A-Za-z_][\w.-]*):(?:\s|$)")
+
+
+def has_duplicate_keys(text: str) -> bool:
+    """A block mapping that repeats a key: tagpin, compose and Kubernetes reject the file."""
+    stack = []  # (indent, keys) of the open block mappings
+    scalar = None  # indent of the key whose block scalar (`|`, `>`) is being skipped
+    for line in text.splitlines():
+        if line.strip() == "---":
+            stack, scalar = [], None
+            continue
+        if scalar is not None:
+            if not line.strip() or len(line) - len(line.lstrip()) > scalar:
+                continue
+            scalar = None
+        m = KEY_LINE.match(line)
+        if not m:
+            continue
+        indent = len(m["indent"]) + (len(m["dash"]) if m["dash"] else 0)
+        if re.search(r":\s*[|>][-+0-9]*\s*(#.*)?$", line):
+            scalar = indent
+        while stack and (stack[-1][0] > indent or (m["dash"] and stack[-1][0] == indent)):
+            stack.pop()
+        if not stack or stack[-1][0] < indent:
+            stack.append((indent, set()))
+        if m["key"] in stack[-1][1]:
+            return True
+        stack[-1][1].add(m["key"])
+    return False
+
+
 def load_corpus(corpus: Path):
     """Sorts the corpus' YAML into compose files, Helm values and Kubernetes documents."""
     compose, values, docs, refs = [], [], [], set()
@@ -114,6 +145,8 @@ def load_corpus(corpus: Path):
         except UnicodeDecodeError:
             continue
         if "{{" in text or path.name.lower().startswith("kustomization"):
+            continue
+        if has_duplicate_keys(text):
             continue
         refs.update(r for r in REF.findall(text) if "$" not in r)
         if COMPOSE_NAME.search(path.name) or re.search(r"^services:", text, re.M):

@@ -1,4 +1,4 @@
-//! References to findings: the offline rules (TP001–TP004, TP010, TP011), rule selection,
+//! References to findings: the offline rules (TP001–TP004, TP010, TP011, TP013), rule selection,
 //! `ignore-images` and inline suppressions (and TP014, the suppressions that suppressed nothing).
 
 use crate::config::Settings;
@@ -31,6 +31,12 @@ pub struct Pinned {
 }
 
 impl Pinned {
+    /// The same pin with nothing to rewrite (its text came from stdin).
+    pub fn read_only(mut self) -> Self {
+        self.site.target = None;
+        self
+    }
+
     /// A finding of `code` on this pin, unless the rule is deselected or suppressed here.
     pub fn finding(
         &self,
@@ -211,7 +217,7 @@ fn floating_plugin(plugin: &Plugin) -> Option<String> {
 /// A pinned reference (by digest, or by a tag that does not float) that the config does not
 /// ask to ignore: the registry rules look at it.
 fn pinned_image(reference: &Reference, settings: &Settings) -> Option<Image> {
-    if reference.unresolved.is_some() || reference.chart_tag {
+    if reference.unresolved.is_some() || reference.pinned_elsewhere() {
         return None;
     }
     let image = Image::parse(&reference.value.text).ok()?;
@@ -269,7 +275,7 @@ fn diagnose(reference: &Reference, settings: &Settings) -> Option<Diagnosis> {
             Some(help),
         ));
     }
-    if reference.chart_tag {
+    if reference.pinned_elsewhere() {
         return None;
     }
     let image = match Image::parse(&value.text) {
@@ -315,6 +321,13 @@ fn diagnose(reference: &Reference, settings: &Settings) -> Option<Diagnosis> {
         let help = format!("`{tag}` moves with every release; pin an exact version");
         return Some(Diagnosis::new("TP002", span, target, message, Some(help)));
     }
+    if is_unversioned(tag) {
+        let message = format!("`{text}` names no version: it moves with every release");
+        let name = &value.text[image.name_range.clone()];
+        let help =
+            format!("pin a release of this variant (`{name}:<version>-{tag}`) or the digest");
+        return Some(Diagnosis::new("TP013", span, target, message, Some(help)));
+    }
     if let Some(d) = rules
         .filter(|r| !r.is_imprecise(tag))
         .and_then(|r| release_policy(&image, r, tag, text, settings.today))
@@ -329,6 +342,12 @@ fn diagnose(reference: &Reference, settings: &Settings) -> Option<Diagnosis> {
         return Some(Diagnosis::new("TP003", span, target, message, Some(help)));
     }
     None
+}
+
+/// TP013: no digit, so no version (`alpine`, `bookworm`, `dind`); an all-capitals tag
+/// (`CONTAINER_IMAGES_TAG`) is a placeholder a script replaces, not a tag that moves.
+fn is_unversioned(tag: &str) -> bool {
+    !tag.contains(|c: char| c.is_ascii_digit()) && tag.contains(|c: char| c.is_ascii_lowercase())
 }
 
 /// TP005 for a version written without the scheme's prefix (`kestra/kestra:1.0.3`), TP006

@@ -71,9 +71,13 @@ pub enum Command {
 /// Options shared by the commands that read files.
 #[derive(Debug, Args)]
 pub struct Inputs {
-    /// Files or folders to check (folders are walked, respecting .gitignore).
+    /// Files or folders to check (folders are walked, respecting .gitignore); `-` reads stdin.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
+    /// The name stdin (`-`) is shown under, which also decides its kind (`values.yaml`,
+    /// `Dockerfile`); without it, the content decides.
+    #[arg(long, value_name = "NAME")]
+    pub stdin_filename: Option<PathBuf>,
     /// Skip files and folders matching this gitignore-style glob (repeatable).
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
@@ -348,12 +352,13 @@ pub(crate) fn runtime() -> io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-/// Load the settings, run over the inputs and print the notes `--verbose` asks for; `Err` is
-/// the exit code of a configuration that could not be read (already reported).
+/// Load the settings, run over the inputs and print the notes `--verbose` asks for (and,
+/// unless `--quiet`, those about files named on the command line); `Err` is the exit code of a
+/// configuration that could not be read (already reported).
 pub(crate) fn run_inputs(
     inputs: &Inputs,
     overrides: Overrides,
-    verbose: bool,
+    cli: &Cli,
     keep: Keep,
 ) -> io::Result<Result<(Settings, Outcome), u8>> {
     let overrides = Overrides {
@@ -365,12 +370,14 @@ pub(crate) fn run_inputs(
         Ok(settings) => settings,
         Err(code) => return Ok(Err(code)),
     };
-    let outcome = crate::run::run(&inputs.paths, &settings, keep);
-    if verbose {
-        let mut err = io::stderr().lock();
-        for note in &outcome.notes {
-            writeln!(err, "note: {note}")?;
-        }
+    let stdin = crate::run::Stdin {
+        name: inputs.stdin_filename.clone(),
+    };
+    let outcome = crate::run::run_with_stdin(&inputs.paths, &stdin, &settings, keep);
+    let mut err = io::stderr().lock();
+    let notes = outcome.notes.iter().filter(|_| cli.verbose);
+    for note in outcome.notices.iter().filter(|_| !cli.quiet).chain(notes) {
+        writeln!(err, "note: {note}")?;
     }
     Ok(Ok((settings, outcome)))
 }

@@ -1,6 +1,6 @@
-//! Which files to read: named files always (unless `--force-exclude` and an exclude matches),
-//! folders walked with `.gitignore`/`.ignore` respected, VCS folders skipped, `--exclude` and
-//! config excludes applied, each glob relative to its own folder (ruff's model).
+//! Which files to read: named files always, of any name (unless `--force-exclude` and an
+//! exclude matches), folders walked with `.gitignore`/`.ignore` respected, VCS folders skipped,
+//! `--exclude` and config excludes applied, each glob relative to its own folder (ruff's model).
 //!
 //! Symlinks are followed (a linked values file is still a values file); the walker detects
 //! loops and reports them instead of going round. A file reached twice (through a symlink, or
@@ -66,19 +66,15 @@ pub fn discover(
         }
         match meta {
             Ok(meta) if meta.is_dir() => walk(path, &excludes, &mut found, &mut hand),
-            Ok(meta) if meta.is_file() => match classify(path) {
-                Some(kind) => hand(
-                    Candidate {
-                        path: path.clone(),
-                        kind,
-                    },
-                    &mut found,
-                ),
-                None => found.notes.push(format!(
-                    "{}: not a kind of file tagpin reads",
-                    display_path(path)
-                )),
-            },
+            // A file named on the command line is always read: its content decides when its
+            // name does not.
+            Ok(meta) if meta.is_file() => hand(
+                Candidate {
+                    path: path.clone(),
+                    kind: classify(path).unwrap_or(Kind::Unnamed),
+                },
+                &mut found,
+            ),
             Ok(_) => found.errors.push(not_regular(path)),
             Err(e) => found.errors.push(error(path, format!("cannot read: {e}"))),
         }

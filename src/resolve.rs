@@ -92,7 +92,7 @@ pub async fn resolve_all(
 }
 
 /// The rules whose findings a pin fixes without changing what runs.
-const PINNABLE: [&str; 3] = ["TP001", "TP002", "TP003"];
+const PINNABLE: [&str; 4] = ["TP001", "TP002", "TP003", "TP013"];
 
 pub fn is_pinnable(code: &str) -> bool {
     PINNABLE.contains(&code)

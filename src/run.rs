@@ -43,6 +43,8 @@ pub struct Outcome {
     /// Problems that do not stop a file from being checked (a suppression naming no rule).
     pub warnings: Vec<FileError>,
     pub notes: Vec<String>,
+    /// Notes shown without `--verbose`: a file named on the command line that tagpin cannot read.
+    pub notices: Vec<String>,
     /// The text of files with findings, for renderers that show source lines and for fixes.
     pub sources: BTreeMap<String, Arc<SourceFile>>,
     /// The kind of each file in `sources`, for re-scanning a fixed text.
@@ -52,6 +54,22 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    fn add(&mut self, result: FileOutcome) {
+        self.reference_count += result.reference_count;
+        self.references.extend(result.references);
+        self.errors.extend(result.error);
+        self.warnings.extend(result.warnings);
+        self.notes.extend(result.note);
+        self.notices.extend(result.notice);
+        let shown = !result.findings.is_empty() || !result.pinned.is_empty();
+        self.pinned.extend(result.pinned);
+        if let Some(source) = result.source.filter(|_| shown) {
+            self.kinds.insert(source.display_path(), result.kind);
+            self.sources.insert(source.display_path(), source);
+        }
+        self.findings.extend(result.findings);
+    }
+
     /// Findings found after the scan (registry rules), kept in report order.
     pub fn add_findings(&mut self, findings: Vec<Finding>) {
         self.findings.extend(findings);
@@ -80,6 +98,7 @@ struct FileOutcome {
     error: Option<FileError>,
     warnings: Vec<FileError>,
     note: Option<String>,
+    notice: Option<String>,
     source: Option<Arc<SourceFile>>,
 }
 
@@ -91,6 +110,72 @@ pub struct Keep {
     pub sources: bool,
     /// Every reference: for the inventory (`tagpin images`).
     pub references: bool,
+}
+
+/// What `-` among the paths reads: stdin, shown under `name` (which also decides its kind).
+#[derive(Debug, Clone, Default)]
+pub struct Stdin {
+    pub name: Option<PathBuf>,
+}
+
+/// Check every file under `paths`; `-` reads stdin (`helm template . | tagpin check -`).
+/// Findings in stdin's text have no fix: there is no file to write.
+pub fn run_with_stdin(
+    paths: &[PathBuf],
+    stdin: &Stdin,
+    settings: &Settings,
+    keep: Keep,
+) -> Outcome {
+    let dash = Path::new("-");
+    if !paths.iter().any(|p| p == dash) {
+        return run(paths, settings, keep);
+    }
+    let files: Vec<PathBuf> = paths.iter().filter(|p| *p != dash).cloned().collect();
+    let mut outcome = if files.is_empty() {
+        Outcome::default()
+    } else {
+        run(&files, settings, keep)
+    };
+    let name = stdin.name.clone().unwrap_or_else(|| dash.to_path_buf());
+    let kind = stdin
+        .name
+        .as_deref()
+        .and_then(scan::classify)
+        .unwrap_or(Kind::Unnamed);
+    let mut bytes = Vec::new();
+    let read = std::io::stdin()
+        .lock()
+        .take(settings.max_file_size + 1)
+        .read_to_end(&mut bytes);
+    let file = match read {
+        Err(e) => Err(discover::error(&name, format!("cannot read stdin: {e}"))),
+        Ok(_) if bytes.len() as u64 > settings.max_file_size => Err(discover::error(
+            &name,
+            format!("stdin is larger than {} bytes", settings.max_file_size),
+        )),
+        Ok(_) => String::from_utf8(bytes)
+            .map(|text| SourceFile::new(name.clone(), text))
+            .map_err(|_| discover::error(&name, "stdin is not valid UTF-8".to_string())),
+    };
+    outcome.files += 1;
+    let result = match file {
+        Ok(file) => {
+            let mut result = check_source(file, kind, settings);
+            for finding in &mut result.findings {
+                finding.target = None;
+                finding.fix = None;
+            }
+            result.pinned = result.pinned.into_iter().map(Pinned::read_only).collect();
+            result.kept(keep)
+        }
+        Err(error) => FileOutcome {
+            error: Some(error),
+            ..FileOutcome::new(name, kind)
+        },
+    };
+    outcome.add(result);
+    sort_findings(&mut outcome.findings);
+    outcome
 }
 
 /// Check every file under `paths`.
@@ -111,17 +196,7 @@ pub fn run(paths: &[PathBuf], settings: &Settings, keep: Keep) -> Outcome {
         let results: Vec<FileOutcome> = receiver
             .into_iter()
             .par_bridge()
-            .map(|c| {
-                let mut result = check_candidate(&c, settings);
-                if !keep.sources {
-                    result.source = None;
-                }
-                result.reference_count = result.references.len();
-                if !keep.references {
-                    result.references = Vec::new();
-                }
-                result
-            })
+            .map(|c| check_candidate(&c, settings).kept(keep))
             .collect();
         (walk.join().expect("the walk does not panic"), results)
     });
@@ -133,18 +208,7 @@ pub fn run(paths: &[PathBuf], settings: &Settings, keep: Keep) -> Outcome {
         ..Outcome::default()
     };
     for result in results {
-        outcome.reference_count += result.reference_count;
-        outcome.references.extend(result.references);
-        outcome.errors.extend(result.error);
-        outcome.warnings.extend(result.warnings);
-        outcome.notes.extend(result.note);
-        let shown = !result.findings.is_empty() || !result.pinned.is_empty();
-        outcome.pinned.extend(result.pinned);
-        if let Some(source) = result.source.filter(|_| shown) {
-            outcome.kinds.insert(source.display_path(), result.kind);
-            outcome.sources.insert(source.display_path(), source);
-        }
-        outcome.findings.extend(result.findings);
+        outcome.add(result);
     }
     sort_findings(&mut outcome.findings);
     outcome
@@ -157,27 +221,51 @@ fn sort_findings(findings: &mut [Finding]) {
     findings.sort_by(|a, b| (&a.path, a.start, a.rule.code).cmp(&(&b.path, b.start, b.rule.code)));
 }
 
-fn check_candidate(candidate: &Candidate, settings: &Settings) -> FileOutcome {
-    let mut outcome = FileOutcome {
-        path: candidate.path.clone(),
-        kind: candidate.kind,
-        reference_count: 0,
-        references: Vec::new(),
-        findings: Vec::new(),
-        pinned: Vec::new(),
-        error: None,
-        warnings: Vec::new(),
-        note: None,
-        source: None,
-    };
-    let file = match read_source(&candidate.path, settings.max_file_size) {
-        Ok(file) => file,
-        Err(error) => {
-            outcome.error = Some(error);
-            return outcome;
+impl FileOutcome {
+    fn new(path: PathBuf, kind: Kind) -> Self {
+        FileOutcome {
+            path,
+            kind,
+            reference_count: 0,
+            references: Vec::new(),
+            findings: Vec::new(),
+            pinned: Vec::new(),
+            error: None,
+            warnings: Vec::new(),
+            note: None,
+            notice: None,
+            source: None,
         }
-    };
-    let scanned = match scan::scan(&file, candidate.kind) {
+    }
+}
+
+impl FileOutcome {
+    /// Only what the run keeps (see [`Keep`]).
+    fn kept(mut self, keep: Keep) -> Self {
+        if !keep.sources {
+            self.source = None;
+        }
+        self.reference_count = self.references.len();
+        if !keep.references {
+            self.references = Vec::new();
+        }
+        self
+    }
+}
+
+fn check_candidate(candidate: &Candidate, settings: &Settings) -> FileOutcome {
+    match read_source(&candidate.path, settings.max_file_size) {
+        Ok(file) => check_source(file, candidate.kind, settings),
+        Err(error) => FileOutcome {
+            error: Some(error),
+            ..FileOutcome::new(candidate.path.clone(), candidate.kind)
+        },
+    }
+}
+
+fn check_source(file: SourceFile, kind: Kind, settings: &Settings) -> FileOutcome {
+    let mut outcome = FileOutcome::new(file.path.clone(), kind);
+    let scanned = match scan::scan(&file, kind) {
         Ok(scanned) => scanned,
         Err(e) => {
             outcome.error = Some(FileError {
@@ -189,10 +277,15 @@ fn check_candidate(candidate: &Candidate, settings: &Settings) -> FileOutcome {
             return outcome;
         }
     };
-    outcome.note = scanned
+    let note = scanned
         .skipped
         .as_ref()
         .map(|why| format!("{}: skipped: {why}", file.display_path()));
+    if kind == Kind::Unnamed {
+        outcome.notice = note;
+    } else {
+        outcome.note = note;
+    }
     (outcome.findings, outcome.pinned) = check_file(&file, &scanned, settings);
     outcome.warnings = Suppressions::parse(&file).unknown(&file);
     outcome.references = scanned

@@ -304,7 +304,10 @@ impl<'a> Builder<'a> {
                             anchor,
                             pairs,
                             ..
-                        }) => (start, anchor, NodeKind::Mapping(pairs)),
+                        }) => {
+                            self.unique_keys(&pairs)?;
+                            (start, anchor, NodeKind::Mapping(pairs))
+                        }
                         Some(Open::Sequence {
                             start,
                             anchor,
@@ -323,6 +326,47 @@ impl<'a> Builder<'a> {
             nodes: self.nodes,
             documents: self.documents,
         })
+    }
+
+    /// Compose and Kubernetes' strict decoding reject a key written twice; taking either value
+    /// silently would check something other than what runs.
+    fn unique_keys(&self, pairs: &[(NodeId, NodeId)]) -> Result<(), SyntaxError> {
+        if pairs.len() < 2 {
+            return Ok(());
+        }
+        let key = |i: usize| match &self.nodes[pairs[i].0].kind {
+            NodeKind::Scalar { value, .. } => Some(value.as_str()),
+            _ => None,
+        };
+        let mut order: Vec<usize> = (0..pairs.len()).filter(|&i| key(i).is_some()).collect();
+        order.sort_by(|&a, &b| key(a).cmp(&key(b)).then(a.cmp(&b)));
+        let Some(pair) = order.windows(2).find(|w| key(w[0]) == key(w[1])) else {
+            return Ok(());
+        };
+        let (first, second) = (
+            self.position(pairs[pair[0]].0),
+            self.position(pairs[pair[1]].0),
+        );
+        Err(SyntaxError {
+            line: second.0,
+            column: second.1,
+            message: format!(
+                "duplicate key `{}` on lines {} and {}: keep one",
+                key(pair[0]).unwrap_or_default(),
+                first.0,
+                second.0
+            ),
+        })
+    }
+
+    /// The 1-based line and character column of a node.
+    fn position(&self, id: NodeId) -> (usize, usize) {
+        let before = &self.text[..self.nodes[id].span.start.min(self.text.len())];
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        (
+            before.matches('\n').count() + 1,
+            before[line_start..].chars().count() + 1,
+        )
     }
 
     fn push(&mut self, span: Span, kind: NodeKind, anchor: usize) -> NodeId {
@@ -465,6 +509,20 @@ mod tests {
         assert_eq!(stream("a: 1\n---\nb: 2\n---\n").documents.len(), 3);
         let error = Stream::parse("a: 1\n  b: [\n").unwrap_err();
         assert!(error.line >= 2, "{error:?}");
+    }
+
+    #[test]
+    fn duplicate_keys_name_both_lines() {
+        let error =
+            Stream::parse("services:\n  web:\n    image: a:1\n    ports: [1]\n    image: a:2\n")
+                .unwrap_err();
+        assert_eq!((error.line, error.column), (5, 5));
+        assert_eq!(
+            error.message,
+            "duplicate key `image` on lines 3 and 5: keep one"
+        );
+        assert!(Stream::parse("a: {b: 1, b: 2}\n").is_err());
+        assert!(Stream::parse("a: {b: 1}\nc: {b: 1}\n<<: {a: 2}\n").is_ok());
     }
 
     #[test]

@@ -14,6 +14,14 @@ fuzz_target!(|text: &str| {
         Kind::Known(FileKind::Compose),
         Kind::Known(FileKind::Helm),
         Kind::Known(FileKind::Kustomize),
+        Kind::Known(FileKind::GithubActions),
+        Kind::Known(FileKind::GitlabCi),
+        Kind::Known(FileKind::Bitbucket),
+        Kind::Known(FileKind::Circleci),
+        Kind::Known(FileKind::AzurePipelines),
+        Kind::Known(FileKind::Woodpecker),
+        Kind::Json,
+        Kind::Unnamed,
     ] {
         let Ok(scanned) = scan::scan(&file, kind) else { continue };
         for reference in &scanned.references {

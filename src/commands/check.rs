@@ -17,15 +17,14 @@ use crate::run::{Keep, Outcome};
 
 pub fn check(args: &CheckArgs, cli: &Cli, style: Style) -> io::Result<u8> {
     if args.diff && !matches!(args.format, Format::Human | Format::Concise | Format::Json) {
-        let message = "`--diff` prints a unified diff (`--format human` or `concise`) or the fixes as JSON (`--format json`); it has no `sarif`, `github` or `gitlab` form";
-        let mut command = Cli::command();
-        command.build();
-        command
-            .find_subcommand_mut("check")
-            .expect("`check` is a subcommand")
-            .error(clap::error::ErrorKind::ArgumentConflict, message)
-            .print()?;
-        return Ok(2);
+        return usage_error(
+            "`--diff` prints a unified diff (`--format human` or `concise`) or the fixes as JSON (`--format json`); it has no `sarif`, `github` or `gitlab` form",
+        );
+    }
+    if (args.fix || args.diff) && args.inputs.paths.iter().any(|p| p.as_os_str() == "-") {
+        return usage_error(
+            "`--fix` and `--diff` rewrite files, and stdin (`-`) is none: check it without them",
+        );
     }
     let overrides = Overrides {
         select: args.select.clone(),
@@ -40,7 +39,7 @@ pub fn check(args: &CheckArgs, cli: &Cli, style: Style) -> io::Result<u8> {
         sources: keep_sources,
         references: false,
     };
-    let (settings, mut outcome) = match run_inputs(&args.inputs, overrides, cli.verbose, keep)? {
+    let (settings, mut outcome) = match run_inputs(&args.inputs, overrides, cli, keep)? {
         Ok(done) => done,
         Err(code) => return Ok(code),
     };
@@ -233,4 +232,16 @@ fn fix(
 
 fn applied<'a>(fixes: impl Iterator<Item = &'a fix::FileFix>) -> Vec<fix::Applied> {
     fixes.flat_map(|f| f.applied.iter().cloned()).collect()
+}
+
+/// An argument error in clap's words, exit 2.
+fn usage_error(message: &str) -> io::Result<u8> {
+    let mut command = Cli::command();
+    command.build();
+    command
+        .find_subcommand_mut("check")
+        .expect("`check` is a subcommand")
+        .error(clap::error::ErrorKind::ArgumentConflict, message)
+        .print()?;
+    Ok(2)
 }

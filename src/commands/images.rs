@@ -12,7 +12,7 @@ pub fn images(args: &ImagesArgs, cli: &Cli) -> io::Result<u8> {
         sources: false,
         references: true,
     };
-    let (_, outcome) = match run_inputs(&args.inputs, Overrides::default(), cli.verbose, keep)? {
+    let (_, outcome) = match run_inputs(&args.inputs, Overrides::default(), cli, keep)? {
         Ok(done) => done,
         Err(code) => return Ok(code),
     };

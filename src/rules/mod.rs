@@ -75,6 +75,7 @@ pub static RULES: &[Rule] = &[
     rule!("TP010", "invalid-reference", Error, registry: false, fixable: false, "Not a valid image reference"),
     rule!("TP011", "unresolved-variable", Info, registry: false, fixable: false, "A variable with no default: the reference cannot be checked"),
     rule!("TP012", "floating-plugin", Warning, registry: false, fixable: false, "`kestra plugins install …:LATEST` in a Dockerfile"),
+    rule!("TP013", "unversioned-tag", Warning, registry: false, fixable: true, "A tag with no version in it (`redis:alpine`, `rust:bookworm`, `docker:dind`)"),
     rule!("TP014", "unused-suppression", Info, registry: false, fixable: false, "A `# tagpin: ignore` comment, or a code in one, that suppresses nothing"),
 ];
 

@@ -1,7 +1,11 @@
 //! Compose files: `services.*.image`, through anchors, `<<` merges and `x-` blocks, with
-//! `${VAR:-default}` taken at its default.
+//! `${VAR:-default}` taken at its default. A service that also has `build:` is built here, and
+//! its `image:` is the name the build is tagged with
+//! (<https://github.com/compose-spec/compose-spec/blob/main/build.md>): no reference.
 
-use super::{Doc, FileKind, Reference};
+use std::cell::RefCell;
+
+use super::{Doc, FileKind, Reference, Value};
 use crate::yaml::NodeId;
 
 /// A top-level `services:` whose entries are mappings.
@@ -17,7 +21,14 @@ pub(super) fn is_compose(doc: &Doc<'_>, root: NodeId) -> bool {
         })
 }
 
-pub(super) fn scan(doc: &Doc<'_>, root: NodeId, out: &mut Vec<Reference>) {
+/// `lookup` gives the values of the `.env` beside the file; a reference that takes one names
+/// the variables it took in [`Reference::from_env`].
+pub(super) fn scan(
+    doc: &Doc<'_>,
+    root: NodeId,
+    lookup: &dyn Fn(&str) -> Option<Value>,
+    out: &mut Vec<Reference>,
+) {
     let stream = doc.stream;
     if !stream.is_mapping(root) {
         return;
@@ -26,12 +37,25 @@ pub(super) fn scan(doc: &Doc<'_>, root: NodeId, out: &mut Vec<Reference>) {
         return;
     };
     for (name, service) in stream.entries(services) {
-        let Some(image) = stream.get(service, "image") else {
+        // Beside `build:`, `image:` names the local build: a pin would label it a release.
+        let Some(image) = stream
+            .get(service, "image")
+            .filter(|_| stream.get(service, "build").is_none())
+        else {
             continue;
         };
         let name = stream.scalar(name).unwrap_or("?");
         let context = format!("services.{name}.image");
-        out.extend(doc.image(FileKind::Compose, image, context));
+        let used = RefCell::new(Vec::new());
+        let tracked = |variable: &str| {
+            let value = lookup(variable)?;
+            used.borrow_mut().push(variable.to_string());
+            Some(value)
+        };
+        if let Some(mut reference) = doc.image_with(FileKind::Compose, image, context, &tracked) {
+            reference.from_env = used.into_inner();
+            out.push(reference);
+        }
     }
 }
 
@@ -58,6 +82,9 @@ services:
     image: kestra/kestra:${TAG}
   build-only:
     build: .
+  local:
+    build: ./app
+    image: company/app:latest
 ";
         let refs = scan_named("compose.yaml", text);
         assert_eq!(

@@ -350,9 +350,12 @@ impl Scanner {
             return Ok(line.value(inner));
         }
         let lookup = |name: &str| {
-            let value = self.args.get(name)?.as_ref()?;
+            let value = match self.args.get(name) {
+                Some(Some(value)) => value.clone(),
+                _ => Value::synthetic(platform_arg(name)?),
+            };
             self.spent.set(self.spent.get() + value.text.len());
-            (self.spent.get() <= self.budget).then(|| value.clone())
+            (self.spent.get() <= self.budget).then_some(value)
         };
         let value = interpolate(
             text,
@@ -366,6 +369,20 @@ impl Scanner {
         }
         Ok(value)
     }
+}
+
+/// BuildKit's automatic platform `ARG`s, defined in the global scope for `FROM` without a
+/// declaration (<https://docs.docker.com/build/building/variables/#pre-defined-build-arguments>).
+/// Their value is the build's platform; a scan takes the common `linux/amd64` so that
+/// `FROM base-$TARGETARCH` finds its stage and a floating tag beside them is still flagged.
+fn platform_arg(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "TARGETPLATFORM" | "BUILDPLATFORM" => "linux/amd64",
+        "TARGETOS" | "BUILDOS" => "linux",
+        "TARGETARCH" | "BUILDARCH" => "amd64",
+        "TARGETVARIANT" | "BUILDVARIANT" => "",
+        _ => return None,
+    })
 }
 
 /// Whether every `{` closes and nesting stays shallow, so expansion takes linear time.
@@ -610,6 +627,15 @@ mod tests {
         assert_eq!(references[0].value.span_of(0..3), None);
         let variable = references[1].unresolved.as_ref().unwrap();
         assert_eq!(&text[variable.span.clone()], "${UNDECLARED}");
+    }
+
+    #[test]
+    fn buildkit_platform_args_are_known() {
+        let text = "FROM alpine:3.20 AS base-amd64\nFROM base-${TARGETARCH}\n\
+FROM --platform=$BUILDPLATFORM golang:latest-$TARGETOS AS build\n";
+        let references = check(text);
+        assert_eq!(images(&references), ["alpine:3.20", "golang:latest-linux"]);
+        assert!(references.iter().all(|r| r.unresolved.is_none()));
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub(super) fn scan(doc: &Doc<'_>, root: NodeId, out: &mut Vec<Reference>) {
             };
             if stream
                 .scalar(value)
-                .is_some_and(|v| !matches!(v, "true" | "false"))
+                .is_some_and(|v| !matches!(v, "true" | "false") && !is_picture(v))
             {
                 out.extend(doc.image(FileKind::Helm, value, join(&path(), name)));
             }
@@ -37,6 +37,18 @@ fn is_image_key(key: &str) -> bool {
         || key
             .strip_suffix("Image")
             .is_some_and(|p| p.ends_with(|c: char| c.is_ascii_lowercase()))
+}
+
+/// A picture, not a container image: a URL (`https://…/bg.png`, `data:…`) or a picture file
+/// (`logoImage: logo.svg`).
+fn is_picture(value: &str) -> bool {
+    const PICTURES: [&str; 9] = [
+        ".svg", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".ico", ".bmp", ".avif",
+    ];
+    let lower = value.to_ascii_lowercase();
+    lower.contains("://")
+        || lower.starts_with("data:")
+        || PICTURES.iter().any(|ext| lower.ends_with(ext))
 }
 
 /// `repository` (with optional `registry`, `tag`, `digest`/`sha`), or `image` + `tag`.
@@ -160,6 +172,19 @@ sidecar:
         let old = &refs[1];
         assert_eq!(&text[old.value.span_of(14..20).unwrap()], "latest");
         assert_eq!(&text[old.span.clone()], "kestra/kestra");
+    }
+
+    #[test]
+    fn pictures_are_not_images() {
+        let text = "\
+ui:
+  logoImage: logo.svg
+  backgroundImage: https://example.com/assets/bg.png
+  faviconImage: data:image/png;base64,iVBORw0KGgo=
+  image: nginx:latest
+  avatarImage: /static/Avatar.JPG
+";
+        assert_eq!(images(&scan_named("values.yaml", text)), ["nginx:latest"]);
     }
 
     #[test]

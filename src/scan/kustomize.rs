@@ -1,8 +1,19 @@
 //! Kustomizations: `images:` entries that set `newTag` or `digest` (an entry that only renames
 //! an image pins nothing, so it is no reference).
+//!
+//! Such an entry is where the pin lives for every manifest the kustomization builds: the
+//! `image:` written in a base (or in a custom resource the `images` transformer changes) is
+//! replaced at build time (<https://kubectl.docs.kubernetes.io/references/kustomize/kustomization/images/>).
+//! [`Overrides`] finds, for one manifest, the kustomizations in its folder, above it, and in
+//! overlays beside it that list it (directly, or through the folders they list under
+//! `resources`), and the image names they pin.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use super::{Doc, FileKind, Reference};
-use crate::yaml::NodeId;
+use crate::yaml::{NodeId, Stream};
 
 pub(super) fn scan(doc: &Doc<'_>, root: NodeId, out: &mut Vec<Reference>) {
     let stream = doc.stream;
@@ -40,9 +51,220 @@ pub(super) fn scan(doc: &Doc<'_>, root: NodeId, out: &mut Vec<Reference>) {
     }
 }
 
+/// How far above a manifest kustomizations are looked for, and how deep below each of those
+/// folders overlays are: the usual `base/` and `overlays/<env>/` layouts, with room to spare.
+const LEVELS_UP: usize = 3;
+const DEPTH: usize = 3;
+const NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// What a kustomization says that matters here.
+#[derive(Debug, Default)]
+struct Kustomization {
+    dir: PathBuf,
+    /// `resources`, `bases` and `components`, as absolute paths.
+    includes: Vec<PathBuf>,
+    /// Image names whose tag or digest the `images:` entries set.
+    pins: Vec<String>,
+    /// `kind: Component`: its `images:` apply to the kustomization that includes it.
+    component: bool,
+}
+
+/// Parsed kustomizations and folder walks, shared by every file of a run.
+#[derive(Default)]
+struct Cache {
+    parsed: HashMap<PathBuf, Option<Arc<Kustomization>>>,
+    below: HashMap<PathBuf, Arc<Vec<PathBuf>>>,
+}
+
+fn cache() -> &'static Mutex<Cache> {
+    static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
+    CACHE.get_or_init(Mutex::default)
+}
+
+/// The image names pinned by kustomizations that build a manifest, with the kustomization
+/// that pins each.
+pub(super) fn overrides(manifest: &Path) -> Vec<(String, PathBuf)> {
+    let Ok(manifest) = std::path::absolute(manifest) else {
+        return Vec::new();
+    };
+    let manifest = normalize(&manifest);
+    let mut out = Vec::new();
+    let mut seen = Vec::new();
+    for above in manifest.ancestors().skip(1).take(LEVELS_UP + 1) {
+        for file in kustomizations_below(above).iter() {
+            if seen.contains(file) {
+                continue;
+            }
+            seen.push(file.clone());
+            let Some(k) = parse(file) else { continue };
+            if builds(&k, &manifest, &mut Vec::new()) {
+                for name in images_of(&k, &mut Vec::new()) {
+                    out.push((name, file.clone()));
+                }
+            }
+        }
+        // Not past the repository's root.
+        if above.join(".git").exists() {
+            break;
+        }
+    }
+    out
+}
+
+/// Whether `k` builds `target`: it lists the file, or a folder whose kustomization builds it.
+fn builds(k: &Kustomization, target: &Path, visited: &mut Vec<PathBuf>) -> bool {
+    if visited.contains(&k.dir) || visited.len() > 16 {
+        return false;
+    }
+    visited.push(k.dir.clone());
+    k.includes.iter().any(|include| {
+        include == target
+            || find_in(include)
+                .and_then(|file| parse(&file))
+                .is_some_and(|inner| builds(&inner, target, visited))
+    })
+}
+
+/// The pins of a kustomization and of the components it includes.
+fn images_of(k: &Kustomization, visited: &mut Vec<PathBuf>) -> Vec<String> {
+    if visited.contains(&k.dir) || visited.len() > 16 {
+        return Vec::new();
+    }
+    visited.push(k.dir.clone());
+    let mut names = k.pins.clone();
+    for include in &k.includes {
+        if let Some(component) = find_in(include).and_then(|f| parse(&f))
+            && component.component
+        {
+            names.extend(images_of(&component, visited));
+        }
+    }
+    names
+}
+
+/// The kustomization file of a folder.
+fn find_in(dir: &Path) -> Option<PathBuf> {
+    NAMES.iter().map(|n| dir.join(n)).find(|p| p.is_file())
+}
+
+/// Kustomization files in `dir` and up to [`DEPTH`] folders below it (ignore files respected).
+fn kustomizations_below(dir: &Path) -> Arc<Vec<PathBuf>> {
+    if let Some(found) = cache().lock().ok().and_then(|c| c.below.get(dir).cloned()) {
+        return found;
+    }
+    let found: Vec<PathBuf> = ignore::WalkBuilder::new(dir)
+        .max_depth(Some(DEPTH))
+        .hidden(true)
+        .build()
+        .flatten()
+        .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
+        .map(|e| e.into_path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| NAMES.contains(&n))
+        })
+        .collect();
+    let found = Arc::new(found);
+    if let Ok(mut c) = cache().lock() {
+        c.below.insert(dir.to_path_buf(), found.clone());
+    }
+    found
+}
+
+fn parse(file: &Path) -> Option<Arc<Kustomization>> {
+    if let Some(parsed) = cache()
+        .lock()
+        .ok()
+        .and_then(|c| c.parsed.get(file).cloned())
+    {
+        return parsed;
+    }
+    let parsed = read(file).map(Arc::new);
+    if let Ok(mut c) = cache().lock() {
+        c.parsed.insert(file.to_path_buf(), parsed.clone());
+    }
+    parsed
+}
+
+fn read(file: &Path) -> Option<Kustomization> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let stream = Stream::parse(&text).ok()?;
+    let root = stream.documents.first()?.root;
+    let dir = normalize(file.parent()?);
+    let mut k = Kustomization {
+        dir: dir.clone(),
+        component: stream.get(root, "kind").and_then(|id| stream.scalar(id)) == Some("Component"),
+        ..Kustomization::default()
+    };
+    for key in ["resources", "bases", "components"] {
+        if let Some(list) = stream.get(root, key) {
+            k.includes.extend(
+                stream
+                    .items(list)
+                    .iter()
+                    .filter_map(|&id| stream.scalar(id))
+                    .filter(|r| !r.contains("://"))
+                    .map(|r| normalize(&dir.join(r))),
+            );
+        }
+    }
+    if let Some(images) = stream.get(root, "images") {
+        for &entry in stream.items(images) {
+            let set = |key: &str| {
+                stream
+                    .get(entry, key)
+                    .and_then(|id| stream.scalar(id))
+                    .is_some_and(|v| !v.is_empty())
+            };
+            let name = stream.get(entry, "name").and_then(|id| stream.scalar(id));
+            if let Some(name) = name.filter(|_| set("newTag") || set("digest")) {
+                k.pins.push(name.to_string());
+            }
+        }
+    }
+    Some(k)
+}
+
+/// `a/./b/../c` → `a/c`, without touching the file system.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The name of an image reference as kustomize matches it: the text before the tag or digest.
+pub(super) fn image_name(reference: &str) -> &str {
+    let without_digest = reference.split('@').next().unwrap_or(reference);
+    match without_digest.rfind(':') {
+        Some(colon) if !without_digest[colon..].contains('/') => &without_digest[..colon],
+        _ => without_digest,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::scan::test_support::{images, scan_named};
+
+    #[test]
+    fn names_as_kustomize_matches_them() {
+        for (reference, name) in [
+            ("nginx", "nginx"),
+            ("nginx:1.27", "nginx"),
+            ("localhost:5000/app:v1@sha256:abc", "localhost:5000/app"),
+            ("localhost:5000/app", "localhost:5000/app"),
+        ] {
+            assert_eq!(super::image_name(reference), name);
+        }
+    }
 
     #[test]
     fn entries_with_tags_or_digests() {

@@ -6,16 +6,20 @@
 //! with where each piece of it sits in the file, so a finding can point at the tag wherever it
 //! was written, and a fix can rewrite exactly those bytes.
 
+mod ci;
 mod compose;
 mod dockerfile;
+mod env;
 mod flow;
+mod github;
+mod gitlab;
 mod helm;
 pub mod interpolate;
 mod kubernetes;
 mod kustomize;
 
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -26,7 +30,7 @@ use std::collections::HashSet;
 
 /// The kinds of files tagpin reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum FileKind {
     Compose,
     Kubernetes,
@@ -34,6 +38,12 @@ pub enum FileKind {
     Kustomize,
     Dockerfile,
     Flow,
+    GithubActions,
+    GitlabCi,
+    Bitbucket,
+    Circleci,
+    AzurePipelines,
+    Woodpecker,
 }
 
 impl FileKind {
@@ -45,6 +55,12 @@ impl FileKind {
             FileKind::Kustomize => "kustomize",
             FileKind::Dockerfile => "dockerfile",
             FileKind::Flow => "flow",
+            FileKind::GithubActions => "github-actions",
+            FileKind::GitlabCi => "gitlab-ci",
+            FileKind::Bitbucket => "bitbucket",
+            FileKind::Circleci => "circleci",
+            FileKind::AzurePipelines => "azure-pipelines",
+            FileKind::Woodpecker => "woodpecker",
         }
     }
 }
@@ -97,6 +113,41 @@ impl Value {
         }
     }
 
+    /// The part of the value from byte `from` of its text on, pieces keeping their origin.
+    pub fn from(&self, from: usize) -> Value {
+        self.slice(from..self.text.len())
+    }
+
+    /// A range of the value, pieces keeping their origin.
+    pub fn slice(&self, range: Range<usize>) -> Value {
+        let mut out = Value::default();
+        for piece in &self.pieces {
+            let start = piece.range.start.max(range.start);
+            let end = piece.range.end.min(range.end);
+            if start < end {
+                let skip = start - piece.range.start;
+                out.push(&self.text[start..end], piece.origin.map(|o| o + skip));
+            }
+        }
+        out
+    }
+
+    /// The same text with every origin mapped by `f` (`None` makes a piece synthetic).
+    pub fn rebase(&self, f: impl Fn(usize) -> Option<usize>) -> Value {
+        let mut out = Value::default();
+        for piece in &self.pieces {
+            out.push(&self.text[piece.range.clone()], piece.origin.and_then(&f));
+        }
+        out
+    }
+
+    /// Where in the file each verbatim piece sits.
+    pub fn origins(&self) -> impl Iterator<Item = Span> + '_ {
+        self.pieces
+            .iter()
+            .filter_map(|p| p.origin.map(|o| o..o + p.range.len()))
+    }
+
     /// Where a range of the text sits in the file, if it was copied from one place.
     pub fn span_of(&self, range: Range<usize>) -> Option<Span> {
         if range.is_empty() {
@@ -138,9 +189,20 @@ pub struct Reference {
     pub unresolved: Option<Variable>,
     /// A Helm tag left empty: the chart renders its `appVersion`, which the chart version pins.
     pub chart_tag: bool,
+    /// The `.env` variables the value took: the `.env` file's own reference is where the
+    /// findings are, so this one gives none.
+    pub from_env: Vec<String>,
+    /// A kustomization whose `images:` pins this image when it builds the manifest.
+    pub kustomized: Option<PathBuf>,
 }
 
 impl Reference {
+    /// Whether the pin lives elsewhere (a chart's `appVersion`, a `.env` value, a
+    /// kustomization's `images:`), so this reference gives no finding.
+    pub fn pinned_elsewhere(&self) -> bool {
+        self.chart_tag || !self.from_env.is_empty() || self.kustomized.is_some()
+    }
+
     pub fn new(kind: FileKind, span: Span, value: Value, context: String) -> Self {
         Self {
             kind,
@@ -149,6 +211,8 @@ impl Reference {
             context,
             unresolved: None,
             chart_tag: false,
+            from_env: Vec::new(),
+            kustomized: None,
         }
     }
 }
@@ -169,6 +233,8 @@ pub struct Scan {
     pub plugins: Vec<Plugin>,
     /// Why the file was passed over on purpose (a Helm template), for `--verbose`.
     pub skipped: Option<String>,
+    /// Whether the content showed a kind tagpin reads (a YAML file can hold none).
+    pub recognised: bool,
 }
 
 /// A problem that kept tagpin from reading a file, at a 1-based line.
@@ -199,23 +265,32 @@ pub enum Kind {
     Yaml,
     /// A file under a Helm chart's `templates/`: Go templates, not YAML.
     HelmTemplate,
+    /// JSON: read when it is a Kubernetes manifest.
+    Json,
+    /// A `.env` file: the values compose files beside it interpolate.
+    Env,
+    /// A file named on the command line whose name says nothing: its content decides.
+    Unnamed,
 }
 
 /// The kind of a file from its path, or `None` when tagpin does not read such files.
+///
+/// Names follow the tools that read the files, and Renovate's managers for them
+/// (`fileMatch` in lib/modules/manager/*/index.ts).
 pub fn classify(path: &Path) -> Option<Kind> {
     let name = path.file_name()?.to_str()?;
     let lower = name.to_ascii_lowercase();
-    if lower == "dockerfile"
-        || lower == "containerfile"
-        || lower.starts_with("dockerfile.")
-        || lower.starts_with("containerfile.")
-        || lower.ends_with(".dockerfile")
-        || lower.ends_with(".containerfile")
-    {
+    if is_dockerfile_name(&lower) {
         return Some(Kind::Known(FileKind::Dockerfile));
     }
     if name == "Kustomization" {
         return Some(Kind::Known(FileKind::Kustomize));
+    }
+    if lower == ".env" {
+        return Some(Kind::Env);
+    }
+    if lower.ends_with(".json") {
+        return Some(Kind::Json);
     }
     let stem = lower
         .strip_suffix(".yaml")
@@ -229,6 +304,9 @@ pub fn classify(path: &Path) -> Option<Kind> {
     if in_chart_templates(path) {
         return Some(Kind::HelmTemplate);
     }
+    if let Some(kind) = ci_kind(path, stem) {
+        return Some(Kind::Known(kind));
+    }
     if stem == "compose"
         || stem.starts_with("compose.")
         || stem.starts_with("docker-compose")
@@ -240,6 +318,46 @@ pub fn classify(path: &Path) -> Option<Kind> {
         return Some(Kind::Known(FileKind::Helm));
     }
     Some(Kind::Yaml)
+}
+
+/// `Dockerfile`, `Dockerfile.prod`, `Dockerfile-dev`, `app.dockerfile` and the same with
+/// `Containerfile`; not their `.dockerignore` files.
+fn is_dockerfile_name(lower: &str) -> bool {
+    ["dockerfile", "containerfile"].iter().any(|base| {
+        lower.ends_with(&format!(".{base}"))
+            || lower.strip_prefix(base).is_some_and(|rest| {
+                rest.is_empty()
+                    || (rest.starts_with(['.', '-', '_'])
+                        && !rest.ends_with("ignore")
+                        && !rest.ends_with(".md"))
+            })
+    })
+}
+
+/// CI configuration, by the names each service reads.
+fn ci_kind(path: &Path, stem: &str) -> Option<FileKind> {
+    let folder = |n: usize| {
+        path.ancestors()
+            .nth(n)
+            .and_then(|dir| dir.file_name())
+            .and_then(|dir| dir.to_str())
+    };
+    Some(match stem {
+        _ if folder(1) == Some("workflows") && folder(2) == Some(".github") => {
+            FileKind::GithubActions
+        }
+        "action" => FileKind::GithubActions,
+        _ if stem == ".gitlab-ci" || stem.ends_with(".gitlab-ci") => FileKind::GitlabCi,
+        _ if folder(1) == Some(".gitlab-ci") => FileKind::GitlabCi,
+        "bitbucket-pipelines" => FileKind::Bitbucket,
+        "config" if folder(1) == Some(".circleci") => FileKind::Circleci,
+        _ if stem.starts_with("azure-pipelines") || folder(1) == Some(".azure-pipelines") => {
+            FileKind::AzurePipelines
+        }
+        ".woodpecker" | ".drone" => FileKind::Woodpecker,
+        _ if folder(1) == Some(".woodpecker") => FileKind::Woodpecker,
+        _ => return None,
+    })
 }
 
 fn beside_chart(path: &Path) -> bool {
@@ -273,13 +391,55 @@ pub fn scan(file: &SourceFile, kind: Kind) -> Result<Scan, ScanError> {
                 references,
                 plugins,
                 skipped: None,
+                recognised: true,
             })
         }
-        Kind::Yaml if looks_like_template(text) && under_templates_folder(&file.path) => Ok(
-            skipped("Helm template (Go template syntax, rendered by Helm)"),
-        ),
+        Kind::Yaml if looks_like_helm(text) && under_templates_folder(&file.path) => Ok(skipped(
+            "Helm template (Go template syntax, rendered by Helm)",
+        )),
         Kind::Known(kind) => scan_yaml(file, Some(kind)),
         Kind::Yaml => scan_yaml(file, None),
+        // Only manifests: package.json and friends are never parsed.
+        Kind::Json if !text.contains("\"apiVersion\"") => Ok(Scan::default()),
+        Kind::Json => scan_yaml(file, None),
+        Kind::Env => {
+            let mut references = Vec::new();
+            env::scan(file, &mut references);
+            dedupe(&mut references);
+            Ok(Scan {
+                references,
+                recognised: true,
+                ..Scan::default()
+            })
+        }
+        Kind::Unnamed => sniff(file),
+    }
+}
+
+/// A file named on the command line under a name of no known kind: a Dockerfile when its first
+/// instruction is one, else YAML whose content tells its kind; otherwise a note says so.
+fn sniff(file: &SourceFile) -> Result<Scan, ScanError> {
+    let text = file.text.as_str();
+    let first = text
+        .lines()
+        .map(str::trim_start)
+        .find(|l| !l.is_empty() && (!l.starts_with('#') || l.starts_with("# syntax=")))
+        .unwrap_or("");
+    let keyword = first.split_whitespace().next().unwrap_or("");
+    if ["from", "arg", "# syntax="]
+        .iter()
+        .any(|k| keyword.eq_ignore_ascii_case(k) || first.starts_with(k))
+    {
+        return scan(file, Kind::Known(FileKind::Dockerfile));
+    }
+    let unknown = || {
+        skipped(
+            "not a kind of file tagpin reads (Dockerfile, compose, Helm, Kubernetes, Kustomize, flow, CI)",
+        )
+    };
+    match scan_yaml(file, None) {
+        Ok(scan) if scan.recognised => Ok(scan),
+        _ => Ok(unknown()),
     }
 }
 
@@ -306,35 +466,97 @@ fn scan_yaml(file: &SourceFile, kind: Option<FileKind>) -> Result<Scan, ScanErro
         Err(e) => return Err(e.into()),
     };
     let mut references = Vec::new();
+    let mut recognised = kind.is_some();
+    // Read only when a compose file asks for a variable.
+    let env = std::cell::OnceCell::new();
+    let env_lookup = |name: &str| {
+        let beside = env.get_or_init(|| env::Beside::read(&file.path));
+        Some(beside.as_ref()?.get(name)?.1.clone())
+    };
     for document in &stream.documents {
         let root = document.root;
         let doc = Doc {
             stream: &stream,
             text,
         };
+        let out = &mut references;
         match kind {
-            Some(FileKind::Compose) => compose::scan(&doc, root, &mut references),
-            Some(FileKind::Helm) => helm::scan(&doc, root, &mut references),
-            Some(FileKind::Kustomize) => kustomize::scan(&doc, root, &mut references),
+            Some(FileKind::Compose) => compose::scan(&doc, root, &env_lookup, out),
+            Some(FileKind::Helm) => helm::scan(&doc, root, out),
+            Some(FileKind::Kustomize) => kustomize::scan(&doc, root, out),
+            Some(FileKind::GithubActions) => github::scan(&doc, root, out),
+            Some(FileKind::GitlabCi) => gitlab::scan(&doc, root, out),
+            Some(
+                ci @ (FileKind::Bitbucket
+                | FileKind::Circleci
+                | FileKind::AzurePipelines
+                | FileKind::Woodpecker),
+            ) => ci::scan(ci, &doc, root, out),
             Some(FileKind::Kubernetes)
             | Some(FileKind::Flow)
             | Some(FileKind::Dockerfile)
             | None => {
-                if kubernetes::is_manifest(&doc, root) {
-                    kubernetes::scan(&doc, root, &mut references);
+                recognised |= if kubernetes::is_manifest(&doc, root) {
+                    kubernetes::scan(&doc, root, out);
+                    true
                 } else if compose::is_compose(&doc, root) {
-                    compose::scan(&doc, root, &mut references);
+                    compose::scan(&doc, root, &env_lookup, out);
+                    true
                 } else if flow::is_flow(&doc, root) {
-                    flow::scan(&doc, root, &mut references);
-                }
+                    flow::scan(&doc, root, out);
+                    true
+                } else if gitlab::is_gitlab_ci(&doc, root) {
+                    gitlab::scan(&doc, root, out);
+                    true
+                } else {
+                    false
+                };
             }
+        }
+    }
+    if references.iter().any(|r| r.kind == FileKind::Kubernetes) {
+        let overrides = kustomize::overrides(&file.path);
+        for reference in references.iter_mut() {
+            let name = kustomize::image_name(&reference.value.text);
+            if let Some((_, kustomization)) = overrides.iter().find(|(pinned, _)| pinned == name) {
+                let by = crate::source::display_path(kustomization);
+                reference.context = format!("{} (pinned by {by})", reference.context);
+                reference.kustomized = Some(kustomization.clone());
+            }
+        }
+    }
+    if let Some(Some(env)) = env.get() {
+        for reference in references.iter_mut().filter(|r| !r.from_env.is_empty()) {
+            let lines: Vec<String> = reference
+                .from_env
+                .iter()
+                .filter_map(|name| env.get(name))
+                .map(|(name, _, line)| format!("`{name}` from {}:{line}", env.path))
+                .collect();
+            reference.context = format!("{} ({})", reference.context, lines.join(", "));
         }
     }
     dedupe(&mut references);
     Ok(Scan {
         references,
+        recognised,
         ..Scan::default()
     })
+}
+
+/// Go template actions on Helm's objects: a Kestra flow's Pebble (`{{ inputs.x }}`) under a
+/// `templates/` folder is no Helm template.
+fn looks_like_helm(text: &str) -> bool {
+    looks_like_template(text)
+        && [
+            ".Values",
+            ".Release.",
+            ".Chart.",
+            "include \"",
+            "template \"",
+        ]
+        .iter()
+        .any(|marker| text.contains(marker))
 }
 
 /// Helm templates copied out of their chart still sit under `templates/` or say so in their name.
@@ -390,16 +612,65 @@ impl Doc<'_> {
         context: String,
         parts: &[(&str, NodeId)],
     ) -> Option<Reference> {
+        let parts = parts
+            .iter()
+            .map(|&(separator, id)| Some((separator, self.value(id)?, id)))
+            .collect::<Option<Vec<_>>>()?;
+        Some(self.evaluated(kind, anchor, context, parts, &|_| None))
+    }
+
+    /// A reference from a scalar that holds an image after `prefix` (`docker://alpine:3`).
+    pub fn image_after(
+        &self,
+        kind: FileKind,
+        id: NodeId,
+        prefix: &str,
+        context: String,
+    ) -> Option<Reference> {
+        let value = self.value(id)?;
+        let rest = value.text.strip_prefix(prefix)?;
+        if rest.trim().is_empty() {
+            return None;
+        }
+        let value = value.from(prefix.len());
+        Some(self.evaluated(kind, id, context, vec![("", value, id)], &|_| None))
+    }
+
+    /// A reference from a scalar whose `$VAR`s the file itself may define (GitLab's
+    /// `variables:`): `lookup` gives their values.
+    pub fn image_with(
+        &self,
+        kind: FileKind,
+        id: NodeId,
+        context: String,
+        lookup: &dyn Fn(&str) -> Option<Value>,
+    ) -> Option<Reference> {
+        if self.stream.is_null(id) || self.stream.scalar(id)?.trim().is_empty() {
+            return None;
+        }
+        let value = self.value(id)?;
+        Some(self.evaluated(kind, id, context, vec![("", value, id)], lookup))
+    }
+
+    fn evaluated(
+        &self,
+        kind: FileKind,
+        anchor: NodeId,
+        context: String,
+        parts: Vec<(&str, Value, NodeId)>,
+        lookup: &dyn Fn(&str) -> Option<Value>,
+    ) -> Reference {
         let mut raw = Value::default();
         let mut evaluated = Ok(Value::default());
-        for &(separator, id) in parts {
-            let part = self.value(id)?;
+        for (separator, part, id) in parts {
             raw.push(separator, None);
             raw.append(&part);
             let at = part.span_of(0..part.text.len()).map(|s| s.start);
             let span = self.stream.node(id).span.clone();
-            let value = interpolate(&part.text, at, Syntax::Compose, &|_| None)
-                .and_then(|value| template_expression(&part, &span).map_or(Ok(value), Err));
+            let value = match template_expression(&part, &span) {
+                Some(template) => Err(template),
+                None => interpolate(&part.text, at, Syntax::Compose, lookup),
+            };
             evaluated = evaluated.and_then(|mut whole: Value| {
                 whole.push(separator, None);
                 whole.append(&value?);
@@ -412,7 +683,7 @@ impl Doc<'_> {
             Ok(value) => reference.value = value,
             Err(variable) => reference.unresolved = Some(variable),
         }
-        Some(reference)
+        reference
     }
 
     /// The mappings of a document, each once; the dotted path that reached each is built
@@ -491,6 +762,17 @@ impl Mappings {
         path
     }
 
+    /// The keys on the way from a frame up to the root, nearest first (list indexes skipped).
+    pub fn keys_above<'d>(&self, doc: &Doc<'d>, frame: usize) -> impl Iterator<Item = &'d str> {
+        let stream = doc.stream;
+        std::iter::successors(Some(frame), |&i| self.frames[i].parent).filter_map(move |i| {
+            match self.frames[i].step {
+                Step::Key(key) => stream.scalar(key),
+                _ => None,
+            }
+        })
+    }
+
     /// The key that reached a frame, if a key did.
     pub fn key<'d>(&self, doc: &Doc<'d>, frame: usize) -> Option<&'d str> {
         match self.frames[frame].step {
@@ -509,14 +791,16 @@ pub(crate) fn join(path: &str, key: &str) -> String {
     }
 }
 
-/// The first `{{ … }}` in a value: a template the file's consumer renders, not an image.
+/// The first `{{ … }}` (or GitHub's `${{ … }}`) in a value: a template the file's consumer
+/// renders, not an image.
 fn template_expression(value: &Value, span: &Span) -> Option<Variable> {
     let start = value.text.find("{{")?;
+    let start = start - usize::from(value.text[..start].ends_with('$'));
     let end = value.text[start..]
         .find("}}")
         .map_or(value.text.len(), |e| start + e + 2);
     let name = value.text[start..end]
-        .trim_matches(['{', '}', ' '])
+        .trim_matches(['$', '{', '}', ' '])
         .to_string();
     let span = value.span_of(start..end).unwrap_or_else(|| span.clone());
     Some(Variable { name, span })
@@ -566,9 +850,132 @@ mod tests {
             ("deploy.yaml", Some(Kind::Yaml)),
             ("Chart.yaml", None),
             ("README.md", None),
+            ("Dockerfile-chroot", Some(Kind::Known(FileKind::Dockerfile))),
+            (
+                "docker/Dockerfile_dev",
+                Some(Kind::Known(FileKind::Dockerfile)),
+            ),
+            (
+                "build.containerfile",
+                Some(Kind::Known(FileKind::Dockerfile)),
+            ),
+            ("Containerfile-dev", Some(Kind::Known(FileKind::Dockerfile))),
+            ("Dockerfile.dockerignore", None),
+            ("dockerfile-notes.md", None),
+            (
+                ".github/workflows/ci.yml",
+                Some(Kind::Known(FileKind::GithubActions)),
+            ),
+            ("action.yaml", Some(Kind::Known(FileKind::GithubActions))),
+            (".gitlab-ci.yml", Some(Kind::Known(FileKind::GitlabCi))),
+            (
+                "ci/build.gitlab-ci.yml",
+                Some(Kind::Known(FileKind::GitlabCi)),
+            ),
+            (
+                "bitbucket-pipelines.yml",
+                Some(Kind::Known(FileKind::Bitbucket)),
+            ),
+            (
+                ".circleci/config.yml",
+                Some(Kind::Known(FileKind::Circleci)),
+            ),
+            (
+                "azure-pipelines.yml",
+                Some(Kind::Known(FileKind::AzurePipelines)),
+            ),
+            (".drone.yml", Some(Kind::Known(FileKind::Woodpecker))),
+            (
+                ".woodpecker/test.yaml",
+                Some(Kind::Known(FileKind::Woodpecker)),
+            ),
+            ("deploy/pod.json", Some(Kind::Json)),
+            (".env", Some(Kind::Env)),
         ];
         for (name, expected) in cases {
             assert_eq!(classify(Path::new(name)), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn flows_under_templates_are_flows_helm_templates_are_not() {
+        let flow = "id: t\nnamespace: n\ntasks:\n  - id: a\n    type: x\n    containerImage: \"python:{{ inputs.v }}\"\n  - id: b\n    type: x\n    containerImage: node:alpine\n";
+        let refs = test_support::scan_named("templates/flow.yaml", flow);
+        assert_eq!(test_support::images(&refs)[1], "node:alpine");
+        let helm =
+            "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - image: {{ .Values.image }}\n";
+        let file = SourceFile::new("chart/templates/pod.yaml".into(), helm.to_string());
+        let scan = scan(&file, Kind::Yaml).unwrap();
+        assert!(scan.skipped.is_some());
+    }
+
+    #[test]
+    fn named_files_of_no_known_name_are_read_by_content() {
+        let read = |text: &str| scan(&SourceFile::new("x.txt".into(), text.into()), Kind::Unnamed);
+        let dockerfile = read("# comment\nFROM node:alpine\n").unwrap();
+        assert_eq!(
+            test_support::images(&dockerfile.references),
+            ["node:alpine"]
+        );
+        let compose = read("services:\n  a:\n    image: redis\n").unwrap();
+        assert_eq!(test_support::images(&compose.references), ["redis"]);
+        for text in ["hello\n", "a: 1\n", "{{ x"] {
+            let scan = read(text).unwrap();
+            assert!(scan.skipped.unwrap().starts_with("not a kind"), "{text}");
+        }
+    }
+
+    #[test]
+    fn kubernetes_json() {
+        let text = r#"{"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [{"name": "a", "image": "nginx:latest"}]}}"#;
+        let file = SourceFile::new("pod.json".into(), text.into());
+        let refs = scan(&file, Kind::Json).unwrap().references;
+        assert_eq!(test_support::images(&refs), ["nginx:latest"]);
+        assert_eq!(&text[refs[0].value.span_of(6..12).unwrap()], "latest");
+        let package = SourceFile::new(
+            "package.json".into(),
+            r#"{"name": "x", "image": "a"}"#.into(),
+        );
+        assert!(scan(&package, Kind::Json).unwrap().references.is_empty());
+    }
+
+    #[test]
+    fn every_kind_keeps_spans_in_the_file_on_odd_text() {
+        let texts = [
+            "jobs: {a: {container: {image: 'x:${{ m }}'}, services: [1, {image: ~}], steps: [{uses: 'docker://'}]}}\n",
+            "image: {name: [a]}\nservices: [!reference [.a], {name: 'é:1'}]\njob: {script: x, image: \"$V\", variables: {V: 'ü:2'}}\n",
+            "apiVersion: v1\nkind: Task\nspec: {params: [{name: p, default: 'a:ö'}], steps: [{image: '$(params.p)x$(params.'}]}\n",
+            "{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"spec\": {\"containers\": [{\"image\": \"a:\\u0031\"}]}}",
+            "steps: [{image: 'a:1'}]\ndocker: [{image: ''}]\nresources: {containers: [{image: b}]}\n",
+        ];
+        let kinds = [
+            Kind::Known(FileKind::GithubActions),
+            Kind::Known(FileKind::GitlabCi),
+            Kind::Known(FileKind::Bitbucket),
+            Kind::Known(FileKind::Circleci),
+            Kind::Known(FileKind::AzurePipelines),
+            Kind::Known(FileKind::Woodpecker),
+            Kind::Json,
+            Kind::Unnamed,
+            Kind::Yaml,
+        ];
+        for text in texts {
+            let file = SourceFile::new("x.yaml".into(), text.to_string());
+            for kind in kinds {
+                let Ok(scanned) = scan(&file, kind) else {
+                    continue;
+                };
+                for reference in &scanned.references {
+                    assert!(
+                        text.get(reference.span.clone()).is_some(),
+                        "{kind:?} {text}"
+                    );
+                    let value = &reference.value;
+                    if let Some(span) = value.span_of(0..value.text.len()) {
+                        assert_eq!(&text[span], value.text, "{kind:?} {text}");
+                    }
+                }
+            }
         }
     }
 
