@@ -9,6 +9,7 @@ pub mod config;
 pub mod discover;
 pub mod finding;
 pub mod fix;
+pub mod maven;
 pub mod policy;
 pub mod reference;
 pub mod registry;

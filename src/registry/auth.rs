@@ -21,6 +21,10 @@ const HELPER_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Secret(String);
 
 impl Secret {
+    pub fn new(secret: String) -> Secret {
+        Secret(secret)
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -68,6 +72,8 @@ struct AuthEntry {
 #[derive(Debug, Default)]
 pub struct Credentials {
     files: Vec<(PathBuf, AuthFileData)>,
+    /// Given by the caller (a Maven repository's user name and password): asked first.
+    given: BTreeMap<String, Credential>,
 }
 
 #[derive(Debug, Default)]
@@ -103,11 +109,23 @@ impl Credentials {
                 Some((path.to_path_buf(), AuthFileData::from(file)))
             })
             .collect();
-        Credentials { files }
+        Credentials {
+            files,
+            given: BTreeMap::new(),
+        }
+    }
+
+    /// Use `credential` for `host` before any file's.
+    pub fn with(mut self, host: &str, credential: Credential) -> Credentials {
+        self.given.insert(host.to_string(), credential);
+        self
     }
 
     /// The credential for a registry host (`docker.io` is Docker Hub), if any is configured.
     pub fn lookup(&self, host: &str) -> Option<Credential> {
+        if let Some(given) = self.given.get(host) {
+            return Some(given.clone());
+        }
         let keys = keys_for(host);
         for (_, file) in &self.files {
             let helper = keys

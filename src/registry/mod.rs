@@ -7,7 +7,7 @@
 
 pub mod auth;
 pub mod cache;
-mod transport;
+pub(crate) mod transport;
 
 use std::collections::HashMap;
 use std::sync::Arc;
