@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::check::{Pinned, check_file};
+use crate::check::{Pinned, Plugins, check_file_with_plugins};
 use crate::config::Settings;
 use crate::discover::{self, Candidate};
 use crate::finding::{FileError, Finding};
@@ -37,6 +37,8 @@ pub struct Outcome {
     pub findings: Vec<Finding>,
     /// Digest pins for the registry rules (TP008, TP009).
     pub pinned: Vec<Pinned>,
+    /// Plugin versions for the Maven rules (TP012 pins, TP015).
+    pub plugins: Plugins,
     pub errors: Vec<FileError>,
     pub notes: Vec<String>,
     /// The text of files with findings, for renderers that show source lines and for fixes.
@@ -71,6 +73,7 @@ struct FileOutcome {
     references: Vec<Located>,
     findings: Vec<Finding>,
     pinned: Vec<Pinned>,
+    plugins: Plugins,
     error: Option<FileError>,
     note: Option<String>,
     source: Option<Arc<SourceFile>>,
@@ -125,8 +128,12 @@ pub fn run(paths: &[PathBuf], settings: &Settings, keep: Keep) -> Outcome {
         outcome.references.extend(result.references);
         outcome.errors.extend(result.error);
         outcome.notes.extend(result.note);
-        let shown = !result.findings.is_empty() || !result.pinned.is_empty();
+        let shown = !result.findings.is_empty()
+            || !result.pinned.is_empty()
+            || !result.plugins.sites.is_empty();
         outcome.pinned.extend(result.pinned);
+        outcome.plugins.sites.extend(result.plugins.sites);
+        outcome.plugins.kestra.extend(result.plugins.kestra);
         if let Some(source) = result.source.filter(|_| shown) {
             outcome.kinds.insert(source.display_path(), result.kind);
             outcome.sources.insert(source.display_path(), source);
@@ -152,6 +159,7 @@ fn check_candidate(candidate: &Candidate, settings: &Settings) -> FileOutcome {
         references: Vec::new(),
         findings: Vec::new(),
         pinned: Vec::new(),
+        plugins: Plugins::default(),
         error: None,
         note: None,
         source: None,
@@ -179,7 +187,8 @@ fn check_candidate(candidate: &Candidate, settings: &Settings) -> FileOutcome {
         .skipped
         .as_ref()
         .map(|why| format!("{}: skipped: {why}", file.display_path()));
-    (outcome.findings, outcome.pinned) = check_file(&file, &scanned, settings);
+    (outcome.findings, outcome.pinned, outcome.plugins) =
+        check_file_with_plugins(&file, &scanned, settings);
     outcome.references = scanned
         .references
         .iter()

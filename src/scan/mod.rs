@@ -13,6 +13,7 @@ mod helm;
 pub mod interpolate;
 mod kubernetes;
 mod kustomize;
+mod plugins;
 
 use std::ops::Range;
 use std::path::Path;
@@ -34,6 +35,10 @@ pub enum FileKind {
     Kustomize,
     Dockerfile,
     Flow,
+    /// A shell script (`*.sh`): only its `kestra plugins install` commands.
+    Shell,
+    /// Kestra's own configuration (`application.yml`): plugin settings.
+    Config,
 }
 
 impl FileKind {
@@ -45,6 +50,8 @@ impl FileKind {
             FileKind::Kustomize => "kustomize",
             FileKind::Dockerfile => "dockerfile",
             FileKind::Flow => "flow",
+            FileKind::Shell => "shell",
+            FileKind::Config => "config",
         }
     }
 }
@@ -153,13 +160,38 @@ impl Reference {
     }
 }
 
-/// A Kestra plugin a Dockerfile installs (`kestra plugins install group:artifact:version`).
+/// A Kestra plugin version as written: installed by a command, asked for by a flow, or set
+/// for every flow by Kestra's configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plugin {
+    pub kind: FileKind,
     /// The version's bytes, or the coordinate's when there is no version.
     pub span: Span,
+    /// The bytes a pin replaces (the version, or the empty span after a coordinate without
+    /// one), when the file holds them verbatim.
+    pub target: Option<Span>,
+    /// As written: `group:artifact[:version]`, a task's `type`, a configuration key, a URL.
     pub coordinate: String,
+    /// The Maven `group:artifact`, when known.
+    pub artifact: Option<String>,
     pub version: Option<String>,
+    pub place: Place,
+    /// The span of the Kestra image reference the plugin is installed into (the Dockerfile
+    /// stage's `FROM`, the compose service's `image`).
+    pub image: Option<Span>,
+}
+
+/// Where a plugin version is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// `kestra plugins install group:artifact[:version]`.
+    Install,
+    /// A flow task's, trigger's or `pluginDefaults` entry's `version:`.
+    Task,
+    /// `kestra.plugins.management.defaultVersion`.
+    DefaultVersion,
+    /// A `kestra.plugins.repositories` entry that serves snapshots.
+    SnapshotRepository,
 }
 
 /// What scanning one file gave.
@@ -213,6 +245,9 @@ pub fn classify(path: &Path) -> Option<Kind> {
         || lower.ends_with(".containerfile")
     {
         return Some(Kind::Known(FileKind::Dockerfile));
+    }
+    if lower.ends_with(".sh") {
+        return Some(Kind::Known(FileKind::Shell));
     }
     if name == "Kustomization" {
         return Some(Kind::Known(FileKind::Kustomize));
@@ -275,6 +310,10 @@ pub fn scan(file: &SourceFile, kind: Kind) -> Result<Scan, ScanError> {
                 skipped: None,
             })
         }
+        Kind::Known(FileKind::Shell) => Ok(Scan {
+            plugins: plugins::scan_shell(text),
+            ..Scan::default()
+        }),
         Kind::Yaml if looks_like_template(text) && under_templates_folder(&file.path) => Ok(
             skipped("Helm template (Go template syntax, rendered by Helm)"),
         ),
@@ -306,6 +345,7 @@ fn scan_yaml(file: &SourceFile, kind: Option<FileKind>) -> Result<Scan, ScanErro
         Err(e) => return Err(e.into()),
     };
     let mut references = Vec::new();
+    let mut found = Vec::new();
     for document in &stream.documents {
         let root = document.root;
         let doc = Doc {
@@ -319,6 +359,8 @@ fn scan_yaml(file: &SourceFile, kind: Option<FileKind>) -> Result<Scan, ScanErro
             Some(FileKind::Kubernetes)
             | Some(FileKind::Flow)
             | Some(FileKind::Dockerfile)
+            | Some(FileKind::Shell)
+            | Some(FileKind::Config)
             | None => {
                 if kubernetes::is_manifest(&doc, root) {
                     kubernetes::scan(&doc, root, &mut references);
@@ -329,10 +371,12 @@ fn scan_yaml(file: &SourceFile, kind: Option<FileKind>) -> Result<Scan, ScanErro
                 }
             }
         }
+        plugins::scan_yaml(&doc, root, kind, &mut found);
     }
     dedupe(&mut references);
     Ok(Scan {
         references,
+        plugins: found,
         ..Scan::default()
     })
 }
