@@ -11,7 +11,10 @@
 mod version;
 mod xml;
 
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::OnceCell;
 
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
@@ -103,8 +106,34 @@ impl PluginPin {
     }
 }
 
+/// Answers made in this run, one request however many asks need them at once.
+struct Memo<T>(tokio::sync::Mutex<HashMap<String, Arc<OnceCell<Result<T, RegistryError>>>>>);
+
+impl<T: Clone> Memo<T> {
+    fn new() -> Self {
+        Memo(tokio::sync::Mutex::new(HashMap::new()))
+    }
+
+    async fn get(
+        &self,
+        key: &str,
+        make: impl std::future::Future<Output = Result<T, RegistryError>>,
+    ) -> Result<T, RegistryError> {
+        let cell = self
+            .0
+            .lock()
+            .await
+            .entry(key.to_string())
+            .or_default()
+            .clone();
+        cell.get_or_init(|| make).await.clone()
+    }
+}
+
 pub struct Maven {
     transport: Transport,
+    metadata: Memo<Metadata>,
+    poms: Memo<Option<String>>,
     repositories: Vec<String>,
     cache: Option<Cache>,
     offline: bool,
@@ -153,6 +182,8 @@ impl Maven {
         }
         Ok(Maven {
             transport: Transport::new(network, credentials)?,
+            metadata: Memo::new(),
+            poms: Memo::new(),
             repositories: bases,
             cache,
             offline,
@@ -248,7 +279,8 @@ impl Maven {
             "maven-metadata {} {coordinate}",
             self.repositories.join(" ")
         );
-        self.remembered(&key, &format!("plugin {coordinate}"), async {
+        let what = format!("plugin {coordinate}");
+        let ask = self.remembered(&key, &what, async {
             let path = format!("{}/maven-metadata.xml", coordinate.path());
             let mut merged = Metadata::default();
             for body in self.get_all(&path, false).await? {
@@ -275,8 +307,8 @@ impl Maven {
             merged.versions.sort_by(|a, b| compare(a, b));
             merged.versions.dedup();
             Ok(merged)
-        })
-        .await
+        });
+        self.metadata.get(&key, ask).await
     }
 
     /// The Kestra core a plugin version was built against, from its POM; `None` when the POM
@@ -290,7 +322,8 @@ impl Maven {
             "maven-pom {} {coordinate}:{version}",
             self.repositories.join(" ")
         );
-        self.remembered(&key, &format!("plugin {coordinate}:{version}"), async {
+        let what = format!("plugin {coordinate}:{version}");
+        let ask = self.remembered(&key, &what, async {
             let path = format!(
                 "{}/{version}/{}-{version}.pom",
                 coordinate.path(),
@@ -300,8 +333,8 @@ impl Maven {
                 return Ok(None);
             };
             xml::kestra_core(&body).map_err(|e| RegistryError::other(format!("{path}: {e}")))
-        })
-        .await
+        });
+        self.poms.get(&key, ask).await
     }
 
     /// What `requested` should be pinned to for a Kestra `core` (`None`: unknown): the newest
