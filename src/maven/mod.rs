@@ -107,7 +107,9 @@ impl PluginPin {
 }
 
 /// Answers made in this run, one request however many asks need them at once.
-struct Memo<T>(tokio::sync::Mutex<HashMap<String, Arc<OnceCell<Result<T, RegistryError>>>>>);
+struct Memo<T>(tokio::sync::Mutex<HashMap<String, Shared<T>>>);
+
+type Shared<T> = Arc<OnceCell<Result<T, RegistryError>>>;
 
 impl<T: Clone> Memo<T> {
     fn new() -> Self {
