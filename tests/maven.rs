@@ -275,8 +275,10 @@ fn stack(dir: &std::path::Path) {
     std::fs::write(dir.join("install.sh"), SCRIPT).unwrap();
 }
 
-/// (path, line, code, recommendation, fix applicability) of every finding.
-fn findings(run: &Run) -> Vec<(String, u64, String, Option<String>, Option<String>)> {
+/// (path, line, code, recommendation, fix applicability).
+type Row = (String, u64, String, Option<String>, Option<String>);
+
+fn findings(run: &Run) -> Vec<Row> {
     json(run)["findings"]
         .as_array()
         .unwrap_or_else(|| panic!("{}{}", run.stdout, run.stderr))
@@ -293,13 +295,7 @@ fn findings(run: &Run) -> Vec<(String, u64, String, Option<String>, Option<Strin
         .collect()
 }
 
-fn row(
-    path: &str,
-    line: u64,
-    code: &str,
-    rec: Option<&str>,
-    fix: Option<&str>,
-) -> (String, u64, String, Option<String>, Option<String>) {
+fn row(path: &str, line: u64, code: &str, rec: Option<&str>, fix: Option<&str>) -> Row {
     (
         path.into(),
         line,
