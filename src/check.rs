@@ -324,6 +324,10 @@ fn floating_plugin(plugin: &Plugin) -> Option<(String, String)> {
         },
         Place::Task => match Requested::parse(version) {
             Requested::Exact(_) | Requested::Missing => None,
+            Requested::Oldest(v) => Some((
+                format!("`{written}` runs plugin version `{v}`, the oldest the instance has"),
+                "pin the version the flow was tested with".to_string(),
+            )),
             requested => Some((
                 format!(
                     "`{written}` runs plugin version `{}`, which moves",

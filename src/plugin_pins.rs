@@ -107,6 +107,8 @@ pub async fn pin_plugins(
                     exact.insert((coordinate.clone(), version.clone()));
                 }
             }
+            // What the instance has installed decides; nothing to ask.
+            Requested::Oldest(_) => {}
             requested => {
                 asks.insert(
                     (coordinate.clone(), key(requested), core.clone()),

@@ -201,6 +201,36 @@ fn resolve_pins_latest_to_the_newest_version_the_core_supports() {
         missing.stderr
     );
 
+    // A POM that names no Kestra core: the newest release, compatibility not checked.
+    maven.publish(
+        "io.kestra.plugin",
+        "plugin-legacy",
+        &[Version {
+            version: "0.9.0",
+            kestra: "",
+        }],
+    );
+    let legacy = tagpin(
+        cache.path(),
+        dir.path(),
+        &[
+            "resolve",
+            "io.kestra.plugin:plugin-legacy:LATEST",
+            "--kestra",
+            "v1.3.30",
+            "--maven-mirror",
+            &maven.url,
+            "--format",
+            "json",
+        ],
+    );
+    let row = &json(&legacy)["plugins"][0];
+    assert_eq!(
+        row["recommendation"],
+        "io.kestra.plugin:plugin-legacy:0.9.0"
+    );
+    assert_eq!(row["compatibility_checked"], false);
+
     // Offline with an empty cache: a clear error, no request.
     maven.reset();
     let cold = tempfile::tempdir().unwrap();
@@ -260,6 +290,9 @@ tasks:
   - id: up
     type: io.kestra.plugin.aws.s3.Upload
     version: LATEST
+  - id: old
+    type: io.kestra.plugin.gcp.gcs.Upload
+    version: OLDEST
 ";
 
 const SCRIPT: &str =
@@ -371,6 +404,8 @@ fn a_kestra_stack_is_found_pinned_and_fixed_at_every_place() {
                 Some("2.0.1"),
                 Some("unsafe")
             ),
+            // `OLDEST` is what the instance has installed: no repository knows it.
+            row("flows/upload.yaml", 9, "TP012", None, None),
             row(
                 "install.sh",
                 3,
@@ -443,7 +478,13 @@ fn a_kestra_stack_is_found_pinned_and_fixed_at_every_place() {
     );
     // What is left: defaultVersion (no automatic fix).
     let left = findings(&all);
-    assert_eq!(left, [row("docker-compose.yml", 10, "TP012", None, None)]);
+    assert_eq!(
+        left,
+        [
+            row("docker-compose.yml", 10, "TP012", None, None),
+            row("flows/upload.yaml", 9, "TP012", None, None),
+        ]
+    );
 }
 
 #[test]

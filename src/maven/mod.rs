@@ -339,9 +339,10 @@ impl Maven {
         self.poms.get(&key, ask).await
     }
 
-    /// What `requested` should be pinned to for a Kestra `core` (`None`: unknown): the newest
-    /// release it admits that the core can load, newest first, reading at most [`MAX_POMS`]
-    /// POMs; without a core, or when no POM says, the newest release.
+    /// What `requested` (a floating version other than `OLDEST`) should be pinned to for a
+    /// Kestra `core` (`None`: unknown): the newest release it admits that the core can load,
+    /// newest first, reading at most [`MAX_POMS`] POMs; without a core, the newest release; at
+    /// a POM that does not say, that version, unchecked.
     pub async fn pin(
         &self,
         coordinate: &Coordinate,
@@ -357,11 +358,7 @@ impl Maven {
             .collect();
         releases.sort_by(|a, b| compare(b, a));
         releases.dedup();
-        let current = match requested {
-            Requested::Oldest(_) => releases.last(),
-            _ => releases.first(),
-        };
-        let Some(current) = current.map(|v| v.to_string()) else {
+        let Some(current) = releases.first().map(|v| v.to_string()) else {
             return Err(RegistryError {
                 kind: ErrorKind::NotFound,
                 message: format!("plugin {coordinate} has no release matching the version"),
@@ -377,13 +374,10 @@ impl Maven {
         let Some(core) = core else {
             return Ok(pin);
         };
-        let candidates: Vec<&String> = match requested {
-            Requested::Oldest(_) => releases.iter().rev().copied().collect(),
-            _ => releases,
-        };
-        for version in candidates.into_iter().take(MAX_POMS) {
+        for version in releases.into_iter().take(MAX_POMS) {
             let Some(needs) = self.min_core(coordinate, version).await? else {
-                // No compatibility data: the newest release, unchecked.
+                // No compatibility data: this version, unchecked.
+                pin.version = version.clone();
                 return Ok(pin);
             };
             if compare(&needs, core).is_le() {

@@ -10,7 +10,8 @@ pub enum Requested {
     Missing,
     /// `LATEST`, `RELEASE` (any case): the newest release.
     Latest(String),
-    /// Kestra's `OLDEST`: the oldest version installed on the instance.
+    /// Kestra's `OLDEST`: the oldest version installed on the instance, which no repository
+    /// knows.
     Oldest(String),
     /// A Maven range: the newest release inside it.
     Range(Range),

@@ -104,7 +104,11 @@ pub fn kestra_core(pom: &[u8]) -> Result<Option<String>, String> {
             .flatten()
         })
     };
-    Ok(version_of("platform").or_else(|| version_of("core")))
+    // An unknown `${property}` or an empty version says nothing.
+    let known = |v: &String| !v.is_empty() && !v.contains("${");
+    Ok(version_of("platform")
+        .filter(known)
+        .or_else(|| version_of("core").filter(known)))
 }
 
 /// `${name}` from the POM's properties; unknown ones stay as written.
@@ -159,5 +163,8 @@ mod tests {
 </dependencies></project>"#;
         assert_eq!(kestra_core(core).unwrap().as_deref(), Some("0.24.2"));
         assert_eq!(kestra_core(b"<project/>").unwrap(), None);
+        let unknown = br#"<project><dependencies><dependency><groupId>io.kestra</groupId>
+<artifactId>core</artifactId><version>${kestra.version}</version></dependency></dependencies></project>"#;
+        assert_eq!(kestra_core(unknown).unwrap(), None);
     }
 }

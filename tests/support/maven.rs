@@ -83,7 +83,7 @@ impl MavenRepository {
     }
 
     /// Publish `versions` of `group:artifact` (the last one is `<release>`), each with a POM
-    /// importing `io.kestra:platform:${kestraVersion}` and a JAR whose manifest carries the
+    /// importing `io.kestra:platform:${kestraVersion}` (none when `kestra` is empty) and a JAR whose manifest carries the
     /// attributes Kestra's plugin template writes.
     pub fn publish(&self, group: &str, artifact: &str, versions: &[Version<'_>]) {
         let dir = self
@@ -104,9 +104,14 @@ impl MavenRepository {
         std::fs::write(dir.join("maven-metadata.xml"), metadata).unwrap();
         for v in versions {
             let version_dir = dir.join(v.version);
+            let platform = if v.kestra.is_empty() {
+                String::new()
+            } else {
+                "  <dependencyManagement>\n    <dependencies>\n      <dependency>\n        <groupId>io.kestra</groupId>\n        <artifactId>platform</artifactId>\n        <version>${kestraVersion}</version>\n        <type>pom</type>\n        <scope>import</scope>\n      </dependency>\n    </dependencies>\n  </dependencyManagement>\n".to_string()
+            };
             std::fs::create_dir_all(&version_dir).unwrap();
             let pom = format!(
-                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<project xmlns=\"http://maven.apache.org/POM/4.0.0\">\n  <modelVersion>4.0.0</modelVersion>\n  <groupId>{group}</groupId>\n  <artifactId>{artifact}</artifactId>\n  <version>{version}</version>\n  <properties>\n    <kestraVersion>{kestra}</kestraVersion>\n  </properties>\n  <dependencyManagement>\n    <dependencies>\n      <dependency>\n        <groupId>io.kestra</groupId>\n        <artifactId>platform</artifactId>\n        <version>${{kestraVersion}}</version>\n        <type>pom</type>\n        <scope>import</scope>\n      </dependency>\n    </dependencies>\n  </dependencyManagement>\n</project>\n",
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<project xmlns=\"http://maven.apache.org/POM/4.0.0\">\n  <modelVersion>4.0.0</modelVersion>\n  <groupId>{group}</groupId>\n  <artifactId>{artifact}</artifactId>\n  <version>{version}</version>\n  <properties>\n    <kestraVersion>{kestra}</kestraVersion>\n  </properties>\n{platform}</project>\n",
                 version = v.version,
                 kestra = v.kestra,
             );
