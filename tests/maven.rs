@@ -593,6 +593,34 @@ fn credentials_from_the_repository_url_are_used_and_never_printed() {
     );
     assert!(!run.stdout.contains("secret") && !run.stderr.contains("secret"));
 
+    // From the environment (Kestra's license id and fingerprint), for a repository without
+    // its own.
+    std::fs::write(
+        dir.path().join(".tagpin.yaml"),
+        format!("maven:\n  repositories: [{}]\n", maven.url),
+    )
+    .unwrap();
+    let env_cache = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tagpin"))
+        .args(["resolve", "io.kestra.plugin.ee:plugin-ee-vault:LATEST"])
+        .current_dir(dir.path())
+        .env("XDG_CACHE_HOME", env_cache.path())
+        .env("DOCKER_CONFIG", env_cache.path().join("none"))
+        .env("TAGPIN_MAVEN_USERNAME", "license-id")
+        .env("TAGPIN_MAVEN_PASSWORD", "fingerprint-secret")
+        .output()
+        .unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(output.status.success(), "{err}");
+    assert!(
+        out.contains("-> io.kestra.plugin.ee:plugin-ee-vault:1.0.2"),
+        "{out}"
+    );
+    assert!(!out.contains("secret") && !err.contains("secret"));
+
     // Without them: refused, with what to set.
     std::fs::write(
         dir.path().join(".tagpin.yaml"),
