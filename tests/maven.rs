@@ -295,6 +295,26 @@ tasks:
     version: OLDEST
 ";
 
+const VALUES: &str = "\
+image:
+  repository: kestra/kestra
+  tag: v1.3.30
+configurations:
+  application:
+    kestra:
+      plugins:
+        management:
+          defaultVersion: LATEST
+";
+
+const APPLICATION: &str = "\
+kestra:
+  plugins:
+    repositories:
+      snapshots:
+        url: https://central.sonatype.com/repository/maven-snapshots/
+";
+
 const SCRIPT: &str =
     "#!/bin/sh\nset -e\nkestra plugins install io.kestra.plugin:plugin-aws:latest\n";
 
@@ -306,6 +326,9 @@ fn stack(dir: &std::path::Path) {
     std::fs::write(dir.join("docker-compose.yml"), COMPOSE).unwrap();
     std::fs::write(dir.join("flows/upload.yaml"), FLOW).unwrap();
     std::fs::write(dir.join("install.sh"), SCRIPT).unwrap();
+    std::fs::create_dir_all(dir.join("chart")).unwrap();
+    std::fs::write(dir.join("chart/values.yaml"), VALUES).unwrap();
+    std::fs::write(dir.join("application.yml"), APPLICATION).unwrap();
 }
 
 /// (path, line, code, recommendation, fix applicability).
@@ -387,6 +410,9 @@ fn a_kestra_stack_is_found_pinned_and_fixed_at_every_place() {
                 Some("io.kestra.plugin:plugin-jdbc:1.9.0"),
                 Some("safe")
             ),
+            // Kestra's configuration: no single version to pin, no automatic fix.
+            row("application.yml", 5, "TP012", None, None),
+            row("chart/values.yaml", 9, "TP012", None, None),
             row(
                 "docker-compose.yml",
                 4,
@@ -481,6 +507,8 @@ fn a_kestra_stack_is_found_pinned_and_fixed_at_every_place() {
     assert_eq!(
         left,
         [
+            row("application.yml", 5, "TP012", None, None),
+            row("chart/values.yaml", 9, "TP012", None, None),
             row("docker-compose.yml", 10, "TP012", None, None),
             row("flows/upload.yaml", 9, "TP012", None, None),
         ]
