@@ -5,11 +5,12 @@ use crate::config::Settings;
 use jiff::civil::Date;
 
 use crate::finding::{Applicability, Edit, Finding, Fix};
+use crate::maven::Requested;
 use crate::policy::{ReleaseTable, Support};
 use crate::reference::Image;
 use crate::rules::data::{ImageRules, LineKind};
 use crate::rules::rule;
-use crate::scan::{FileKind, Plugin, Reference, Scan};
+use crate::scan::{FileKind, Place, Plugin, Reference, Scan};
 use crate::source::{Position, SourceFile, Span, one_line};
 use crate::suppress::{self, Suppressions};
 use crate::version::TagVersion;
@@ -101,12 +102,82 @@ impl Site {
     }
 }
 
+/// A plugin version a Maven repository can say more about: a floating one (TP012) gets its
+/// pin, an exact one is checked against the Kestra core it runs on (TP015).
+#[derive(Debug, Clone)]
+pub struct PluginSite {
+    /// `group:artifact`.
+    pub artifact: String,
+    pub requested: Requested,
+    /// The plugin as written (`group:artifact:LATEST`, a task's `type`).
+    pub written: String,
+    pub place: Place,
+    /// The Kestra image it runs on, in this file.
+    pub image: Option<KestraImage>,
+    site: Site,
+    allowed: Vec<&'static str>,
+}
+
+/// A Kestra image reference: what decides the core a plugin must support.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KestraImage {
+    pub path: String,
+    /// Which of its file's references (in scan order) it is.
+    pub reference: usize,
+    /// The reference as evaluated.
+    pub text: String,
+}
+
+impl PluginSite {
+    pub fn path(&self) -> &str {
+        &self.site.path
+    }
+
+    pub fn span(&self) -> &Span {
+        &self.site.span
+    }
+
+    pub fn target(&self) -> Option<&Span> {
+        self.site.target.as_ref()
+    }
+
+    /// A finding of `code` here, unless the rule is deselected or suppressed.
+    pub fn finding(
+        &self,
+        code: &'static str,
+        message: String,
+        help: Option<String>,
+    ) -> Option<Finding> {
+        self.allowed
+            .contains(&code)
+            .then(|| self.site.finding(code, &self.written, message, help))
+    }
+}
+
+/// What a file holds for the plugin rules that ask a Maven repository.
+#[derive(Debug, Default)]
+pub struct Plugins {
+    pub sites: Vec<PluginSite>,
+    /// Every Kestra image of the file: where a plugin's file has none, the run's decides.
+    pub kestra: Vec<KestraImage>,
+}
+
 /// The findings of one file, and its digest pins for the registry to check.
 pub fn check_file(
     file: &SourceFile,
     scan: &Scan,
     settings: &Settings,
 ) -> (Vec<Finding>, Vec<Pinned>) {
+    let (findings, pinned, _) = check_file_with_plugins(file, scan, settings);
+    (findings, pinned)
+}
+
+/// [`check_file`], and the plugin versions for the Maven rules.
+pub fn check_file_with_plugins(
+    file: &SourceFile,
+    scan: &Scan,
+    settings: &Settings,
+) -> (Vec<Finding>, Vec<Pinned>, Plugins) {
     let suppressions = Suppressions::parse(file);
     // Suppressions are looked up for deselected rules too: a suppression of a finding that a
     // `--select` hides is still in use (TP014).
@@ -171,21 +242,75 @@ pub fn check_file(
             });
         }
     }
+    let kestra: Vec<KestraImage> = scan
+        .references
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.unresolved.is_none() && is_kestra(&r.value.text))
+        .map(|(i, r)| KestraImage {
+            path: file.display_path(),
+            reference: i,
+            text: r.value.text.clone(),
+        })
+        .collect();
+    let mut sites = Vec::new();
     for plugin in &scan.plugins {
-        let Some(message) = floating_plugin(plugin) else {
-            continue;
-        };
-        if allowed("TP012", &plugin.span, None) {
+        let floating = floating_plugin(plugin);
+        if let Some((message, help)) = &floating
+            && allowed("TP012", &plugin.span, None)
+        {
             let site = Site::new(
                 file,
                 plugin.span.clone(),
-                None,
-                FileKind::Dockerfile,
+                plugin.target.clone(),
+                plugin.kind,
                 usize::MAX,
             );
-            let help = "pin a version (`group:artifact:1.2.3`) that matches the Kestra version of the image".to_string();
-            findings.push(site.finding("TP012", &plugin.coordinate, message, Some(help)));
+            findings.push(site.finding(
+                "TP012",
+                &plugin.coordinate,
+                message.clone(),
+                Some(help.clone()),
+            ));
         }
+        let Some(artifact) = &plugin.artifact else {
+            continue;
+        };
+        let codes: Vec<&'static str> = ["TP012", "TP015"]
+            .into_iter()
+            .filter(|code| allowed(code, &plugin.span, None))
+            .collect();
+        let requested = Requested::parse(plugin.version.as_deref());
+        if codes.is_empty() || (floating.is_none() && requested.floats()) {
+            continue;
+        }
+        // The stage's or service's image; else the file's one Kestra image.
+        let image = match &plugin.image {
+            Some(span) => scan
+                .references
+                .iter()
+                .position(|r| &r.span == span)
+                .and_then(|i| kestra.iter().find(|k| k.reference == i)),
+            None => match kestra.as_slice() {
+                [only] => Some(only),
+                _ => None,
+            },
+        };
+        sites.push(PluginSite {
+            artifact: artifact.clone(),
+            requested,
+            written: plugin.coordinate.clone(),
+            place: plugin.place,
+            image: image.cloned(),
+            site: Site::new(
+                file,
+                plugin.span.clone(),
+                plugin.target.clone(),
+                plugin.kind,
+                usize::MAX,
+            ),
+            allowed: codes,
+        });
     }
     // TP014 sits in a file of the kind its references have.
     let kind = scan.references.first().map(|r| r.kind);
@@ -197,20 +322,67 @@ pub fn check_file(
             findings.push(site.finding("TP014", "", unused.message, Some(help)));
         }
     }
-    (findings, pinned)
+    (findings, pinned, Plugins { sites, kestra })
 }
 
-/// TP012: a plugin installed at `LATEST` or without a version.
-fn floating_plugin(plugin: &Plugin) -> Option<String> {
-    match plugin.version.as_deref() {
-        None => Some(format!(
-            "plugin `{}` has no version: it installs whatever is newest",
-            plugin.coordinate
+/// Kestra's images: `kestra/kestra`, the Enterprise `kestra-ee`, on any registry or mirror.
+fn is_kestra(text: &str) -> bool {
+    Image::parse(text).is_ok_and(|image| {
+        let name = image.repository.rsplit('/').next().unwrap_or("");
+        matches!(name, "kestra" | "kestra-ee")
+    })
+}
+
+/// TP012: a plugin version that moves, with the help that says what to do.
+fn floating_plugin(plugin: &Plugin) -> Option<(String, String)> {
+    let written = &plugin.coordinate;
+    let pin_help = "pin a version that matches the Kestra version of the image".to_string();
+    let version = plugin.version.as_deref();
+    match plugin.place {
+        Place::SnapshotRepository => Some((
+            format!(
+                "plugins come from the snapshot repository `{written}`: its artifacts change under the same version"
+            ),
+            "install plugins from a release repository".to_string(),
         )),
-        Some(v) if v.eq_ignore_ascii_case("latest") => {
-            Some(format!("plugin `{}` floats", plugin.coordinate))
-        }
-        Some(_) => None,
+        Place::DefaultVersion => match Requested::parse(version) {
+            Requested::Latest(v) | Requested::Oldest(v) => Some((
+                format!("`defaultVersion: {v}` lets every flow without a `version:` float"),
+                "set `defaultVersion: NONE` and pin `version:` in flows, or name one version"
+                    .to_string(),
+            )),
+            _ => None,
+        },
+        Place::Task => match Requested::parse(version) {
+            Requested::Exact(_) | Requested::Missing => None,
+            Requested::Oldest(v) => Some((
+                format!("`{written}` runs plugin version `{v}`, the oldest the instance has"),
+                "pin the version the flow was tested with".to_string(),
+            )),
+            requested => Some((
+                format!(
+                    "`{written}` runs plugin version `{}`, which moves",
+                    version_text(&requested)
+                ),
+                pin_help,
+            )),
+        },
+        Place::Install => match Requested::parse(version) {
+            Requested::Missing => Some((
+                format!("plugin `{written}` has no version: it installs whatever is newest"),
+                pin_help,
+            )),
+            Requested::Exact(_) => None,
+            _ => Some((format!("plugin `{written}` floats"), pin_help)),
+        },
+    }
+}
+
+fn version_text(requested: &Requested) -> &str {
+    match requested {
+        Requested::Latest(v) | Requested::Oldest(v) | Requested::Exact(v) => v,
+        Requested::Range(range) => &range.text,
+        Requested::Missing => "",
     }
 }
 

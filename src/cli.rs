@@ -123,6 +123,18 @@ pub struct RegistryArgs {
     /// Time limit for one registry request, e.g. `20s` [default: 20s].
     #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
+    /// Look Kestra plugin versions up in this Maven repository (a Nexus or Artifactory proxy)
+    /// instead of the configured ones.
+    #[arg(long, value_name = "URL", value_parser = parse_url)]
+    pub maven_mirror: Option<String>,
+}
+
+fn parse_url(text: &str) -> Result<String, String> {
+    if text.starts_with("http://") || text.starts_with("https://") {
+        Ok(text.to_string())
+    } else {
+        Err("the URL must start with http:// or https://".to_string())
+    }
 }
 
 fn parse_mirror(text: &str) -> Result<(String, String), String> {
@@ -184,9 +196,13 @@ pub struct ReleasesArgs {
 
 #[derive(Debug, Args)]
 pub struct ResolveArgs {
-    /// Image references, e.g. `kestra/kestra:latest-lts` or `postgres`.
+    /// Image references, e.g. `kestra/kestra:latest-lts` or `postgres`, or Kestra plugins,
+    /// e.g. `io.kestra.plugin:plugin-aws:LATEST`.
     #[arg(required = true)]
     pub images: Vec<String>,
+    /// The Kestra version plugins must support, e.g. `v1.3.30`.
+    #[arg(long, value_name = "VERSION")]
+    pub kestra: Option<String>,
     #[arg(long, value_enum, default_value_t = ImagesFormat::Human)]
     pub format: ImagesFormat,
     #[command(flatten)]
@@ -305,8 +321,21 @@ pub(crate) fn registry_overrides(args: &RegistryArgs) -> Overrides {
         mirrors: args.registry_mirror.clone(),
         pin: args.pin,
         timeout: args.timeout,
+        maven_mirror: args.maven_mirror.clone(),
         ..Overrides::default()
     }
+}
+
+/// The Maven client for a run: the registry's network settings and cache.
+pub(crate) fn maven(settings: &Settings, args: &RegistryArgs) -> io::Result<crate::maven::Maven> {
+    crate::maven::Maven::new(
+        &settings.maven,
+        settings.network.clone(),
+        Cache::default_dir().map(|dir| Cache::new(dir, settings.cache_ttl)),
+        args.offline,
+        args.refresh,
+    )
+    .map_err(io::Error::other)
 }
 
 /// The registry client for a run, with the user's cache and credentials.

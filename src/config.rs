@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use miette::{Diagnostic, NamedSource, SourceSpan};
 
+use crate::maven::MavenSettings;
 use crate::reference::Image;
 use crate::registry::Network;
 use crate::resolve::PinStyle;
@@ -59,6 +60,8 @@ pub struct Config {
     pub timeout: Option<Duration>,
     pub pin: Option<PinStyle>,
     pub today: Option<Date>,
+    /// `maven: {repositories: […], mirror: URL}`.
+    pub maven: MavenSettings,
 }
 
 /// One entry of `registries:`.
@@ -84,6 +87,8 @@ pub struct Overrides {
     pub pin: Option<PinStyle>,
     pub timeout: Option<Duration>,
     pub today: Option<Date>,
+    /// `--maven-mirror URL`.
+    pub maven_mirror: Option<String>,
 }
 
 /// A gitignore-style glob that skips files, and the folder it is relative to: the config file's
@@ -110,6 +115,8 @@ pub struct Settings {
     pub pin: PinStyle,
     /// The day support windows are judged on (`--today`, for reproducible runs).
     pub today: Date,
+    /// Where Kestra plugin versions are looked up.
+    pub maven: MavenSettings,
 }
 
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(3600);
@@ -132,6 +139,7 @@ impl Default for Settings {
             today: jiff::Timestamp::now()
                 .to_zoned(jiff::tz::TimeZone::UTC)
                 .date(),
+            maven: MavenSettings::default(),
         }
     }
 }
@@ -252,6 +260,10 @@ impl Settings {
         if let Some(today) = overrides.today.or(config.today) {
             settings.today = today;
         }
+        settings.maven = config.maven;
+        if let Some(mirror) = &overrides.maven_mirror {
+            settings.maven.mirror = Some(mirror.clone());
+        }
         let mut globs = GlobSetBuilder::new();
         for pattern in &config.ignore_images {
             match Glob::new(pattern) {
@@ -334,7 +346,7 @@ fn unknown_rule(name: &str) -> ConfigError {
     }
 }
 
-const KEYS: [&str; 12] = [
+const KEYS: [&str; 13] = [
     "today",
     "exclude",
     "select",
@@ -347,6 +359,7 @@ const KEYS: [&str; 12] = [
     "cache-ttl",
     "timeout",
     "pin",
+    "maven",
 ];
 
 /// Read `.tagpin.yaml`, adding every problem to `errors`.
@@ -527,6 +540,7 @@ pub fn parse_config(path: &Path, text: &str, errors: &mut Vec<ConfigError>) -> C
                     config.registries.insert(host, registry);
                 }
             }
+            "maven" => config.maven = maven_config(&stream, value, &error, errors),
             _ => {
                 let help =
                     crate::suggest::closest(name, KEYS).map(|k| format!("did you mean `{k}`?"));
@@ -540,6 +554,73 @@ pub fn parse_config(path: &Path, text: &str, errors: &mut Vec<ConfigError>) -> C
         }
     }
     config
+}
+
+/// Builds a config error: span, message, label, help.
+type ErrorAt<'a> = dyn Fn(std::ops::Range<usize>, String, &str, Option<String>) -> ConfigError + 'a;
+
+/// `maven: {repositories: [URL…], mirror: URL}`; every URL http:// or https://.
+fn maven_config(
+    stream: &Stream,
+    value: NodeId,
+    error: &ErrorAt<'_>,
+    errors: &mut Vec<ConfigError>,
+) -> MavenSettings {
+    let mut maven = MavenSettings::default();
+    let NodeKind::Mapping(entries) = &stream.node(value).kind else {
+        errors.push(error(
+            stream.node(value).span.clone(),
+            "`maven` must be a mapping with `repositories` and/or `mirror`".into(),
+            "expected a mapping",
+            None,
+        ));
+        return maven;
+    };
+    let is_url = |u: &str| u.starts_with("http://") || u.starts_with("https://");
+    for &(k, v) in entries {
+        let span = stream.node(v).span.clone();
+        match stream.scalar(k).unwrap_or("") {
+            "mirror" => match stream.scalar(v) {
+                Some(url) if is_url(url) => maven.mirror = Some(url.to_string()),
+                _ => errors.push(error(
+                    span,
+                    "`maven.mirror` must be an http:// or https:// URL".into(),
+                    "invalid URL",
+                    None,
+                )),
+            },
+            "repositories" => {
+                let items = stream.items(v);
+                if items.is_empty() && stream.scalar(v).is_some() {
+                    errors.push(error(
+                        span,
+                        "`maven.repositories` must be a list of URLs".into(),
+                        "expected a list",
+                        None,
+                    ));
+                }
+                for &item in items {
+                    match stream.scalar(item) {
+                        Some(url) if is_url(url) => maven.repositories.push(url.to_string()),
+                        // The item's text is not repeated: a URL may carry a password.
+                        _ => errors.push(error(
+                            stream.node(item).span.clone(),
+                            "`maven.repositories` entries must be http:// or https:// URLs".into(),
+                            "invalid URL",
+                            None,
+                        )),
+                    }
+                }
+            }
+            other => errors.push(error(
+                stream.node(k).span.clone(),
+                format!("unknown key `{other}` in `maven`"),
+                "unknown key",
+                Some("known keys: repositories, mirror".into()),
+            )),
+        }
+    }
+    maven
 }
 
 fn string_list(stream: &Stream, id: NodeId) -> Option<Vec<String>> {

@@ -9,6 +9,8 @@ pub mod config;
 pub mod discover;
 pub mod finding;
 pub mod fix;
+pub mod maven;
+pub mod plugin_pins;
 pub mod policy;
 pub mod reference;
 pub mod registry;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::check::{Pinned, check_file};
+use crate::check::{Pinned, Plugins, check_file_with_plugins};
 use crate::config::Settings;
 use crate::discover::{self, Candidate};
 use crate::finding::{FileError, Finding};
@@ -39,6 +39,8 @@ pub struct Outcome {
     pub findings: Vec<Finding>,
     /// Digest pins for the registry rules (TP008, TP009).
     pub pinned: Vec<Pinned>,
+    /// Plugin versions for the Maven rules (TP012 pins, TP015).
+    pub plugins: Plugins,
     pub errors: Vec<FileError>,
     /// Problems that do not stop a file from being checked (a suppression naming no rule).
     pub warnings: Vec<FileError>,
@@ -61,8 +63,12 @@ impl Outcome {
         self.warnings.extend(result.warnings);
         self.notes.extend(result.note);
         self.notices.extend(result.notice);
-        let shown = !result.findings.is_empty() || !result.pinned.is_empty();
+        let shown = !result.findings.is_empty()
+            || !result.pinned.is_empty()
+            || !result.plugins.sites.is_empty();
         self.pinned.extend(result.pinned);
+        self.plugins.sites.extend(result.plugins.sites);
+        self.plugins.kestra.extend(result.plugins.kestra);
         if let Some(source) = result.source.filter(|_| shown) {
             self.kinds.insert(source.display_path(), result.kind);
             self.sources.insert(source.display_path(), source);
@@ -95,6 +101,7 @@ struct FileOutcome {
     references: Vec<Located>,
     findings: Vec<Finding>,
     pinned: Vec<Pinned>,
+    plugins: Plugins,
     error: Option<FileError>,
     warnings: Vec<FileError>,
     note: Option<String>,
@@ -230,6 +237,7 @@ impl FileOutcome {
             references: Vec::new(),
             findings: Vec::new(),
             pinned: Vec::new(),
+            plugins: Plugins::default(),
             error: None,
             warnings: Vec::new(),
             note: None,
@@ -286,7 +294,8 @@ fn check_source(file: SourceFile, kind: Kind, settings: &Settings) -> FileOutcom
     } else {
         outcome.note = note;
     }
-    (outcome.findings, outcome.pinned) = check_file(&file, &scanned, settings);
+    (outcome.findings, outcome.pinned, outcome.plugins) =
+        check_file_with_plugins(&file, &scanned, settings);
     outcome.warnings = Suppressions::parse(&file).unknown(&file);
     outcome.references = scanned
         .references

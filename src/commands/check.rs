@@ -5,11 +5,14 @@ use std::io::{self, IsTerminal, Write};
 use clap::CommandFactory;
 
 use crate::cli::{
-    CheckArgs, Cli, registry, registry_notes, registry_overrides, run_inputs, runtime, stdout,
+    CheckArgs, Cli, maven, registry, registry_notes, registry_overrides, run_inputs, runtime,
+    stdout,
 };
 use crate::config::{Overrides, Settings};
 use crate::finding::Finding;
 use crate::fix;
+use crate::maven::Maven;
+use crate::plugin_pins::{self, PluginPins};
 use crate::registry::Registry;
 use crate::render::{self, Format, Style};
 use crate::resolve;
@@ -45,13 +48,17 @@ pub fn check(args: &CheckArgs, cli: &Cli, style: Style) -> io::Result<u8> {
     };
     let registry = registry(&settings, &args.registry)?;
     let runtime = runtime()?;
-    let recommended = ask_registry(&runtime, &registry, &settings, &mut outcome);
+    let mut recommended = ask_registry(&runtime, &registry, &settings, &mut outcome);
+    let maven = maven(&settings, &args.registry)?;
+    let plugin_pins = ask_maven(&runtime, &maven, &mut outcome);
+    recommended.notes.extend(plugin_pins.notes.iter().cloned());
     let mut err = io::stderr().lock();
     for warning in outcome.warnings.iter().filter(|_| !cli.quiet) {
         let line = warning.line.map(|l| format!(":{l}")).unwrap_or_default();
         writeln!(err, "warning: {}{line}: {}", warning.path, warning.message)?;
     }
     registry_notes(&registry, cli, &mut err)?;
+    maven_notes(&maven, cli, &mut err)?;
     for note in recommended.notes.iter().filter(|_| !cli.quiet) {
         writeln!(err, "note: {note}")?;
     }
@@ -70,9 +77,9 @@ pub fn check(args: &CheckArgs, cli: &Cli, style: Style) -> io::Result<u8> {
             style,
             &settings,
             outcome,
-            &recommended,
+            (&recommended, &plugin_pins),
             &runtime,
-            &registry,
+            (&registry, &maven),
         );
     }
     let (mut out, mut err) = (stdout(), io::stderr().lock());
@@ -110,6 +117,36 @@ fn ask_registry(
     recommended
 }
 
+/// Ask Maven for the plugin versions' pins (TP012) and compatibility (TP015).
+fn ask_maven(
+    runtime: &tokio::runtime::Runtime,
+    maven: &Maven,
+    outcome: &mut Outcome,
+) -> PluginPins {
+    let mut findings = std::mem::take(&mut outcome.findings);
+    let pins = runtime.block_on(plugin_pins::pin_plugins(
+        maven,
+        &mut findings,
+        &outcome.plugins,
+    ));
+    outcome.findings = Vec::new();
+    outcome.add_findings(findings);
+    pins
+}
+
+fn maven_notes(maven: &Maven, cli: &Cli, err: &mut dyn Write) -> io::Result<()> {
+    if cli.quiet {
+        return Ok(());
+    }
+    for note in maven.take_notes() {
+        writeln!(err, "note: {note}")?;
+    }
+    if cli.verbose {
+        writeln!(err, "note: {} Maven requests", maven.requests())?;
+    }
+    Ok(())
+}
+
 /// Findings a pin would fix that got none (registry unreachable, offline without cache).
 fn unpinned(outcome: &Outcome) -> usize {
     outcome
@@ -125,9 +162,9 @@ fn fix(
     style: Style,
     settings: &Settings,
     mut outcome: Outcome,
-    recommended: &resolve::Recommended,
+    (recommended, plugin_pins): (&resolve::Recommended, &PluginPins),
     runtime: &tokio::runtime::Runtime,
-    registry: &Registry,
+    (registry, maven): (&Registry, &Maven),
 ) -> io::Result<u8> {
     let mut fixes = Vec::new();
     let mut errors = Vec::new();
@@ -146,7 +183,10 @@ fn fix(
             kind,
             settings,
             &findings,
-            &|f| recommended.attach(f),
+            &|f| {
+                recommended.attach(f);
+                plugin_pins.attach(f);
+            },
             args.unsafe_fixes,
         ) {
             Ok(Some(fixed)) => fixes.push((file.path.clone(), fixed)),
@@ -211,6 +251,7 @@ fn fix(
         },
     );
     let again = ask_registry(runtime, registry, settings, &mut after);
+    ask_maven(runtime, maven, &mut after);
     let could_not_pin = unpinned(&after) > 0 && !again.notes.is_empty();
     after.errors.extend(errors);
     after.fixes = Some(applied(written.iter().copied()));

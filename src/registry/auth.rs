@@ -90,6 +90,8 @@ pub struct Credentials {
     notes: Mutex<Vec<String>>,
     /// Helper answers by (helper, server): each runs once per run.
     helpers: Mutex<HashMap<(String, String), Option<Credential>>>,
+    /// Given by the caller (a Maven repository's user name and password): asked first.
+    given: BTreeMap<String, Credential>,
 }
 
 #[derive(Debug, Default)]
@@ -145,7 +147,14 @@ impl Credentials {
             files,
             notes: Mutex::new(notes),
             helpers: Mutex::default(),
+            given: BTreeMap::new(),
         }
+    }
+
+    /// Use `credential` for `host` before any file's.
+    pub fn with(mut self, host: &str, credential: Credential) -> Credentials {
+        self.given.insert(host.to_string(), credential);
+        self
     }
 
     /// Notes gathered so far (taken: each is said once).
@@ -156,6 +165,9 @@ impl Credentials {
     /// The credential for `repository` on a registry host (`docker.io` is Docker Hub), if any
     /// is configured. May run a credential helper: call it off the async runtime's workers.
     pub fn lookup(&self, host: &str, repository: &str) -> Option<Credential> {
+        if let Some(given) = self.given.get(host) {
+            return Some(given.clone());
+        }
         let keys = keys_for(host, repository);
         for file in &self.files {
             let helper = file

@@ -9,7 +9,7 @@
 
 pub mod auth;
 pub mod cache;
-mod transport;
+pub(crate) mod transport;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -157,7 +157,7 @@ impl Registry {
             .network
             .mirrors
             .iter()
-            .find(|(_, url)| Endpoint::mirror(url).is_none())
+            .find(|(_, url)| Endpoint::from_url(url).is_none())
             .map(|(registry, _)| registry)
         {
             return Err(RegistryError::other(format!(

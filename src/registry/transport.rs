@@ -69,9 +69,11 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// A mirror URL: a path ending in `/v2` is where the API lives (containerd's
-    /// `override_path`), any other path is a repository prefix (Harbor's proxy projects).
-    pub(super) fn mirror(text: &str) -> Option<Endpoint> {
+    /// An endpoint from a URL the user gave (a mirror, a Maven repository), its login taken
+    /// out so that it is never printed. For a registry mirror, a path ending in `/v2` is where
+    /// the API lives (containerd's `override_path`), any other path is a repository prefix
+    /// (Harbor's proxy projects).
+    pub(crate) fn from_url(text: &str) -> Option<Endpoint> {
         let url = Url::parse(text)
             .ok()
             .filter(|u| u.scheme() == "http" || u.scheme() == "https")?;
@@ -102,6 +104,14 @@ impl Endpoint {
             prefix: prefix.to_string(),
             login,
         })
+    }
+
+    /// The URL without its login: a Maven repository's base.
+    pub(crate) fn base(&self) -> String {
+        match self.prefix.as_str() {
+            "" => self.origin.clone(),
+            prefix => format!("{}/{prefix}", self.origin),
+        }
     }
 
     /// The repository as this endpoint names it.
@@ -208,7 +218,7 @@ impl Transport {
             .network
             .mirrors
             .get(registry)
-            .and_then(|url| Endpoint::mirror(url));
+            .and_then(|url| Endpoint::from_url(url));
         let (origin, plain_http) = if registry == DOCKER_HUB {
             ("https://registry-1.docker.io".to_string(), false)
         } else if self.network.insecure.contains(registry) || is_loopback(registry) {

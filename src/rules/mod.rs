@@ -74,9 +74,10 @@ pub static RULES: &[Rule] = &[
     rule!("TP009", "platform-digest", Warning, registry: true, fixable: true, "A pinned digest is one platform's manifest, not the multi-arch index"),
     rule!("TP010", "invalid-reference", Error, registry: false, fixable: false, "Not a valid image reference"),
     rule!("TP011", "unresolved-variable", Info, registry: false, fixable: false, "A variable with no default: the reference cannot be checked"),
-    rule!("TP012", "floating-plugin", Warning, registry: false, fixable: false, "`kestra plugins install …:LATEST` in a Dockerfile"),
+    rule!("TP012", "floating-plugin", Warning, registry: false, fixable: true, "A Kestra plugin version that moves: `LATEST`, none, a range, `defaultVersion: LATEST`"),
     rule!("TP013", "unversioned-tag", Warning, registry: false, fixable: true, "A tag with no version in it (`redis:alpine`, `rust:bookworm`, `docker:dind`)"),
     rule!("TP014", "unused-suppression", Info, registry: false, fixable: false, "A `# tagpin: ignore` comment, or a code in one, that suppresses nothing"),
+    rule!("TP015", "incompatible-plugin", Warning, registry: true, fixable: true, "A plugin version newer than the Kestra core of its image supports"),
 ];
 
 /// A rule by code (`TP002`, any case) or name (`floating-tag`).

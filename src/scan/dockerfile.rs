@@ -28,6 +28,8 @@ pub(super) fn scan(text: &str) -> (Vec<Reference>, Vec<Plugin>) {
         budget: text.len().saturating_mul(4).saturating_add(SPARE_EXPANSION),
         out: Vec::new(),
         plugins: Vec::new(),
+        image: None,
+        stage_images: HashMap::new(),
     };
     let mut current: Option<Line> = None;
     let mut heredocs: Vec<Heredoc> = Vec::new(); // pending, the next one last
@@ -189,6 +191,9 @@ struct Scanner {
     budget: usize,
     out: Vec<Reference>,
     plugins: Vec<Plugin>,
+    /// The span of the current stage's base image, and of each named stage's.
+    image: Option<Span>,
+    stage_images: HashMap<String, Option<Span>>,
 }
 
 impl Scanner {
@@ -209,7 +214,7 @@ impl Scanner {
                 }
             }
             "run" => {
-                self.plugins(line, args);
+                self.plugins(line);
                 for w in flags {
                     let Some(spec) = word(w).strip_prefix("--mount=") else {
                         continue;
@@ -231,50 +236,17 @@ impl Scanner {
         heredocs(words.iter().map(word))
     }
 
-    /// `kestra plugins install group:artifact[:version]…` (shell or exec form): every
-    /// coordinate, up to the next shell separator.
-    fn plugins(&mut self, line: &Line, args: &[Range<usize>]) {
-        // Exec form and quotes: `["/app/kestra", "plugins", …]` words lose their punctuation.
-        let bare = |w: &Range<usize>| {
-            let text = &line.text[w.clone()];
-            let start = w.start + (text.len() - text.trim_start_matches(['[', '"', '\'']).len());
-            let trimmed = line.text[start..w.end].trim_end_matches([']', '"', '\'', ',', ';']);
-            start..start + trimmed.len()
-        };
-        let words: Vec<Range<usize>> = args.iter().map(bare).collect();
-        let word = |w: &Range<usize>| &line.text[w.clone()];
-        let mut i = 0;
-        while i + 2 < words.len() {
-            let is_install = word(&words[i]).ends_with("kestra")
-                && word(&words[i + 1]) == "plugins"
-                && word(&words[i + 2]) == "install";
-            if !is_install {
-                i += 1;
-                continue;
-            }
-            i += 3;
-            while i < words.len() && !matches!(word(&words[i]), "&&" | "||" | ";" | "|" | "") {
-                let coordinate = word(&words[i]);
-                let parts: Vec<&str> = coordinate.split(':').collect();
-                if !coordinate.starts_with('-') && (2..=3).contains(&parts.len()) {
-                    let version = parts.get(2).map(|v| v.to_string());
-                    let span = match &version {
-                        Some(v) => line.span(&(words[i].end - v.len()..words[i].end)),
-                        None => line.span(&words[i]),
-                    };
-                    self.plugins.push(Plugin {
-                        span,
-                        coordinate: coordinate.to_string(),
-                        version,
-                    });
-                }
-                let ends_command = line.text[args[i].clone()].ends_with(';');
-                i += 1;
-                if ends_command {
-                    break;
-                }
-            }
-        }
+    /// `kestra plugins install group:artifact[:version]…` (shell or exec form), installed into
+    /// the stage's image.
+    fn plugins(&mut self, line: &Line) {
+        let value = line.value(0..line.text.len());
+        let fallback = line.span(&(0..line.text.len()));
+        self.plugins.extend(super::plugins::install_commands(
+            &value,
+            FileKind::Dockerfile,
+            self.image.as_ref(),
+            &fallback,
+        ));
     }
 
     fn arg(&mut self, line: &Line, args: &[Range<usize>]) {
@@ -301,10 +273,21 @@ impl Scanner {
             _ => None,
         };
         let context = stage.map_or("FROM".into(), |name| format!("FROM (stage {name})"));
+        let before = self.out.len();
         self.reference(line, image.clone(), context, false);
+        self.image = match self.out.get(before) {
+            Some(reference) => Some(reference.span.clone()),
+            None => self
+                .stage_images
+                .get(&line.text[image.clone()].to_ascii_lowercase())
+                .cloned()
+                .flatten(),
+        };
         self.in_stage = true;
         if let Some(name) = stage {
             self.stages.insert(name.to_ascii_lowercase());
+            self.stage_images
+                .insert(name.to_ascii_lowercase(), self.image.clone());
         }
     }
 

@@ -17,6 +17,7 @@ mod helm;
 pub mod interpolate;
 mod kubernetes;
 mod kustomize;
+mod plugins;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -44,6 +45,10 @@ pub enum FileKind {
     Circleci,
     AzurePipelines,
     Woodpecker,
+    /// A shell script (`*.sh`): only its `kestra plugins install` commands.
+    Shell,
+    /// Kestra's own configuration (`application.yml`): plugin settings.
+    Config,
 }
 
 impl FileKind {
@@ -61,6 +66,8 @@ impl FileKind {
             FileKind::Circleci => "circleci",
             FileKind::AzurePipelines => "azure-pipelines",
             FileKind::Woodpecker => "woodpecker",
+            FileKind::Shell => "shell",
+            FileKind::Config => "config",
         }
     }
 }
@@ -217,13 +224,38 @@ impl Reference {
     }
 }
 
-/// A Kestra plugin a Dockerfile installs (`kestra plugins install group:artifact:version`).
+/// A Kestra plugin version as written: installed by a command, asked for by a flow, or set
+/// for every flow by Kestra's configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plugin {
+    pub kind: FileKind,
     /// The version's bytes, or the coordinate's when there is no version.
     pub span: Span,
+    /// The bytes a pin replaces (the version, or the empty span after a coordinate without
+    /// one), when the file holds them verbatim.
+    pub target: Option<Span>,
+    /// As written: `group:artifact[:version]`, a task's `type`, a configuration key, a URL.
     pub coordinate: String,
+    /// The Maven `group:artifact`, when known.
+    pub artifact: Option<String>,
     pub version: Option<String>,
+    pub place: Place,
+    /// The span of the Kestra image reference the plugin is installed into (the Dockerfile
+    /// stage's `FROM`, the compose service's `image`).
+    pub image: Option<Span>,
+}
+
+/// Where a plugin version is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// `kestra plugins install group:artifact[:version]`.
+    Install,
+    /// A flow task's, trigger's or `pluginDefaults` entry's `version:`.
+    Task,
+    /// `kestra.plugins.management.defaultVersion`.
+    DefaultVersion,
+    /// A `kestra.plugins.repositories` entry that serves snapshots.
+    SnapshotRepository,
 }
 
 /// What scanning one file gave.
@@ -282,6 +314,9 @@ pub fn classify(path: &Path) -> Option<Kind> {
     let lower = name.to_ascii_lowercase();
     if is_dockerfile_name(&lower) {
         return Some(Kind::Known(FileKind::Dockerfile));
+    }
+    if lower.ends_with(".sh") {
+        return Some(Kind::Known(FileKind::Shell));
     }
     if name == "Kustomization" {
         return Some(Kind::Known(FileKind::Kustomize));
@@ -394,6 +429,10 @@ pub fn scan(file: &SourceFile, kind: Kind) -> Result<Scan, ScanError> {
                 recognised: true,
             })
         }
+        Kind::Known(FileKind::Shell) => Ok(Scan {
+            plugins: plugins::scan_shell(text),
+            ..Scan::default()
+        }),
         Kind::Yaml if looks_like_helm(text) && under_templates_folder(&file.path) => Ok(skipped(
             "Helm template (Go template syntax, rendered by Helm)",
         )),
@@ -473,6 +512,7 @@ fn scan_yaml(file: &SourceFile, kind: Option<FileKind>) -> Result<Scan, ScanErro
         let beside = env.get_or_init(|| env::Beside::read(&file.path));
         Some(beside.as_ref()?.get(name)?.1.clone())
     };
+    let mut found = Vec::new();
     for document in &stream.documents {
         let root = document.root;
         let doc = Doc {
@@ -495,6 +535,8 @@ fn scan_yaml(file: &SourceFile, kind: Option<FileKind>) -> Result<Scan, ScanErro
             Some(FileKind::Kubernetes)
             | Some(FileKind::Flow)
             | Some(FileKind::Dockerfile)
+            | Some(FileKind::Shell)
+            | Some(FileKind::Config)
             | None => {
                 recognised |= if kubernetes::is_manifest(&doc, root) {
                     kubernetes::scan(&doc, root, out);
@@ -513,6 +555,7 @@ fn scan_yaml(file: &SourceFile, kind: Option<FileKind>) -> Result<Scan, ScanErro
                 };
             }
         }
+        plugins::scan_yaml(&doc, root, kind, &mut found);
     }
     if references.iter().any(|r| r.kind == FileKind::Kubernetes) {
         let overrides = kustomize::overrides(&file.path);
@@ -540,6 +583,7 @@ fn scan_yaml(file: &SourceFile, kind: Option<FileKind>) -> Result<Scan, ScanErro
     Ok(Scan {
         references,
         recognised,
+        plugins: found,
         ..Scan::default()
     })
 }

@@ -1,0 +1,271 @@
+//! Plugin versions pinned from Maven: floating ones (TP012) get the newest release the Kestra
+//! core of their image supports, exact ones that need a newer core are TP015. Each distinct
+//! (plugin, version, core) is asked once per run, concurrently.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::check::{KestraImage, PluginSite, Plugins};
+use crate::finding::{Applicability, Edit, Finding, Fix};
+use crate::maven::{Coordinate, Maven, PluginPin, Requested, compare, core_of_tag};
+use crate::reference::Image;
+use crate::registry::{ErrorKind, RegistryError};
+use crate::scan::Place;
+
+/// The Kestra core a reference runs: its release tag, or the release its floating tag
+/// resolved to (the recommendation of the finding on it).
+pub fn core_of(image: &KestraImage, findings: &[Finding]) -> Option<String> {
+    let tag = Image::parse(&image.text).ok()?.tag?;
+    core_of_tag(&tag).or_else(|| {
+        findings
+            .iter()
+            .filter(|f| f.path == image.path && f.reference == image.reference)
+            .filter_map(|f| Image::parse(f.recommendation.as_deref()?).ok()?.tag)
+            .find_map(|tag| core_of_tag(&tag))
+    })
+}
+
+/// What the Maven phase found: the pins by plugin as written, and why some are missing.
+#[derive(Debug, Default)]
+pub struct PluginPins {
+    pins: BTreeMap<(String, String), Pinning>,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Pinning {
+    recommendation: String,
+    /// The target's new bytes.
+    text: String,
+    applicability: Applicability,
+    help: String,
+}
+
+impl PluginPins {
+    /// Give a TP012 finding found again (on a fixed text) its pin.
+    pub fn attach(&self, finding: &mut Finding) {
+        if finding.rule.code != "TP012" {
+            return;
+        }
+        if let Some(pinning) = self
+            .pins
+            .get(&(finding.path.clone(), finding.image.clone()))
+        {
+            apply(finding, pinning);
+        }
+    }
+}
+
+fn apply(finding: &mut Finding, pinning: &Pinning) {
+    finding.help = Some(pinning.help.clone());
+    finding.fix = finding.target.clone().map(|span| Fix {
+        applicability: pinning.applicability,
+        title: format!("Pin to `{}`", pinning.recommendation),
+        edits: vec![Edit {
+            span,
+            text: pinning.text.clone(),
+        }],
+    });
+    finding.recommendation = Some(pinning.recommendation.clone());
+}
+
+type Ask = (Coordinate, String, Option<String>);
+
+/// Ask Maven about every plugin site: TP012 findings get their pins, TP015 findings are added.
+pub async fn pin_plugins(
+    maven: &Maven,
+    findings: &mut Vec<Finding>,
+    plugins: &Plugins,
+) -> PluginPins {
+    let cores: BTreeSet<String> = plugins
+        .kestra
+        .iter()
+        .filter_map(|k| core_of(k, findings))
+        .collect();
+    // Flows and configuration without an image of their own run on the repository's Kestra,
+    // when it has one version.
+    let run_core = (cores.len() == 1).then(|| cores.first().cloned()).flatten();
+    let sites: Vec<(&PluginSite, Coordinate, Option<String>)> = plugins
+        .sites
+        .iter()
+        .filter_map(|site| {
+            let (coordinate, _) = Coordinate::parse(&site.artifact)?;
+            let core = match &site.image {
+                Some(image) => core_of(image, findings),
+                None => run_core.clone(),
+            };
+            Some((site, coordinate, core))
+        })
+        .collect();
+    // Floating versions: what the request means, for the core. Exact ones: the core they need,
+    // and when the image's is older, the newest version it supports.
+    let mut asks: BTreeMap<Ask, &Requested> = BTreeMap::new();
+    let mut exact: BTreeSet<(Coordinate, String)> = BTreeSet::new();
+    for (site, coordinate, core) in &sites {
+        match &site.requested {
+            Requested::Exact(version) => {
+                if core.is_some() {
+                    exact.insert((coordinate.clone(), version.clone()));
+                }
+            }
+            // What the instance has installed decides; nothing to ask.
+            Requested::Oldest(_) => {}
+            requested => {
+                asks.insert(
+                    (coordinate.clone(), key(requested), core.clone()),
+                    requested,
+                );
+            }
+        }
+    }
+    let needs: BTreeMap<(Coordinate, String), Result<Option<String>, RegistryError>> =
+        futures::future::join_all(
+            exact
+                .iter()
+                .map(|(c, v)| async move { ((c.clone(), v.clone()), maven.min_core(c, v).await) }),
+        )
+        .await
+        .into_iter()
+        .collect();
+    for (site, coordinate, core) in &sites {
+        if let (Requested::Exact(version), Some(core)) = (&site.requested, core)
+            && let Some(Ok(Some(need))) = needs.get(&(coordinate.clone(), version.clone()))
+            && compare(need, core).is_gt()
+        {
+            asks.insert(
+                (
+                    coordinate.clone(),
+                    key(&Requested::Missing),
+                    Some(core.clone()),
+                ),
+                &Requested::Missing,
+            );
+        }
+    }
+    let answers: BTreeMap<Ask, Result<PluginPin, RegistryError>> =
+        futures::future::join_all(asks.iter().map(|(ask, requested)| async move {
+            (
+                ask.clone(),
+                maven.pin(&ask.0, requested, ask.2.as_deref()).await,
+            )
+        }))
+        .await
+        .into_iter()
+        .collect();
+    let mut pins = PluginPins::default();
+    let mut problems = BTreeSet::new();
+    let mut offline = 0;
+    let mut note = |error: &RegistryError| {
+        if error.kind == ErrorKind::Offline {
+            offline += 1;
+        } else {
+            problems.insert(error.message.clone());
+        }
+    };
+    for (site, coordinate, core) in &sites {
+        match &site.requested {
+            Requested::Exact(version) => {
+                let Some(core) = core else { continue };
+                let need = match needs.get(&(coordinate.clone(), version.clone())) {
+                    Some(Ok(Some(need))) if compare(need, core).is_gt() => need,
+                    Some(Err(error)) => {
+                        note(error);
+                        continue;
+                    }
+                    _ => continue,
+                };
+                let message = format!(
+                    "plugin `{coordinate}:{version}` needs Kestra {need} or later; the image runs {core}"
+                );
+                let Some(mut finding) = site.finding("TP015", message, None) else {
+                    continue;
+                };
+                match answers.get(&(
+                    coordinate.clone(),
+                    key(&Requested::Missing),
+                    Some(core.clone()),
+                )) {
+                    Some(Ok(pin)) => {
+                        let mut pinning = pinning(site, coordinate, pin);
+                        pinning.applicability = Applicability::Unsafe;
+                        pinning.help = format!(
+                            "`{}` is the newest version Kestra {core} supports",
+                            pin.version
+                        );
+                        apply(&mut finding, &pinning);
+                    }
+                    Some(Err(error)) => note(error),
+                    None => {}
+                }
+                findings.push(finding);
+            }
+            requested => match answers.get(&(coordinate.clone(), key(requested), core.clone())) {
+                Some(Ok(pin)) => {
+                    let pinning = pinning(site, coordinate, pin);
+                    if let Some(finding) = findings.iter_mut().find(|f| {
+                        f.rule.code == "TP012" && f.path == site.path() && &f.span == site.span()
+                    }) {
+                        apply(finding, &pinning);
+                    }
+                    pins.pins
+                        .insert((site.path().to_string(), site.written.clone()), pinning);
+                }
+                Some(Err(error)) => note(error),
+                None => {}
+            },
+        }
+    }
+    pins.notes = problems.into_iter().collect();
+    if offline > 0 {
+        pins.notes.push(format!(
+            "offline: {offline} plugin version{} no cached Maven answer; run without --offline to resolve",
+            if offline == 1 { " has" } else { "s have" }
+        ));
+    }
+    pins
+}
+
+/// A request as an ask key: equal keys resolve alike.
+fn key(requested: &Requested) -> String {
+    match requested {
+        Requested::Missing | Requested::Latest(_) => "LATEST".into(),
+        Requested::Oldest(_) => "OLDEST".into(),
+        Requested::Range(range) => range.text.clone(),
+        Requested::Exact(version) => version.clone(),
+    }
+}
+
+/// The pin of one site: the recommendation as the user reads it and the bytes a fix writes.
+fn pinning(site: &PluginSite, coordinate: &Coordinate, pin: &PluginPin) -> Pinning {
+    let (recommendation, text) = match (site.place, &site.requested) {
+        (Place::Install, Requested::Missing) => (
+            format!("{coordinate}:{}", pin.version),
+            format!(":{}", pin.version),
+        ),
+        (Place::Install, _) => (format!("{coordinate}:{}", pin.version), pin.version.clone()),
+        _ => (pin.version.clone(), pin.version.clone()),
+    };
+    let help = match (&pin.core, pin.incompatible.first()) {
+        (Some(core), Some((newest, need))) => format!(
+            "`{newest}` (what it installs now) needs Kestra {need}; the image runs {core}: pin `{}`, the newest it supports",
+            pin.version
+        ),
+        (Some(core), None) => format!(
+            "pin `{}`, what it installs now (supports Kestra {core})",
+            pin.version
+        ),
+        (None, _) => format!(
+            "pin `{}`, the newest release (compatibility with the Kestra core not checked)",
+            pin.version
+        ),
+    };
+    Pinning {
+        recommendation,
+        text,
+        applicability: if pin.is_safe() {
+            Applicability::Safe
+        } else {
+            Applicability::Unsafe
+        },
+        help,
+    }
+}
