@@ -93,7 +93,7 @@ def parse_args(argv: Sequence[str]) -> Options:
     )
     parser.add_argument("--timeout", type=int, default=600, help="limit for any one timed command, seconds")
     parser.add_argument(
-        "--corpus", type=Path, help="corpus folder (default testdata/corpus, else ../shared/corpus)"
+        "--corpus", type=Path, help="corpus folder (default testdata/corpus)"
     )
     args = parser.parse_args(argv)
     if not 1000 <= args.files <= 20_000:

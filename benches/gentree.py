@@ -3,8 +3,7 @@
 
 Usage: gentree.py OUT FILES [--seed N] [--corpus DIR]
 
-Copies and varies the files of the corpus (DIR, by default testdata/corpus, or ../shared/corpus
-beside the repository while that is where it lives) into OUT, FILES files in all, deterministic
+Copies and varies the files of the corpus (DIR, by default testdata/corpus) into OUT, FILES files in all, deterministic
 for a given seed:
 
   k8s/gNNN/app-NNNNN.yaml            30%  Kubernetes multi-document manifests (1-5 documents
@@ -60,9 +59,8 @@ DOCKERFILES = [
 
 
 def default_corpus(root: Path) -> Path:
-    """The corpus the benchmark trees are made from: the vendored copy, else the shared one."""
-    vendored = root / "testdata" / "corpus"
-    return vendored if vendored.is_dir() else root.parent / "shared" / "corpus"
+    """The corpus the benchmark trees are made from: the repository's vendored copy."""
+    return root / "testdata" / "corpus"
 
 
 def vary_tag(ref: str, rng: random.Random) -> str:

@@ -201,13 +201,9 @@ class Trees(unittest.TestCase):
         self.assertEqual(len(files), 5)
         self.assertEqual(sum(text.count("127.0.0.1:5000/bench/app") for text in files.values()), 7)
 
-    def test_default_corpus_prefers_the_vendored_copy(self):
-        with tempfile.TemporaryDirectory() as tmp:
-            root = Path(tmp) / "repo"
-            root.mkdir()
-            self.assertEqual(gentree.default_corpus(root), Path(tmp) / "shared" / "corpus")
-            (root / "testdata" / "corpus").mkdir(parents=True)
-            self.assertEqual(gentree.default_corpus(root), root / "testdata" / "corpus")
+    def test_default_corpus_is_the_vendored_copy(self):
+        root = Path("/repo")
+        self.assertEqual(gentree.default_corpus(root), root / "testdata" / "corpus")
 
     def test_ensure_tree_remakes_only_on_a_new_stamp(self):
         with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stderr(io.StringIO()):

@@ -357,7 +357,7 @@ fn kustomizations_pin_the_images_of_the_manifests_they_build() {
     );
 }
 
-/// The real files of the new kinds (testdata/corpus/SOURCES-new.md): each scans without error,
+/// The real files of the new kinds (testdata/corpus/SOURCES.md): each scans without error,
 /// and the findings are the reviewed ones.
 #[test]
 fn real_files_of_the_new_kinds() {
