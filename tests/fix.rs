@@ -6,7 +6,6 @@ mod support;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::process::Command;
 
 use support::cli::tagpin;
 use support::registry::TestRegistry;
@@ -337,7 +336,7 @@ fn a_killed_run_leaves_every_file_old_or_new() {
         for file in &files {
             fs::write(file, before).unwrap();
         }
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tagpin"))
+        let mut child = support::cli::command(cache.path(), work.path())
             .args([
                 "check",
                 "--fix",
@@ -346,8 +345,6 @@ fn a_killed_run_leaves_every_file_old_or_new() {
                 &mirror,
                 ".",
             ])
-            .current_dir(work.path())
-            .env("XDG_CACHE_HOME", cache.path())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()

@@ -5,16 +5,13 @@ mod support;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use support::registry::TestRegistry;
 
 fn tagpin(dir: &Path, args: &[&str]) -> String {
     let cache = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_tagpin"))
+    let output = support::cli::command(cache.path(), dir)
         .args(args)
-        .current_dir(dir)
-        .env("XDG_CACHE_HOME", cache.path())
         .output()
         .unwrap();
     String::from_utf8(output.stdout).unwrap()
@@ -177,11 +174,9 @@ fn gitlab_code_quality() {
 fn every_format_carries_file_errors_and_stderr_names_them() {
     let cache = tempfile::tempdir().unwrap();
     let run = |format: &str| {
-        let output = Command::new(env!("CARGO_BIN_EXE_tagpin"))
+        let output = support::cli::command(cache.path(), &demo())
             .args(["check", "--offline", "--today", "2026-11-24", "--no-config"])
             .args(["--format", format, "cases/broken"])
-            .current_dir(demo())
-            .env("XDG_CACHE_HOME", cache.path())
             .output()
             .unwrap();
         assert_eq!(output.status.code(), Some(2), "{format}");

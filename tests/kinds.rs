@@ -236,12 +236,10 @@ fn named_files_are_always_read() {
 /// `tagpin` with `input` on stdin.
 fn piped(args: &[&str], input: &str) -> (i32, String, String) {
     use std::io::Write;
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
     let cache = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tagpin"))
+    let mut child = support::cli::command(cache.path(), Path::new("."))
         .args(args)
-        .env("XDG_CACHE_HOME", cache.path())
-        .env("DOCKER_CONFIG", cache.path().join("no-docker-config"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

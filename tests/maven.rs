@@ -629,11 +629,8 @@ fn credentials_from_the_repository_url_are_used_and_never_printed() {
     )
     .unwrap();
     let env_cache = tempfile::tempdir().unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tagpin"))
+    let output = support::cli::command(env_cache.path(), dir.path())
         .args(["resolve", "io.kestra.plugin.ee:plugin-ee-vault:LATEST"])
-        .current_dir(dir.path())
-        .env("XDG_CACHE_HOME", env_cache.path())
-        .env("DOCKER_CONFIG", env_cache.path().join("none"))
         .env("TAGPIN_MAVEN_USERNAME", "license-id")
         .env("TAGPIN_MAVEN_PASSWORD", "fingerprint-secret")
         .output()

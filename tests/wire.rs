@@ -823,21 +823,12 @@ async fn a_mirror_with_a_path_prefix_gets_its_own_login_only() {
     }
 }
 
-/// This machine's first non-loopback IPv4 address (`hostname -I`).
-fn own_address() -> Option<std::net::IpAddr> {
-    let output = std::process::Command::new("hostname")
-        .arg("-I")
-        .output()
-        .ok()?;
-    String::from_utf8_lossy(&output.stdout)
-        .split_whitespace()
-        .filter_map(|a| a.parse::<std::net::IpAddr>().ok())
-        .find(|a| a.is_ipv4() && !a.is_loopback())
-}
-
-#[tokio::test]
-async fn no_credential_goes_over_plain_http_to_a_non_loopback_address() {
-    let address = own_address().expect("a non-loopback address (`hostname -I`)");
+/// A registry on another machine, reached over plain HTTP: tagpin sends it neither Basic
+/// credentials nor the token service's. The "other machine" is a name that resolves nowhere,
+/// reached through the fake acting as tagpin's HTTP proxy, so nothing leaves this machine.
+#[test]
+fn no_credential_goes_over_plain_http_to_a_non_loopback_address() {
+    const HOST: &str = "registry.tagpin.test";
     for behaviour in [
         Behaviour {
             basic_auth: Some(("kestra".into(), "s3cret".into())),
@@ -846,23 +837,30 @@ async fn no_credential_goes_over_plain_http_to_a_non_loopback_address() {
         Behaviour {
             token_auth: true,
             token_credentials: Some(("kestra".into(), "s3cret".into())),
+            public_url: Some(format!("http://{HOST}")),
             ..Behaviour::default()
         },
     ] {
-        let fake = FakeRegistry::start_on(address, behaviour.with_repo("kestra/kestra", kestra()));
+        let fake = FakeRegistry::start(behaviour.with_repo("kestra/kestra", kestra()));
+        let work = tempfile::tempdir().unwrap();
+        let docker = work.path().join("no-docker-config");
+        std::fs::create_dir(&docker).unwrap();
         let auth = format!(
-            r#"{{"auths": {{"{}": {}}}}}"#,
-            fake.host,
+            r#"{{"auths": {{"{HOST}": {}}}}}"#,
             basic_login("kestra", "s3cret")
         );
-        let registry = client(&auth, &[], |network| {
-            network.insecure.insert(fake.host.clone());
-        });
-        let image = Image::parse(&format!("{}/kestra/kestra:latest", fake.host)).unwrap();
-        let error = registry.manifest(&image, "latest").await.unwrap_err();
-        assert_eq!(error.kind, ErrorKind::Auth);
-        assert!(error.message.contains("plain HTTP"), "{error}");
-        assert!(!fake.requests().is_empty());
+        std::fs::write(docker.join("config.json"), auth).unwrap();
+        let config = format!("registries:\n  {HOST}: {{insecure: true}}\n");
+        std::fs::write(work.path().join(".tagpin.yaml"), config).unwrap();
+        let output = cli::command(work.path(), work.path())
+            .env("HTTP_PROXY", &fake.url)
+            .args(["resolve", &format!("{HOST}/kestra/kestra:latest")])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("plain HTTP"), "{stderr}");
+        assert!(!fake.requests().is_empty(), "the proxy was not used");
         for request in fake.requests() {
             assert_eq!(request.authorization, None, "{request:?}");
             assert!(!request.path.starts_with("/token"), "{request:?}");

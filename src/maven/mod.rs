@@ -257,7 +257,11 @@ impl Maven {
         for endpoint in &self.repositories {
             let url = format!("{}/{path}", endpoint.base());
             let host = &endpoint.host;
-            match self.transport.send(Method::GET, endpoint, "", &url, &[]).await {
+            match self
+                .transport
+                .send(Method::GET, endpoint, "", &url, &[])
+                .await
+            {
                 Ok(answer) if answer.status.is_success() => {
                     bodies.push(answer.body);
                     if first_only {
@@ -292,10 +296,7 @@ impl Maven {
 
     /// The versions every repository lists, merged (Maven merges metadata the same way).
     pub async fn metadata(&self, coordinate: &Coordinate) -> Result<Metadata, RegistryError> {
-        let key = format!(
-            "maven-metadata {} {coordinate}",
-            self.labels()
-        );
+        let key = format!("maven-metadata {} {coordinate}", self.labels());
         let what = format!("plugin {coordinate}");
         let ask = self.remembered(&key, &what, async {
             let path = format!("{}/maven-metadata.xml", coordinate.path());
@@ -335,10 +336,7 @@ impl Maven {
         coordinate: &Coordinate,
         version: &str,
     ) -> Result<Option<String>, RegistryError> {
-        let key = format!(
-            "maven-pom {} {coordinate}:{version}",
-            self.labels()
-        );
+        let key = format!("maven-pom {} {coordinate}:{version}", self.labels());
         let what = format!("plugin {coordinate}:{version}");
         let ask = self.remembered(&key, &what, async {
             let path = format!(

@@ -76,6 +76,9 @@ pub struct Behaviour {
     /// `/token` also answers an OAuth2 POST `grant_type=refresh_token` carrying this token
     /// (ACR's identity tokens; docker/distribution `registry/client/auth/session.go`).
     pub refresh_token: Option<String>,
+    /// The URL the fake names in its challenges: that of a host a client reaches through the
+    /// fake acting as its HTTP proxy (absolute-form requests), never this machine's address.
+    pub public_url: Option<String>,
 }
 
 /// Where a `Link` points, as registries write it.
@@ -128,13 +131,7 @@ pub struct FakeRegistry {
 
 impl FakeRegistry {
     pub fn start(behaviour: Behaviour) -> FakeRegistry {
-        FakeRegistry::start_on("127.0.0.1".parse().unwrap(), behaviour)
-    }
-
-    /// The fake on another of the machine's addresses (a non-loopback one, to see what a
-    /// client sends over plain HTTP to a host that is not this machine's loopback).
-    pub fn start_on(address: std::net::IpAddr, behaviour: Behaviour) -> FakeRegistry {
-        let listener = std::net::TcpListener::bind((address, 0)).expect("bind fake registry");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind fake registry");
         listener.set_nonblocking(true).unwrap();
         let host = listener.local_addr().unwrap().to_string();
         let url = format!("http://{host}");
@@ -467,7 +464,7 @@ impl Inner {
                 ok,
                 format!(
                     "Bearer realm=\"{}/token\",service=\"fake\"{scope}",
-                    self.url
+                    b.public_url.as_deref().unwrap_or(&self.url)
                 ),
             )
         } else if let Some((user, password)) = &b.basic_auth {
