@@ -1,13 +1,19 @@
 //! The on-disk cache of registry answers: one JSON file per key under the user cache folder,
 //! written atomically (temporary file, then rename), so concurrent runs never see half a file;
-//! a file that does not parse is discarded with a note.
+//! a file that does not parse is discarded with a note. Keys name the endpoint that answered,
+//! so a mirror's answer is never taken for the registry's; `--offline` reads only this cache
+//! and `--refresh` only writes it.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
+
+use super::transport::Endpoint;
+use super::{ErrorKind, Registry, RegistryError};
+use crate::reference::Image;
 
 #[derive(Debug, Clone)]
 pub struct Cache {
@@ -30,10 +36,6 @@ impl Cache {
 
     pub fn new(dir: PathBuf, ttl: Duration) -> Cache {
         Cache { dir, ttl }
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 
     fn path(&self, key: &str) -> PathBuf {
@@ -83,6 +85,78 @@ impl Cache {
         use std::io::Write;
         if file.write_all(&bytes).is_ok() {
             let _ = file.persist(self.path(key));
+        }
+    }
+}
+
+/// The key of one answer: the question (`what`, the repository, `rest` after it) and the
+/// endpoint that answered it.
+fn key(endpoint: &Endpoint, what: &str, image: &Image, rest: &str) -> String {
+    format!(
+        "{what} {} {}{rest}",
+        endpoint.cache_label(),
+        image.full_name()
+    )
+}
+
+impl Registry {
+    /// A cached answer to `what` from the first of `image`'s endpoints that has one, and that
+    /// endpoint; never with `--refresh`.
+    pub(super) fn cached<T: DeserializeOwned>(
+        &self,
+        what: &str,
+        image: &Image,
+        rest: &str,
+    ) -> Option<(T, Endpoint)> {
+        let cache = self
+            .options
+            .cache
+            .as_ref()
+            .filter(|_| !self.options.refresh)?;
+        self.transport
+            .endpoints(&image.registry)
+            .into_iter()
+            .find_map(
+                |endpoint| match cache.get(&key(&endpoint, what, image, rest)) {
+                    Ok(value) => Some((value?, endpoint)),
+                    Err(note) => {
+                        self.note(note);
+                        None
+                    }
+                },
+            )
+    }
+
+    /// [`Registry::cached`], or `Err` when offline without one (`describe` names it);
+    /// `Ok(None)` means: ask the registry.
+    pub(super) fn lookup<T: DeserializeOwned>(
+        &self,
+        what: &str,
+        image: &Image,
+        rest: &str,
+        describe: impl FnOnce() -> String,
+    ) -> Result<Option<(T, Endpoint)>, RegistryError> {
+        match self.cached(what, image, rest) {
+            Some(found) => Ok(Some(found)),
+            None if self.options.offline => Err(RegistryError {
+                kind: ErrorKind::Offline,
+                message: format!("offline: no cached answer for {}", describe()),
+            }),
+            None => Ok(None),
+        }
+    }
+
+    /// Keep `endpoint`'s answer for the next run.
+    pub(super) fn store<T: Serialize>(
+        &self,
+        endpoint: &Endpoint,
+        what: &str,
+        image: &Image,
+        rest: &str,
+        value: &T,
+    ) {
+        if let Some(cache) = &self.options.cache {
+            cache.put(&key(endpoint, what, image, rest), value);
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Recommendations: each floating reference asked of its registry once (identical references
 //! across files share one answer, different ones run concurrently), and the pin it should get.
 
+mod candidates;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
