@@ -249,133 +249,160 @@ impl Transport {
     ) -> Result<Answer, RegistryError> {
         let host = host_of(url);
         let _permit = self.limit(&host).acquire_owned().await;
-        if let Some(error) = self
-            .down
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&host)
-        {
-            return Err(error.clone());
+        if let Some(error) = self.down_error(&host) {
+            return Err(error);
         }
-        // A `Link` may point elsewhere: credentials are only for the endpoint's own host.
-        let trusted = host == endpoint.host && endpoint.may_authenticate();
-        let credential = match trusted {
-            true => self.login(endpoint, repository).await,
-            false => None,
-        };
-        let mut authorization = match trusted {
-            true => {
-                self.cached_authorization(&host, repository, credential.as_ref())
-                    .await
-            }
-            false => None,
-        };
-        let mut answered_challenge = false;
+        let http = self.http()?;
+        let mut login = self.login_for(endpoint, &host, repository).await;
+        let mut challenged = false;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut request = self.http()?.request(method.clone(), url);
-            if !accept.is_empty() {
-                request = request.header(ACCEPT, accept.join(", "));
-            }
-            if let Some(value) = &authorization {
-                request = request.header(AUTHORIZATION, value);
-            }
-            self.requests.fetch_add(1, Ordering::Relaxed);
-            let outcome = match request.send().await {
-                Ok(response) => read(response).await,
-                Err(e) => Err(e),
-            };
-            let answer = match outcome {
+            let answer = match self.attempt(http, &method, url, accept, &login).await {
                 Ok(answer) => answer,
-                // A refused connection, an unknown host or a host that let the time run out
-                // will not do better in a second: the run stops asking it.
-                Err(e) if e.is_connect() || e.is_timeout() => {
-                    let error = RegistryError::network(&host, &e);
-                    self.down
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(host.clone(), error.clone());
-                    return Err(error);
-                }
-                Err(e) if attempt < ATTEMPTS => {
-                    tracing::debug!("{method} {url}: {e}; retrying");
-                    backoff(attempt).await;
+                Err(error) => {
+                    let wait = self.after_failure(&host, &error, attempt)?;
+                    tracing::debug!("{method} {url}: {error}; retrying");
+                    tokio::time::sleep(wait).await;
                     continue;
                 }
-                Err(e) => return Err(RegistryError::network(&host, &e)),
             };
             // URLs carry no secrets (a mirror's are taken out); headers are never logged.
             tracing::debug!("{method} {url} -> {}", answer.status);
-            match answer.status {
-                StatusCode::UNAUTHORIZED if !answered_challenge => {
-                    answered_challenge = true;
-                    if !trusted {
-                        return Err(refused(&host, repository, !endpoint.may_authenticate()));
-                    }
-                    let challenge = answer
-                        .headers
-                        .get(WWW_AUTHENTICATE)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(Challenge::parse);
-                    authorization = match challenge {
-                        Some(Challenge::Bearer {
-                            realm,
-                            service,
-                            scope,
-                        }) => {
-                            let scope =
-                                scope.unwrap_or_else(|| format!("repository:{repository}:pull"));
-                            let token = self
-                                .token(&realm, service.as_deref(), &scope, credential.as_ref())
-                                .await
-                                .map_err(|e| match e.kind {
-                                    ErrorKind::Auth if credential.is_none() => {
-                                        refused(&host, repository, false)
-                                    }
-                                    _ => e,
-                                })?;
-                            self.tokens
-                                .lock()
-                                .await
-                                .insert((host.clone(), repository.to_string()), token.clone());
-                            Some(token)
-                        }
-                        Some(Challenge::Basic) => match &credential {
-                            Some(credential) => {
-                                self.basic
-                                    .lock()
-                                    .unwrap_or_else(|e| e.into_inner())
-                                    .insert(host.clone());
-                                Some(credential.basic_header())
-                            }
-                            None => return Err(refused(&host, repository, false)),
-                        },
-                        None => return Err(refused(&host, repository, false)),
-                    };
-                    attempt -= 1;
-                }
-                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                    return Err(refused(&host, repository, false));
-                }
-                StatusCode::TOO_MANY_REQUESTS => {
-                    let wait = retry_after(&answer.headers, SystemTime::now());
-                    if wait > MAX_RETRY_AFTER || attempt >= ATTEMPTS {
-                        return Err(RegistryError::other(format!(
-                            "{host} is rate limiting requests (429, retry after {} s); try again later",
-                            wait.as_secs()
-                        )));
-                    }
-                    tokio::time::sleep(wait).await;
-                }
-                status if status.is_server_error() && attempt < ATTEMPTS => backoff(attempt).await,
-                status if status.is_server_error() => {
-                    return Err(RegistryError::other(format!(
-                        "{host} answered {status} {ATTEMPTS} times"
-                    )));
-                }
-                _ => return Ok(answer),
+            if answer.status == StatusCode::UNAUTHORIZED && !challenged {
+                challenged = true;
+                let authorization = self
+                    .answer_challenge(&answer, endpoint, &host, repository, &login)
+                    .await?;
+                login.authorization = Some(authorization);
+                // Answering a challenge is not a failed attempt.
+                attempt -= 1;
+                continue;
             }
+            match verdict(answer, &host, repository, attempt)? {
+                Verdict::Done(answer) => return Ok(answer),
+                Verdict::Retry(wait) => tokio::time::sleep(wait).await,
+            }
+        }
+    }
+
+    /// The error a host gave when it could not be connected to earlier in this run.
+    fn down_error(&self, host: &str) -> Option<RegistryError> {
+        let down = self.down.lock().unwrap_or_else(|e| e.into_inner());
+        down.get(host).cloned()
+    }
+
+    /// What a request may carry: credentials only for the endpoint's own host (a `Link` may
+    /// point elsewhere) over a connection that may carry them, and the authorization known
+    /// before any challenge.
+    async fn login_for(&self, endpoint: &Endpoint, host: &str, repository: &str) -> Login {
+        if host != endpoint.host || !endpoint.may_authenticate() {
+            return Login::default();
+        }
+        let credential = self.login(endpoint, repository).await;
+        let authorization = self
+            .cached_authorization(host, repository, credential.as_ref())
+            .await;
+        Login {
+            trusted: true,
+            credential,
+            authorization,
+        }
+    }
+
+    /// One request and its whole answer.
+    async fn attempt(
+        &self,
+        http: &reqwest::Client,
+        method: &Method,
+        url: &str,
+        accept: &[&str],
+        login: &Login,
+    ) -> Result<Answer, reqwest::Error> {
+        let mut request = http.request(method.clone(), url);
+        if !accept.is_empty() {
+            request = request.header(ACCEPT, accept.join(", "));
+        }
+        if let Some(value) = &login.authorization {
+            request = request.header(AUTHORIZATION, value);
+        }
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        read(request.send().await?).await
+    }
+
+    /// After a request that got no answer: how long to wait before the next attempt, or the
+    /// error that ends the request. A refused connection, an unknown host or a host that let
+    /// the time run out will not do better in a second: the run stops asking it.
+    fn after_failure(
+        &self,
+        host: &str,
+        error: &reqwest::Error,
+        attempt: u32,
+    ) -> Result<Duration, RegistryError> {
+        let failed = RegistryError::network(host, error);
+        if error.is_connect() || error.is_timeout() {
+            self.down
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(host.to_string(), failed.clone());
+            return Err(failed);
+        }
+        if attempt >= ATTEMPTS {
+            return Err(failed);
+        }
+        Ok(backoff(attempt))
+    }
+
+    /// The authorization that answers a 401's challenge: a bearer token from the realm, or
+    /// Basic with the login (remembered for the host, so later requests send it up front).
+    async fn answer_challenge(
+        &self,
+        answer: &Answer,
+        endpoint: &Endpoint,
+        host: &str,
+        repository: &str,
+        login: &Login,
+    ) -> Result<String, RegistryError> {
+        if !login.trusted {
+            return Err(refused(host, repository, !endpoint.may_authenticate()));
+        }
+        let challenge = answer
+            .headers
+            .get(WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(Challenge::parse);
+        let credential = login.credential.as_ref();
+        match (challenge, credential) {
+            (
+                Some(Challenge::Bearer {
+                    realm,
+                    service,
+                    scope,
+                }),
+                _,
+            ) => {
+                let scope = scope.unwrap_or_else(|| format!("repository:{repository}:pull"));
+                let token = self
+                    .token(&realm, service.as_deref(), &scope, credential)
+                    .await
+                    .map_err(|e| match e.kind {
+                        ErrorKind::Auth if credential.is_none() => refused(host, repository, false),
+                        _ => e,
+                    })?;
+                self.tokens
+                    .lock()
+                    .await
+                    .insert((host.to_string(), repository.to_string()), token.clone());
+                Ok(token)
+            }
+            (Some(Challenge::Basic), Some(credential)) => {
+                self.basic
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(host.to_string());
+                Ok(credential.basic_header())
+            }
+            _ => Err(refused(host, repository, false)),
         }
     }
 
@@ -516,6 +543,54 @@ impl Transport {
     }
 }
 
+/// What a request to one host may carry (see [`Transport::login_for`]).
+#[derive(Default)]
+struct Login {
+    /// The request goes to the endpoint's own host over a connection that may carry
+    /// credentials.
+    trusted: bool,
+    credential: Option<Credential>,
+    /// The `Authorization` value to send.
+    authorization: Option<String>,
+}
+
+/// What to do with an answer, challenges aside.
+enum Verdict {
+    Done(Answer),
+    /// Ask again after this wait.
+    Retry(Duration),
+}
+
+/// The answer's status decides: a refusal ends the request, a 429 is waited out (unless the
+/// wait is too long), a 5xx is retried, bounded by [`ATTEMPTS`]; anything else is the answer.
+fn verdict(
+    answer: Answer,
+    host: &str,
+    repository: &str,
+    attempt: u32,
+) -> Result<Verdict, RegistryError> {
+    match answer.status {
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(refused(host, repository, false)),
+        StatusCode::TOO_MANY_REQUESTS => {
+            let wait = retry_after(&answer.headers, SystemTime::now());
+            if wait > MAX_RETRY_AFTER || attempt >= ATTEMPTS {
+                return Err(RegistryError::other(format!(
+                    "{host} is rate limiting requests (429, retry after {} s); try again later",
+                    wait.as_secs()
+                )));
+            }
+            Ok(Verdict::Retry(wait))
+        }
+        status if status.is_server_error() && attempt < ATTEMPTS => {
+            Ok(Verdict::Retry(backoff(attempt)))
+        }
+        status if status.is_server_error() => Err(RegistryError::other(format!(
+            "{host} answered {status} {ATTEMPTS} times"
+        ))),
+        _ => Ok(Verdict::Done(answer)),
+    }
+}
+
 /// A 401 or 403 that logging in may or may not cure: registries (Docker Hub first) answer 401
 /// for a repository that does not exist, so both are said.
 fn refused(host: &str, repository: &str, plain_http: bool) -> RegistryError {
@@ -573,10 +648,10 @@ fn retry_after(headers: &HeaderMap, now: SystemTime) -> Duration {
 }
 
 /// 250 ms, 500 ms, 1 s… with up to half again of jitter.
-async fn backoff(attempt: u32) {
+fn backoff(attempt: u32) -> Duration {
     let base = 250u64 << (attempt - 1).min(4);
     let jitter = fastrand::u64(0..=base / 2);
-    tokio::time::sleep(Duration::from_millis(base + jitter)).await;
+    Duration::from_millis(base + jitter)
 }
 
 /// `host[:port]` of a URL, without any credentials in it.
