@@ -1,18 +1,15 @@
 //! Why the registry could not answer, as a kind callers branch on (offline, not found…) and a
 //! message that says what to do; one type for the client, the transport and Maven.
 
-use serde::Serialize;
-
 /// Why the registry could not answer; the message says what to do.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct RegistryError {
     pub kind: ErrorKind,
     pub message: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
     Unreachable,
     Auth,
