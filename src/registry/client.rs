@@ -14,9 +14,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::sync::{Mutex, OnceCell};
 
-use super::link::{next_link, next_url};
+use super::link::next_page;
 use super::resolution::Resolution;
-use super::transport::{self, Endpoint, Transport};
+use super::transport::{self, Endpoint, Transport, header};
 use super::{Cache, Credentials, ErrorKind, Network, RegistryError};
 use crate::reference::Image;
 
@@ -127,6 +127,7 @@ impl Registry {
         }
     }
 
+    /// Ask `image`'s endpoints in turn, as Docker does with mirrors: any error or 404 from a
     /// mirror falls back to the registry itself. When the registry cannot be reached either,
     /// the mirror's answer stands (an air-gapped mirror's 404 is still an answer). `rest`
     /// follows `/v2/<repository>`.
@@ -358,49 +359,18 @@ impl Registry {
         let mut tags = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for _ in 0..MAX_TAG_PAGES {
-            if !page.status.is_success() {
-                let kind = match page.status {
-                    StatusCode::NOT_FOUND => ErrorKind::NotFound,
-                    _ => ErrorKind::Other,
-                };
-                return Err(RegistryError {
-                    kind,
-                    message: format!(
-                        "{} answered {} for the tag list of {}",
-                        endpoint.host,
-                        page.status,
-                        image.short_name()
-                    ),
-                });
-            }
-            #[derive(Deserialize)]
-            struct TagList {
-                tags: Option<Vec<String>>,
-            }
-            let list: TagList = serde_json::from_slice(&page.body).map_err(|e| {
-                RegistryError::other(format!(
-                    "{} sent an unreadable tag list: {e}",
-                    endpoint.host
-                ))
-            })?;
-            tags.extend(list.tags.unwrap_or_default());
+            tags.extend(read_tag_page(&page, &endpoint, image)?);
             if tags.len() > MAX_TAGS {
                 return Err(RegistryError::other(format!(
                     "{} has more than {MAX_TAGS} tags; stopped listing",
                     image.short_name()
                 )));
             }
-            let artifactory = page.headers.contains_key("x-jfrog-version");
-            let next = header(&page.headers, "link")
-                .and_then(|link| next_link(&link))
-                .and_then(|next| next_url(&url, &next, artifactory));
-            match next {
-                Some(next) => url = next,
-                None => {
-                    self.store(&endpoint, "tags", image, "", &tags);
-                    return Ok(tags);
-                }
-            }
+            let Some(next) = next_page(&url, &page.headers) else {
+                self.store(&endpoint, "tags", image, "", &tags);
+                return Ok(tags);
+            };
+            url = next;
             if !seen.insert(url.clone()) {
                 return Err(RegistryError::other(format!(
                     "{}: the tag list pages loop back to {url}",
@@ -425,9 +395,36 @@ impl Registry {
     }
 }
 
-fn header(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.trim().to_string())
+/// The tags one page of the tag list names.
+fn read_tag_page(
+    page: &transport::Answer,
+    endpoint: &Endpoint,
+    image: &Image,
+) -> Result<Vec<String>, RegistryError> {
+    if !page.status.is_success() {
+        let kind = match page.status {
+            StatusCode::NOT_FOUND => ErrorKind::NotFound,
+            _ => ErrorKind::Other,
+        };
+        return Err(RegistryError {
+            kind,
+            message: format!(
+                "{} answered {} for the tag list of {}",
+                endpoint.host,
+                page.status,
+                image.short_name()
+            ),
+        });
+    }
+    #[derive(Deserialize)]
+    struct TagList {
+        tags: Option<Vec<String>>,
+    }
+    let list: TagList = serde_json::from_slice(&page.body).map_err(|e| {
+        RegistryError::other(format!(
+            "{} sent an unreadable tag list: {e}",
+            endpoint.host
+        ))
+    })?;
+    Ok(list.tags.unwrap_or_default())
 }

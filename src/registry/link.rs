@@ -3,9 +3,19 @@
 //! Artifactory's prefix-less `last`) and each case has its test here.
 
 use reqwest::Url;
+use reqwest::header::HeaderMap;
+
+use super::transport::header;
+
+/// The URL of the page after the one `asked` answered with `headers`, if there is one.
+pub(super) fn next_page(asked: &str, headers: &HeaderMap) -> Option<String> {
+    let artifactory = headers.contains_key("x-jfrog-version");
+    let target = next_link(&header(headers, "link")?)?;
+    next_url(asked, &target, artifactory)
+}
 
 /// The `rel="next"` target of a `Link` header.
-pub(super) fn next_link(link: &str) -> Option<String> {
+fn next_link(link: &str) -> Option<String> {
     link.split(',').find_map(|part| {
         let (target, params) = part.split_once(';')?;
         let is_next = params.split(';').any(|p| {
@@ -19,7 +29,7 @@ pub(super) fn next_link(link: &str) -> Option<String> {
 
 /// The next page's URL: `target` resolved against the URL that was asked; for Artifactory,
 /// the asked URL with `last` set to the link's.
-pub(super) fn next_url(asked: &str, target: &str, artifactory: bool) -> Option<String> {
+fn next_url(asked: &str, target: &str, artifactory: bool) -> Option<String> {
     let asked = Url::parse(asked).ok()?;
     let next = asked.join(target).ok()?;
     if !artifactory {
