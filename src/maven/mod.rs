@@ -20,8 +20,9 @@ use reqwest::{Method, StatusCode};
 use serde::Serialize;
 
 use crate::registry::auth::{Credential, Secret};
-use crate::registry::transport::{Endpoint, Network, Transport, host_of};
-use crate::registry::{Cache, Credentials, ErrorKind, RegistryError};
+use crate::registry::endpoint::{Endpoint, host_of};
+use crate::registry::transport::Transport;
+use crate::registry::{Cache, Credentials, ErrorKind, Network, RegistryError};
 pub use version::{Requested, compare, core_of_tag, is_release};
 pub use xml::Metadata;
 

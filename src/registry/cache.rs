@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
-use super::transport::Endpoint;
+use super::endpoint::Endpoint;
 use super::{ErrorKind, Registry, RegistryError};
 use crate::reference::Image;
 
@@ -113,7 +113,8 @@ impl Registry {
             .cache
             .as_ref()
             .filter(|_| !self.options.refresh)?;
-        self.transport
+        self.options
+            .network
             .endpoints(&image.registry)
             .into_iter()
             .find_map(

@@ -14,9 +14,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::sync::{Mutex, OnceCell};
 
+use super::endpoint::Endpoint;
 use super::link::next_page;
 use super::resolution::Resolution;
-use super::transport::{self, Endpoint, Transport, header};
+use super::transport::{self, Transport, header};
 use super::{Cache, Credentials, ErrorKind, Network, RegistryError};
 use crate::reference::Image;
 
@@ -138,7 +139,7 @@ impl Registry {
         rest: &str,
         accept: &[&str],
     ) -> Result<(transport::Answer, Endpoint), RegistryError> {
-        let mut endpoints = self.transport.endpoints(&image.registry);
+        let mut endpoints = self.options.network.endpoints(&image.registry);
         let own = endpoints.pop().expect("a registry has its own endpoint");
         let mut from_mirror = None;
         if let Some(mirror) = endpoints.pop() {

@@ -9,11 +9,13 @@
 //! them (see [`cache`]) and shared within a run, so identical references cost one resolution.
 //!
 //! `client` asks (manifest, tags, index entries), `resolution` searches for the release,
-//! `transport` speaks HTTP (auth challenges, retries, limits), `auth` finds credentials.
+//! `endpoint` says where requests go (mirror, then registry), `transport` speaks HTTP (auth
+//! challenges, retries, limits), `auth` finds credentials.
 
 pub mod auth;
 pub mod cache;
 mod client;
+pub(crate) mod endpoint;
 mod error;
 mod link;
 mod resolution;
@@ -22,6 +24,6 @@ pub(crate) mod transport;
 pub use auth::Credentials;
 pub use cache::Cache;
 pub use client::{Manifest, Options, Registry};
+pub use endpoint::Network;
 pub use error::{ErrorKind, RegistryError};
 pub use resolution::{Candidates, Resolution};
-pub use transport::Network;

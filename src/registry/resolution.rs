@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::endpoint::Endpoint;
 use super::{ErrorKind, Registry, RegistryError};
 use crate::reference::Image;
 
@@ -62,6 +63,26 @@ impl Registry {
         if let Some((found, _)) = self.cached("resolution", image, &rest) {
             return Ok(found);
         }
+        let (resolution, endpoint) = self.search(image, reference, &rest, candidates).await?;
+        if resolution.note.is_none() {
+            self.store(&endpoint, "resolution", image, &rest, &resolution);
+        }
+        self.resolved
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(run_key, resolution.clone());
+        Ok(resolution)
+    }
+
+    /// HEAD `reference` (its `rest` for messages), then its release among the candidates; the
+    /// endpoint that answered the HEAD.
+    async fn search(
+        &self,
+        image: &Image,
+        reference: &str,
+        rest: &str,
+        candidates: &impl Candidates,
+    ) -> Result<(Resolution, Endpoint), RegistryError> {
         let (current, endpoint) = self.manifest_at(image, reference).await?;
         let current = current.ok_or_else(|| RegistryError {
             kind: ErrorKind::NotFound,
@@ -77,7 +98,7 @@ impl Registry {
             also: Vec::new(),
             note: None,
         };
-        let floating = image.digest.is_none().then_some(tag);
+        let floating = image.digest.is_none().then_some(reference);
         if floating.is_none_or(|tag| candidates.may_have_release(image, tag)) {
             match self.tags(image).await {
                 Ok(tags) => {
@@ -97,14 +118,7 @@ impl Registry {
                 }
             }
         }
-        if resolution.note.is_none() {
-            self.store(&endpoint, "resolution", image, &rest, &resolution);
-        }
-        self.resolved
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(run_key, resolution.clone());
-        Ok(resolution)
+        Ok((resolution, endpoint))
     }
 
     /// HEAD candidates in order, a few at a time (1, 2, 4, then `per_host`), until one shares
