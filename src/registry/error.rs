@@ -9,11 +9,17 @@ pub struct RegistryError {
     pub message: String,
 }
 
+/// What callers branch on: offline answers are counted rather than reported one by one, an
+/// unreachable registry leaves the mirror's answer standing, a refusal gets advice on logging
+/// in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
+    /// No connection, a timeout, an answer cut short.
     Unreachable,
+    /// A 401 or 403, or a token service that refused the login.
     Auth,
     NotFound,
+    /// `--offline` and no cached answer.
     Offline,
     Other,
 }
@@ -28,13 +34,13 @@ impl RegistryError {
 
     pub(crate) fn network(host: &str, error: &reqwest::Error) -> Self {
         let what = if error.is_timeout() {
-            "timed out".to_string()
+            "timed out"
         } else if error.is_connect() {
-            "cannot connect".to_string()
+            "cannot connect"
         } else if error.is_body() || error.is_decode() {
-            "the answer was cut short".to_string()
+            "the answer was cut short"
         } else {
-            "request failed".to_string()
+            "request failed"
         };
         let mut deepest: Option<&dyn std::error::Error> = std::error::Error::source(error);
         while let Some(next) = deepest.and_then(std::error::Error::source) {
