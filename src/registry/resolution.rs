@@ -40,7 +40,7 @@ pub struct Resolution {
 impl Registry {
     /// What a floating tag (or a digest) of `image` points to now, and the release that shares
     /// its digest. The tag list decides which tags exist, `candidates` only orders them: the
-    /// release with the digest is found wherever it is (within [`MAX_ASKED`] HEADs).
+    /// release with the digest is found wherever it is (within `MAX_ASKED` HEADs).
     pub async fn resolve(
         &self,
         image: &Image,
