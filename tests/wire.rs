@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use fake::{Behaviour, FakeRegistry, LinkStyle};
 use tagpin::reference::Image;
-use tagpin::registry::{Cache, Credentials, ErrorKind, Network, Options, Registry};
+use tagpin::registry::{Cache, Candidates, Credentials, ErrorKind, Network, Options, Registry};
 use tagpin::rules::data::RuleData;
 
 /// Kestra-like tags: `latest` shares v2.0.5's seed, `latest-lts` v1.3.30's.
@@ -1001,4 +1001,61 @@ async fn the_cache_keeps_each_endpoints_answers_apart() {
         0,
         "the third answer came from the cache"
     );
+}
+
+/// A caller's candidate policy: the tags it names, in its order, whatever the rules would say.
+struct Only(&'static [&'static str], bool);
+
+impl Candidates for Only {
+    fn may_have_release(&self, _image: &Image, _tag: &str) -> bool {
+        self.1
+    }
+
+    fn order(&self, _image: &Image, _tag: Option<&str>, _tags: &[String]) -> Vec<String> {
+        self.0.iter().map(|t| t.to_string()).collect()
+    }
+}
+
+#[tokio::test]
+async fn the_registry_asks_only_the_candidates_its_caller_orders() {
+    let fake = FakeRegistry::start(Behaviour::default().with_repo("kestra/kestra", kestra()));
+    let registry = registry_for(&fake, |_| {});
+    let policy = Only(&["v2.0.4", "v2.0.5", "v9.9.9"], true);
+    let latest = registry
+        .resolve(&image("kestra/kestra:latest"), &policy)
+        .await
+        .unwrap();
+    assert_eq!(latest.release.as_deref(), Some("v2.0.5"));
+    let mut heads: Vec<String> = paths(&fake)
+        .into_iter()
+        .filter(|p| p.starts_with("HEAD"))
+        .collect();
+    // One at a time, then two: the order decides, the registry's answers choose.
+    assert_eq!(
+        heads[..2],
+        [
+            "HEAD /v2/kestra/kestra/manifests/latest",
+            "HEAD /v2/kestra/kestra/manifests/v2.0.4"
+        ]
+    );
+    heads.sort();
+    assert_eq!(
+        heads,
+        [
+            "HEAD /v2/kestra/kestra/manifests/latest",
+            "HEAD /v2/kestra/kestra/manifests/v2.0.4",
+            "HEAD /v2/kestra/kestra/manifests/v2.0.5",
+            "HEAD /v2/kestra/kestra/manifests/v9.9.9",
+        ]
+    );
+
+    // No release can share a build channel's digest: the tag list is not read.
+    let fake = FakeRegistry::start(Behaviour::default().with_repo("kestra/kestra", kestra()));
+    let registry = registry_for(&fake, |_| {});
+    let develop = registry
+        .resolve(&image("kestra/kestra:develop"), &Only(&["v2.0.5"], false))
+        .await
+        .unwrap();
+    assert_eq!(develop.release, None);
+    assert_eq!(paths(&fake), ["HEAD /v2/kestra/kestra/manifests/develop"]);
 }
