@@ -363,42 +363,45 @@ impl Transport {
             .send()
             .await
             .map_err(|e| RegistryError::network(&realm_host, &e))?;
-        let status = response.status();
         let answer = read(response)
             .await
             .map_err(|e| RegistryError::network(&realm_host, &e))?;
-        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-            return Err(RegistryError {
-                kind: ErrorKind::Auth,
-                message: format!(
-                    "token service {realm_host} refused the login ({status}); log in again with `docker login`"
-                ),
-            });
-        }
-        if !status.is_success() {
-            return Err(RegistryError::other(format!(
-                "token service {realm_host} answered {status}"
-            )));
-        }
-        #[derive(serde::Deserialize)]
-        struct TokenAnswer {
-            token: Option<String>,
-            access_token: Option<String>,
-        }
-        let parsed: TokenAnswer = serde_json::from_slice(&answer.body).map_err(|e| {
-            RegistryError::other(format!(
-                "token service {realm_host} sent an unreadable answer: {e}"
-            ))
-        })?;
-        let token = parsed
-            .token
-            .filter(|t| !t.is_empty())
-            .or(parsed.access_token)
-            .ok_or_else(|| {
-                RegistryError::other(format!("token service {realm_host} sent no token"))
-            })?;
-        Ok(format!("Bearer {token}"))
+        bearer(&answer, &realm_host)
     }
+}
+
+/// The `Authorization` value a token service's answer gives.
+fn bearer(answer: &Answer, realm_host: &str) -> Result<String, RegistryError> {
+    let status = answer.status;
+    if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+        return Err(RegistryError {
+            kind: ErrorKind::Auth,
+            message: format!(
+                "token service {realm_host} refused the login ({status}); log in again with `docker login`"
+            ),
+        });
+    }
+    if !status.is_success() {
+        return Err(RegistryError::other(format!(
+            "token service {realm_host} answered {status}"
+        )));
+    }
+    #[derive(serde::Deserialize)]
+    struct TokenAnswer {
+        token: Option<String>,
+        access_token: Option<String>,
+    }
+    let parsed: TokenAnswer = serde_json::from_slice(&answer.body).map_err(|e| {
+        RegistryError::other(format!(
+            "token service {realm_host} sent an unreadable answer: {e}"
+        ))
+    })?;
+    let token = parsed
+        .token
+        .filter(|t| !t.is_empty())
+        .or(parsed.access_token)
+        .ok_or_else(|| RegistryError::other(format!("token service {realm_host} sent no token")))?;
+    Ok(format!("Bearer {token}"))
 }
 
 /// What a request to one host may carry (see [`Transport::login_for`]).
