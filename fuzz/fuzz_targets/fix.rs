@@ -10,7 +10,8 @@ use tagpin::config::Settings;
 use tagpin::fix;
 use tagpin::reference::Image;
 use tagpin::registry::Resolution;
-use tagpin::resolve::{PinStyle, Recommended};
+use tagpin::pin::PinStyle;
+use tagpin::resolve::Recommended;
 use tagpin::scan::{self, FileKind, Kind};
 use tagpin::source::SourceFile;
 
