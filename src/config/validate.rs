@@ -9,7 +9,7 @@ use globset::Glob;
 use ignore::gitignore::GitignoreBuilder;
 use jiff::civil::Date;
 
-use super::file::{ConfigFile, Origin, Spanned};
+use super::file::{ConfigFile, MavenEntry, Origin, RegistryEntry, Spanned};
 use super::units::{parse_duration, parse_size};
 use super::{ConfigError, RegistryConfig};
 use crate::maven::MavenSettings;
@@ -76,12 +76,17 @@ impl ConfigFile {
             select: check.each(self.select, |name| rule_code("select", name)),
             ignore: check.each(self.ignore, |name| rule_code("ignore", name)),
             ignore_images: check.each(self.ignore_images, |pattern| {
-                Glob::new(pattern).map(|_| pattern.to_string()).map_err(|e| {
-                    Bad::new(
-                        format!("`ignore-images` has an invalid glob `{pattern}`: {}", e.kind()),
-                        "invalid glob",
-                    )
-                })
+                Glob::new(pattern)
+                    .map(|_| pattern.to_string())
+                    .map_err(|e| {
+                        Bad::new(
+                            format!(
+                                "`ignore-images` has an invalid glob `{pattern}`: {}",
+                                e.kind()
+                            ),
+                            "invalid glob",
+                        )
+                    })
             }),
             rules: self
                 .rules
@@ -93,7 +98,10 @@ impl ConfigFile {
                 .collect(),
             fail_on: check.one(self.fail_on, |text| {
                 Severity::parse(text).ok_or_else(|| {
-                    Bad::new("`fail-on` must be `error`, `warning` or `info`", "invalid value")
+                    Bad::new(
+                        "`fail-on` must be `error`, `warning` or `info`",
+                        "invalid value",
+                    )
                 })
             }),
             max_file_size: check.one(self.max_file_size, |text| {
@@ -122,53 +130,14 @@ impl ConfigFile {
             }),
             today: check.one(self.today, |text| {
                 text.parse::<Date>().map_err(|_| {
-                    Bad::new("`today` must be a date such as `2026-11-24`", "invalid date")
+                    Bad::new(
+                        "`today` must be a date such as `2026-11-24`",
+                        "invalid date",
+                    )
                 })
             }),
-            registries: self
-                .registries
-                .into_iter()
-                .map(|(host, entry)| {
-                    let name = &host.value;
-                    let registry = RegistryConfig {
-                        mirror: check.one(entry.mirror, |url| {
-                            is_http_url(url).then(|| url.to_string()).ok_or_else(|| {
-                                Bad::new(
-                                    format!("`registries.{name}.mirror` must be an http:// or https:// URL"),
-                                    "invalid URL",
-                                )
-                            })
-                        }),
-                        insecure: check
-                            .one(entry.insecure, |text| match text {
-                                "true" => Ok(true),
-                                "false" => Ok(false),
-                                _ => Err(Bad::new(
-                                    format!("`registries.{name}.insecure` must be true or false"),
-                                    "invalid value",
-                                )),
-                            })
-                            .unwrap_or(false),
-                    };
-                    (host.value, registry)
-                })
-                .collect(),
-            maven: MavenSettings {
-                mirror: check.one(self.maven.mirror, |url| {
-                    is_http_url(url).then(|| url.to_string()).ok_or_else(|| {
-                        Bad::new("`maven.mirror` must be an http:// or https:// URL", "invalid URL")
-                    })
-                }),
-                // The item's text is not repeated: a URL may carry a password.
-                repositories: check.each(self.maven.repositories, |url| {
-                    is_http_url(url).then(|| url.to_string()).ok_or_else(|| {
-                        Bad::new(
-                            "`maven.repositories` entries must be http:// or https:// URLs",
-                            "invalid URL",
-                        )
-                    })
-                }),
-            },
+            registries: check.registries(self.registries),
+            maven: check.maven(self.maven),
             exclude,
             origin: Origin::default(),
         };
@@ -221,6 +190,59 @@ impl Check<'_, '_> {
             .collect()
     }
 
+    /// `registries:`: each mirror an http(s) URL, each `insecure` a boolean.
+    fn registries(
+        &self,
+        registries: Vec<(Spanned<String>, RegistryEntry)>,
+    ) -> BTreeMap<String, RegistryConfig> {
+        registries
+            .into_iter()
+            .map(|(host, entry)| {
+                let name = &host.value;
+                let registry = RegistryConfig {
+                    mirror: self.one(entry.mirror, |url| {
+                        http_url(
+                            url,
+                            format!(
+                                "`registries.{name}.mirror` must be an http:// or https:// URL"
+                            ),
+                        )
+                    }),
+                    insecure: self
+                        .one(entry.insecure, |text| match text {
+                            "true" => Ok(true),
+                            "false" => Ok(false),
+                            _ => Err(Bad::new(
+                                format!("`registries.{name}.insecure` must be true or false"),
+                                "invalid value",
+                            )),
+                        })
+                        .unwrap_or(false),
+                };
+                (host.value, registry)
+            })
+            .collect()
+    }
+
+    /// `maven:`: every URL http(s).
+    fn maven(&self, maven: MavenEntry) -> MavenSettings {
+        MavenSettings {
+            mirror: self.one(maven.mirror, |url| {
+                http_url(
+                    url,
+                    "`maven.mirror` must be an http:// or https:// URL".into(),
+                )
+            }),
+            // The item's text is not repeated: a URL may carry a password.
+            repositories: self.each(maven.repositories, |url| {
+                http_url(
+                    url,
+                    "`maven.repositories` entries must be http:// or https:// URLs".into(),
+                )
+            }),
+        }
+    }
+
     fn report(&self, span: std::ops::Range<usize>, bad: Bad) {
         let error = self.origin.error(span, bad.message, bad.label, bad.help);
         self.errors.borrow_mut().push(error);
@@ -235,6 +257,16 @@ fn rule_code(key: &str, name: &str) -> Result<String, Bad> {
             label: "unknown rule",
             help: Some("`tagpin explain` lists the rules".into()),
         })
+}
+
+/// An http:// or https:// URL, or `message` (which does not repeat the URL: it may carry a
+/// password).
+fn http_url(url: &str, message: String) -> Result<String, Bad> {
+    if is_http_url(url) {
+        Ok(url.to_string())
+    } else {
+        Err(Bad::new(message, "invalid URL"))
+    }
 }
 
 fn duration(key: &str, text: &str) -> Result<Duration, Bad> {
