@@ -60,9 +60,8 @@ pub fn check(ctx: &Context, options: &Options) -> Result<Status> {
     let plugin_pins = ask_maven(runtime, maven, &mut outcome);
     recommended.notes.extend(plugin_pins.notes.iter().cloned());
     let mut err = io::stderr().lock();
-    for warning in outcome.warnings.iter().filter(|_| !quiet) {
-        let line = warning.line.map(|l| format!(":{l}")).unwrap_or_default();
-        writeln!(err, "warning: {}{line}: {}", warning.path, warning.message)?;
+    if !quiet {
+        render::write_warnings(&outcome.warnings, &mut err)?;
     }
     ctx.registry_notes(&mut err)?;
     ctx.maven_notes(&mut err)?;

@@ -94,11 +94,18 @@ pub fn reporter(format: Format, style: Style) -> Box<dyn Report> {
 
 /// Problems reading files, one line each, ripgrep style.
 pub fn write_errors(errors: &[FileError], err: &mut dyn Write) -> io::Result<()> {
-    for error in errors {
-        match error.line {
-            Some(line) => writeln!(err, "error: {}:{line}: {}", error.path, error.message)?,
-            None => writeln!(err, "error: {}: {}", error.path, error.message)?,
-        }
+    write_problems("error", errors, err)
+}
+
+/// Problems that did not stop a file from being checked (a suppression naming no rule).
+pub fn write_warnings(warnings: &[FileError], err: &mut dyn Write) -> io::Result<()> {
+    write_problems("warning", warnings, err)
+}
+
+fn write_problems(level: &str, problems: &[FileError], err: &mut dyn Write) -> io::Result<()> {
+    for problem in problems {
+        let line = problem.line.map(|l| format!(":{l}")).unwrap_or_default();
+        writeln!(err, "{level}: {}{line}: {}", problem.path, problem.message)?;
     }
     Ok(())
 }
