@@ -1,6 +1,7 @@
 //! tagpin finds every container image reference in a repository, flags the ones that float and
-//! (with the registry) pins them. See DESIGN.md for the architecture: data flows one way, from
-//! discovery through scanning and checking to rendering.
+//! (with the registry) pins them. Data flows one way, from discovery through scanning and
+//! checking to rendering; `cli` sits on top, and the README's "Development" section draws the
+//! layers.
 
 pub mod check;
 pub mod cli;
@@ -10,6 +11,7 @@ pub mod discover;
 pub mod finding;
 pub mod fix;
 pub mod maven;
+pub mod pin;
 pub mod plugin_pins;
 pub mod policy;
 pub mod reference;

@@ -12,9 +12,7 @@ use crate::check::{Pinned, Plugins, check_file_with_plugins};
 use crate::config::Settings;
 use crate::discover::{self, Candidate};
 use crate::finding::{FileError, Finding};
-use crate::fix::Applied;
 use crate::reference::Image;
-use crate::rules::Severity;
 use crate::scan::{self, FileKind, Kind};
 use crate::source::{Position, SourceFile};
 use crate::suppress::Suppressions;
@@ -51,8 +49,6 @@ pub struct Outcome {
     pub sources: BTreeMap<String, Arc<SourceFile>>,
     /// The kind of each file in `sources`, for re-scanning a fixed text.
     pub kinds: BTreeMap<String, Kind>,
-    /// With `--fix`, the fixes written; with `--diff`, the fixes that would be.
-    pub fixes: Option<Vec<Applied>>,
 }
 
 impl Outcome {
@@ -80,17 +76,6 @@ impl Outcome {
     pub fn add_findings(&mut self, findings: Vec<Finding>) {
         self.findings.extend(findings);
         sort_findings(&mut self.findings);
-    }
-
-    /// 0 clean, 1 findings at or above `fail_on`, 2 when something could not be read.
-    pub fn exit_code(&self, fail_on: Severity) -> u8 {
-        if !self.errors.is_empty() {
-            2
-        } else if self.findings.iter().any(|f| f.severity() >= fail_on) {
-            1
-        } else {
-            0
-        }
     }
 }
 

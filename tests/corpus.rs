@@ -76,9 +76,10 @@ fn corpus_scans_and_findings_match_the_review() {
 fn fixing_the_whole_corpus_touches_only_reference_bytes() {
     use std::collections::BTreeMap;
     use tagpin::fix;
+    use tagpin::pin::PinStyle;
     use tagpin::reference::Image;
     use tagpin::registry::Resolution;
-    use tagpin::resolve::{PinStyle, Recommended};
+    use tagpin::resolve::Recommended;
 
     let root = corpus();
     let settings = settings();

@@ -8,9 +8,10 @@ use libfuzzer_sys::fuzz_target;
 use tagpin::check::check_file;
 use tagpin::config::Settings;
 use tagpin::fix;
+use tagpin::pin::PinStyle;
 use tagpin::reference::Image;
 use tagpin::registry::Resolution;
-use tagpin::resolve::{PinStyle, Recommended};
+use tagpin::resolve::Recommended;
 use tagpin::scan::{self, FileKind, Kind};
 use tagpin::source::SourceFile;
 

@@ -2,68 +2,74 @@
 
 use std::io::{self, IsTerminal, Write};
 
-use clap::CommandFactory;
-
-use crate::cli::{
-    CheckArgs, Cli, maven, registry, registry_notes, registry_overrides, run_inputs, runtime,
-    stdout,
-};
-use crate::config::{Overrides, Settings};
+use super::{Context, Error, Inputs, Result, Status, stdout};
+use crate::config::Settings;
 use crate::finding::Finding;
 use crate::fix;
 use crate::maven::Maven;
 use crate::plugin_pins::{self, PluginPins};
 use crate::registry::Registry;
-use crate::render::{self, Format, Style};
+use crate::render::{self, Diagnostics, Format, Summary};
 use crate::resolve;
 use crate::run::{Keep, Outcome};
 
-pub fn check(args: &CheckArgs, cli: &Cli, style: Style) -> io::Result<u8> {
-    if args.diff && !matches!(args.format, Format::Human | Format::Concise | Format::Json) {
-        return usage_error(
-            "`--diff` prints a unified diff (`--format human` or `concise`) or the fixes as JSON (`--format json`); it has no `sarif`, `github` or `gitlab` form",
-        );
+/// What `check` was asked for besides the settings.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub inputs: Inputs,
+    pub format: Format,
+    /// Rewrite files to the recommended pins.
+    pub fix: bool,
+    /// Also apply fixes that change what runs.
+    pub unsafe_fixes: bool,
+    /// Show the fixes; write nothing.
+    pub diff: bool,
+}
+
+pub fn check(ctx: &Context, options: &Options) -> Result<Status> {
+    if options.diff
+        && !matches!(
+            options.format,
+            Format::Human | Format::Concise | Format::Json
+        )
+    {
+        return Err(Error::Usage(
+            "`--diff` prints a unified diff (`--format human` or `concise`) or the fixes as JSON (`--format json`); it has no `sarif`, `github` or `gitlab` form".into(),
+        ));
     }
-    if (args.fix || args.diff) && args.inputs.paths.iter().any(|p| p.as_os_str() == "-") {
-        return usage_error(
-            "`--fix` and `--diff` rewrite files, and stdin (`-`) is none: check it without them",
-        );
+    if (options.fix || options.diff) && options.inputs.paths.iter().any(|p| p.as_os_str() == "-") {
+        return Err(Error::Usage(
+            "`--fix` and `--diff` rewrite files, and stdin (`-`) is none: check it without them"
+                .into(),
+        ));
     }
-    let overrides = Overrides {
-        select: args.select.clone(),
-        ignore: args.ignore.clone(),
-        fail_on: args.fail_on,
-        ..registry_overrides(&args.registry)
-    };
+    let quiet = ctx.output.quiet();
     // Source lines are shown by the human format and SARIF fixes, and rewritten by fixes.
     let keep_sources =
-        matches!(args.format, Format::Human | Format::Sarif) || args.fix || args.diff;
+        matches!(options.format, Format::Human | Format::Sarif) || options.fix || options.diff;
     let keep = Keep {
         sources: keep_sources,
         references: false,
     };
-    let (settings, mut outcome) = match run_inputs(&args.inputs, overrides, cli, keep)? {
-        Ok(done) => done,
-        Err(code) => return Ok(code),
-    };
-    let registry = registry(&settings, &args.registry)?;
-    let runtime = runtime()?;
-    let mut recommended = ask_registry(&runtime, &registry, &settings, &mut outcome);
-    let maven = maven(&settings, &args.registry)?;
-    let plugin_pins = ask_maven(&runtime, &maven, &mut outcome);
+    let settings = &ctx.settings;
+    let mut outcome = ctx.scan(&options.inputs, keep)?;
+    let registry = ctx.registry()?;
+    let runtime = ctx.runtime()?;
+    let mut recommended = ask_registry(runtime, registry, settings, &mut outcome);
+    let maven = ctx.maven()?;
+    let plugin_pins = ask_maven(runtime, maven, &mut outcome);
     recommended.notes.extend(plugin_pins.notes.iter().cloned());
     let mut err = io::stderr().lock();
-    for warning in outcome.warnings.iter().filter(|_| !cli.quiet) {
-        let line = warning.line.map(|l| format!(":{l}")).unwrap_or_default();
-        writeln!(err, "warning: {}{line}: {}", warning.path, warning.message)?;
+    if !quiet {
+        render::write_warnings(&outcome.warnings, &mut err)?;
     }
-    registry_notes(&registry, cli, &mut err)?;
-    maven_notes(&maven, cli, &mut err)?;
-    for note in recommended.notes.iter().filter(|_| !cli.quiet) {
+    ctx.registry_notes(&mut err)?;
+    ctx.maven_notes(&mut err)?;
+    for note in recommended.notes.iter().filter(|_| !quiet) {
         writeln!(err, "note: {note}")?;
     }
     let unpinned = unpinned(&outcome);
-    if !cli.quiet && !recommended.notes.is_empty() && unpinned > 0 {
+    if !quiet && !recommended.notes.is_empty() && unpinned > 0 {
         let s = if unpinned == 1 { " is" } else { "s are" };
         writeln!(
             err,
@@ -71,21 +77,17 @@ pub fn check(args: &CheckArgs, cli: &Cli, style: Style) -> io::Result<u8> {
         )?;
     }
     drop(err);
-    if args.fix || args.diff {
-        return fix(
-            args,
-            style,
-            &settings,
-            outcome,
-            (&recommended, &plugin_pins),
-            &runtime,
-            (&registry, &maven),
-        );
+    if options.fix || options.diff {
+        return fix(ctx, options, outcome, (&recommended, &plugin_pins));
     }
     let (mut out, mut err) = (stdout(), io::stderr().lock());
-    render::reporter(args.format, style).report(&outcome, &mut out, &mut err)?;
+    render::reporter(options.format, ctx.output.style).report(
+        &diagnostics(&outcome, None),
+        &mut out,
+        &mut err,
+    )?;
     out.flush()?;
-    Ok(outcome.exit_code(settings.fail_on))
+    Ok(Status::of(&outcome, settings.fail_on))
 }
 
 /// Ask the registry about the outcome's digest pins (TP008, TP009) and give the floating
@@ -134,19 +136,6 @@ fn ask_maven(
     pins
 }
 
-fn maven_notes(maven: &Maven, cli: &Cli, err: &mut dyn Write) -> io::Result<()> {
-    if cli.quiet {
-        return Ok(());
-    }
-    for note in maven.take_notes() {
-        writeln!(err, "note: {note}")?;
-    }
-    if cli.verbose {
-        writeln!(err, "note: {} Maven requests", maven.requests())?;
-    }
-    Ok(())
-}
-
 /// Findings a pin would fix that got none (registry unreachable, offline without cache).
 fn unpinned(outcome: &Outcome) -> usize {
     outcome
@@ -158,14 +147,13 @@ fn unpinned(outcome: &Outcome) -> usize {
 
 /// `--diff` and `--fix`: plan every file's fixes, then show them or write them and check again.
 fn fix(
-    args: &CheckArgs,
-    style: Style,
-    settings: &Settings,
+    ctx: &Context,
+    options: &Options,
     mut outcome: Outcome,
     (recommended, plugin_pins): (&resolve::Recommended, &PluginPins),
-    runtime: &tokio::runtime::Runtime,
-    (registry, maven): (&Registry, &Maven),
-) -> io::Result<u8> {
+) -> Result<Status> {
+    let settings = &ctx.settings;
+    let style = ctx.output.style;
     let mut fixes = Vec::new();
     let mut errors = Vec::new();
     for (path, file) in &outcome.sources {
@@ -174,7 +162,10 @@ fn fix(
             .iter()
             .filter(|f| &f.path == path)
             .collect();
-        if !findings.iter().any(|f| fix::allowed(f, args.unsafe_fixes)) {
+        if !findings
+            .iter()
+            .any(|f| fix::allowed(f, options.unsafe_fixes))
+        {
             continue;
         }
         let kind = outcome.kinds[path];
@@ -187,7 +178,7 @@ fn fix(
                 recommended.attach(f);
                 plugin_pins.attach(f);
             },
-            args.unsafe_fixes,
+            options.unsafe_fixes,
         ) {
             Ok(Some(fixed)) => fixes.push((file.path.clone(), fixed)),
             Ok(None) => {}
@@ -199,16 +190,17 @@ fn fix(
     let plural = |n: usize, word: &str, plural: &str| {
         format!("{n} {word}{}", if n == 1 { "" } else { plural })
     };
-    if args.diff {
+    if options.diff {
         outcome.errors.extend(errors);
-        if args.format == Format::Json {
-            outcome.fixes = Some(applied(fixes.iter().map(|(_, f)| f)));
-            render::reporter(args.format, style).report(&outcome, &mut out, &mut err)?;
+        if options.format == Format::Json {
+            let would = applied(fixes.iter().map(|(_, f)| f));
+            let report = diagnostics(&outcome, Some(&would));
+            render::reporter(options.format, style).report(&report, &mut out, &mut err)?;
         } else {
             for (_, fixed) in &fixes {
                 write!(out, "{}", fix::diff(fixed))?;
             }
-            render::write_errors(&outcome, &mut err)?;
+            render::write_errors(&outcome.errors, &mut err)?;
         }
         let failing = outcome
             .findings
@@ -232,8 +224,11 @@ fn fix(
         writeln!(err)?;
         out.flush()?;
         // Nothing is written: every finding remains, and a diff is a change CI should see.
-        let code = outcome.exit_code(settings.fail_on);
-        return Ok(if fixes.is_empty() { code } else { code.max(1) });
+        let status = Status::of(&outcome, settings.fail_on);
+        return Ok(match status {
+            Status::Clean if !fixes.is_empty() => Status::Findings,
+            status => status,
+        });
     }
     let mut written = Vec::new();
     for (path, fixed) in &fixes {
@@ -243,18 +238,19 @@ fn fix(
         }
     }
     let mut after = crate::run::run(
-        &args.inputs.paths,
+        &options.inputs.paths,
         settings,
         Keep {
             sources: true,
             references: false,
         },
     );
-    let again = ask_registry(runtime, registry, settings, &mut after);
-    ask_maven(runtime, maven, &mut after);
+    let runtime = ctx.runtime()?;
+    let again = ask_registry(runtime, ctx.registry()?, settings, &mut after);
+    ask_maven(runtime, ctx.maven()?, &mut after);
     let could_not_pin = unpinned(&after) > 0 && !again.notes.is_empty();
     after.errors.extend(errors);
-    after.fixes = Some(applied(written.iter().copied()));
+    let done = applied(written.iter().copied());
     let fixed: usize = written.iter().map(|f| f.fixed).sum();
     writeln!(
         err,
@@ -262,12 +258,13 @@ fn fix(
         plural(fixed, "finding", "s"),
         plural(written.len(), "file", "s")
     )?;
-    render::reporter(args.format, style).report(&after, &mut out, &mut err)?;
+    let report = diagnostics(&after, Some(&done));
+    render::reporter(options.format, style).report(&report, &mut out, &mut err)?;
     out.flush()?;
     Ok(if could_not_pin {
-        2
+        Status::Failed
     } else {
-        after.exit_code(settings.fail_on)
+        Status::of(&after, settings.fail_on)
     })
 }
 
@@ -275,14 +272,16 @@ fn applied<'a>(fixes: impl Iterator<Item = &'a fix::FileFix>) -> Vec<fix::Applie
     fixes.flat_map(|f| f.applied.iter().cloned()).collect()
 }
 
-/// An argument error in clap's words, exit 2.
-fn usage_error(message: &str) -> io::Result<u8> {
-    let mut command = Cli::command();
-    command.build();
-    command
-        .find_subcommand_mut("check")
-        .expect("`check` is a subcommand")
-        .error(clap::error::ErrorKind::ArgumentConflict, message)
-        .print()?;
-    Ok(2)
+/// What the renderers see of a run.
+fn diagnostics<'a>(outcome: &'a Outcome, fixes: Option<&'a [fix::Applied]>) -> Diagnostics<'a> {
+    Diagnostics {
+        findings: &outcome.findings,
+        errors: &outcome.errors,
+        sources: &outcome.sources,
+        fixes,
+        summary: Summary {
+            files: outcome.files,
+            references: outcome.reference_count,
+        },
+    }
 }

@@ -1,11 +1,12 @@
 //! `tagpin explain`: a rule's documentation, or the catalogue.
 
-use std::io::{self, Write};
+use std::io::Write;
 
+use super::{Error, Result, Status, stdout};
 use crate::rules;
 
-pub fn explain(code: Option<&str>) -> io::Result<u8> {
-    let mut out = crate::cli::stdout();
+pub fn explain(code: Option<&str>) -> Result<Status> {
+    let mut out = stdout();
     let Some(code) = code else {
         for rule in rules::RULES {
             writeln!(
@@ -18,7 +19,7 @@ pub fn explain(code: Option<&str>) -> io::Result<u8> {
             )?;
         }
         out.flush()?;
-        return Ok(0);
+        return Ok(Status::Clean);
     };
     match rules::find(code) {
         Some(rule) => {
@@ -31,11 +32,10 @@ pub fn explain(code: Option<&str>) -> io::Result<u8> {
                 if rule.fixable { "yes" } else { "no" }
             )?;
             out.flush()?;
-            Ok(0)
+            Ok(Status::Clean)
         }
-        None => {
-            eprintln!("error: unknown rule `{code}`; `tagpin explain` lists the rules");
-            Ok(2)
-        }
+        None => Err(Error::Input(format!(
+            "unknown rule `{code}`; `tagpin explain` lists the rules"
+        ))),
     }
 }

@@ -2,26 +2,32 @@
 
 use std::io::{self, Write};
 
-use crate::cli::{Cli, ImagesArgs, ImagesFormat, run_inputs, stdout};
-use crate::config::Overrides;
-use crate::render;
+use super::{Context, Inputs, Result, Status, stdout};
+use crate::render::images::Inventory;
+use crate::render::{self, ListFormat};
 use crate::run::Keep;
 
-pub fn images(args: &ImagesArgs, cli: &Cli) -> io::Result<u8> {
+pub fn images(ctx: &Context, inputs: &Inputs, format: ListFormat) -> Result<Status> {
     let keep = Keep {
         sources: false,
         references: true,
     };
-    let (_, outcome) = match run_inputs(&args.inputs, Overrides::default(), cli, keep)? {
-        Ok(done) => done,
-        Err(code) => return Ok(code),
-    };
+    let outcome = ctx.scan(inputs, keep)?;
     let (mut out, mut err) = (stdout(), io::stderr().lock());
-    match args.format {
-        ImagesFormat::Human => render::images::table(&outcome, &mut out)?,
-        ImagesFormat::Json => render::images::json(&outcome, &mut out)?,
+    let inventory = Inventory {
+        references: &outcome.references,
+        errors: &outcome.errors,
+        files: outcome.files,
+    };
+    match format {
+        ListFormat::Human => render::images::table(&inventory, &mut out)?,
+        ListFormat::Json => render::images::json(&inventory, &mut out)?,
     }
-    render::write_errors(&outcome, &mut err)?;
+    render::write_errors(&outcome.errors, &mut err)?;
     out.flush()?;
-    Ok(if outcome.errors.is_empty() { 0 } else { 2 })
+    Ok(if outcome.errors.is_empty() {
+        Status::Clean
+    } else {
+        Status::Failed
+    })
 }

@@ -2,107 +2,77 @@
 
 use std::io::{self, Write};
 
-use crate::cli::{
-    Cli, ImagesFormat, ReleasesArgs, registry, registry_notes, registry_overrides, runtime,
-    settings,
-};
-use crate::policy;
+use super::{Context, Error, Result, Status, stdout};
+use crate::policy::{self, ReleaseTable, Support};
 use crate::reference::Image;
+use crate::render::releases::{LineStatus, ReleaseLine, Releases};
+use crate::render::{self, ListFormat};
 use crate::resolve;
 
-pub fn releases(args: &ReleasesArgs, cli: &Cli) -> io::Result<u8> {
-    let settings = match settings(&args.config, registry_overrides(&args.registry)) {
-        Ok(settings) => settings,
-        Err(code) => return Ok(code),
-    };
-    let image = match Image::parse(&args.image) {
-        Ok(image) => image,
-        Err(e) => {
-            eprintln!(
-                "error: `{}` is not a valid image reference: {e}",
-                args.image
-            );
-            return Ok(2);
-        }
-    };
+pub fn releases(ctx: &Context, image: &str, format: ListFormat) -> Result<Status> {
+    let settings = &ctx.settings;
+    let written = image;
+    let image = Image::parse(written)
+        .map_err(|e| Error::Input(format!("`{written}` is not a valid image reference: {e}")))?;
     let Some((rules, releases)) = settings
         .data
         .image_rules(&image)
         .and_then(|r| Some((r, r.releases.as_ref()?)))
     else {
-        eprintln!(
-            "error: no release data for {}; describe its lines in a rules file (see the README)",
+        return Err(Error::Input(format!(
+            "no release data for {}; describe its lines in a rules file (see the README)",
             image.short_name()
-        );
-        return Ok(2);
+        )));
     };
-    let registry = registry(&settings, &args.registry)?;
+    let registry = ctx.registry()?;
     let completed =
-        runtime()?.block_on(resolve::completed_table(&registry, &settings.data, &image));
+        ctx.runtime()?
+            .block_on(resolve::completed_table(registry, &settings.data, &image));
     let from_registry = completed.is_some();
     let table = completed.unwrap_or_else(|| policy::ReleaseTable::new(rules, releases));
     let mut err = io::stderr().lock();
-    registry_notes(&registry, cli, &mut err)?;
-    if !from_registry && !args.registry.offline {
+    ctx.registry_notes(&mut err)?;
+    if !from_registry && !ctx.access.offline {
         writeln!(
             err,
             "note: the registry could not be asked; the table is the rule data's alone"
         )?;
     }
-    let today = settings.today;
+    let report = Releases {
+        image: image.short_name(),
+        lines: lines(&table, settings.today),
+        today: settings.today,
+        version: 1,
+    };
+    let mut out = stdout();
+    render::releases::write(&report, format, &mut out)?;
+    out.flush()?;
+    Ok(Status::Clean)
+}
+
+/// Each line of the table with where it stands on `today`.
+fn lines(table: &ReleaseTable, today: jiff::civil::Date) -> Vec<ReleaseLine> {
     let supported = table.supported(today);
-    let rows: Vec<serde_json::Value> = table
+    table
         .lines
         .iter()
         .map(|l| {
             let status = match table.support(&l.line, today) {
-                policy::Support::Supported { .. } if supported.iter().any(|s| s.line == l.line) => {
-                    "supported"
+                Support::Supported { .. } if supported.iter().any(|s| s.line == l.line) => {
+                    LineStatus::Supported
                 }
-                policy::Support::Supported { .. } => "superseded",
-                policy::Support::Ended { .. } | policy::Support::Unlisted => "ended",
+                Support::Supported { .. } => LineStatus::Superseded,
+                Support::Ended { .. } | Support::Unlisted => LineStatus::Ended,
             };
-            let last_day = l.last_day.filter(|d| *d != jiff::civil::Date::MIN);
-            serde_json::json!({
-                "line": l.line, "kind": l.kind, "released": l.released, "supported_until": last_day,
-                "newest": l.newest, "requires": l.requires, "status": status,
-            })
-        })
-        .collect();
-    let mut out = crate::cli::stdout();
-    match args.format {
-        ImagesFormat::Json => {
-            let document = serde_json::json!({"version": 1, "image": image.short_name(), "today": today, "lines": rows});
-            serde_json::to_writer_pretty(&mut out, &document)?;
-            writeln!(out)?;
-        }
-        ImagesFormat::Human => {
-            writeln!(out, "{} release lines on {today}", image.short_name())?;
-            writeln!(
-                out,
-                "{:6} {:8} {:11} {:16} {:10} status",
-                "line", "kind", "released", "supported until", "newest"
-            )?;
-            for row in &rows {
-                let text = |key: &str| row[key].as_str().unwrap_or("-").to_string();
-                let kind = if text("kind") == "lts" {
-                    "LTS".to_string()
-                } else {
-                    text("kind")
-                };
-                writeln!(
-                    out,
-                    "{:6} {:8} {:11} {:16} {:10} {}",
-                    text("line"),
-                    kind,
-                    text("released"),
-                    text("supported_until"),
-                    text("newest"),
-                    text("status")
-                )?;
+            ReleaseLine {
+                kind: l.kind,
+                line: l.line.clone(),
+                newest: l.newest.clone(),
+                released: l.released,
+                requires: l.requires.clone(),
+                status,
+                supported_until: l.last_day.filter(|d| *d != jiff::civil::Date::MIN),
             }
-        }
-    }
-    out.flush()?;
-    Ok(0)
+        })
+        .collect()
 }

@@ -2,138 +2,94 @@
 
 use std::io::{self, IsTerminal, Write};
 
-use serde::Serialize;
-
-use crate::cli::{
-    Cli, ImagesFormat, ResolveArgs, maven, registry, registry_notes, registry_overrides, runtime,
-    settings, stdout,
-};
-use crate::maven::{Coordinate, PluginPin, Requested, core_of_tag};
+use super::{Context, Error, Result, Status, stdout};
+use crate::maven::{Coordinate, Requested, core_of_tag};
 use crate::reference::Image;
+use crate::render::resolve::{ImageAnswer, PluginAnswer};
+use crate::render::{self, ListFormat};
 use crate::resolve;
 
-pub fn resolve(args: &ResolveArgs, cli: &Cli) -> io::Result<u8> {
-    let settings = match settings(&args.config, registry_overrides(&args.registry)) {
-        Ok(settings) => settings,
-        Err(code) => return Ok(code),
-    };
-    let core = match args.kestra.as_deref().map(|v| (v, core_of_tag(v))) {
+/// What `resolve` was asked for.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Image references or plugin coordinates, as written.
+    pub items: Vec<String>,
+    /// The Kestra version plugins must support.
+    pub kestra: Option<String>,
+    pub format: ListFormat,
+}
+
+pub fn resolve(ctx: &Context, options: &Options) -> Result<Status> {
+    let core = match options.kestra.as_deref().map(|v| (v, core_of_tag(v))) {
         Some((_, Some(core))) => Some(core),
         Some((text, None)) => {
-            eprintln!("error: `--kestra {text}` is not a Kestra release such as `v1.3.30`");
-            return Ok(2);
+            return Err(Error::Input(format!(
+                "`--kestra {text}` is not a Kestra release such as `v1.3.30`"
+            )));
         }
         None => None,
     };
-    let (plugins, image_args): (Vec<&String>, Vec<&String>) =
-        args.images.iter().partition(|t| is_plugin(t));
+    let (plugins, images): (Vec<&String>, Vec<&String>) =
+        options.items.iter().partition(|t| is_plugin(t));
     if !plugins.is_empty() {
-        return resolve_plugins(args, cli, &settings, &plugins, &image_args, core);
+        if !images.is_empty() {
+            return Err(Error::Input(
+                "resolve plugins and images in separate runs".into(),
+            ));
+        }
+        return resolve_plugins(ctx, &plugins, core, options.format);
     }
+    resolve_images(ctx, &options.items, options.format)
+}
+
+fn resolve_images(ctx: &Context, items: &[String], format: ListFormat) -> Result<Status> {
     let mut images = Vec::new();
     let mut invalid = Vec::new();
-    for text in &args.images {
+    for text in items {
         match Image::parse(text) {
-            Ok(image) => images.push(image),
+            Ok(image) => images.push((text, image)),
             Err(e) => invalid.push(format!("`{text}` is not a valid image reference: {e}")),
         }
     }
-    let registry = registry(&settings, &args.registry)?;
-    let answers = runtime()?.block_on(resolve::resolve_all(
-        &registry,
-        &settings.data,
-        &images,
+    let parsed: Vec<Image> = images.iter().map(|(_, image)| image.clone()).collect();
+    let answers = ctx.runtime()?.block_on(resolve::resolve_all(
+        ctx.registry()?,
+        &ctx.settings.data,
+        &parsed,
         io::stderr().is_terminal(),
     ));
     let (mut out, mut err) = (stdout(), io::stderr().lock());
-    registry_notes(&registry, cli, &mut err)?;
+    ctx.registry_notes(&mut err)?;
     for message in &invalid {
         writeln!(err, "error: {message}")?;
     }
-    let rows: Vec<ResolveRow> = args
-        .images
+    let rows: Vec<ImageAnswer> = images
         .iter()
-        .zip(args.images.iter().map(|t| Image::parse(t).ok()))
         .filter_map(|(text, image)| {
-            let image = image?;
             let answer = answers.get(&image.to_string())?;
-            Some(ResolveRow {
-                image: text.clone(),
-                recommendation: answer
-                    .as_ref()
-                    .ok()
-                    .map(|r| resolve::pin(text, &image, r, settings.pin)),
-                release: answer.as_ref().ok().and_then(|r| r.release.clone()),
-                digest: answer.as_ref().ok().map(|r| r.digest.clone()),
-                also: answer.as_ref().map(|r| r.also.clone()).unwrap_or_default(),
-                note: answer.as_ref().ok().and_then(|r| r.note.clone()),
+            let found = answer.as_ref().ok();
+            Some(ImageAnswer {
+                also: found.map(|r| r.also.clone()).unwrap_or_default(),
+                digest: found.map(|r| r.digest.clone()),
                 error: answer.as_ref().err().map(|e| e.message.clone()),
+                image: text.to_string(),
+                note: found.and_then(|r| r.note.clone()),
+                recommendation: found.map(|r| resolve::pin(text, image, r, ctx.settings.pin)),
+                release: found.and_then(|r| r.release.clone()),
             })
         })
         .collect();
     for note in rows.iter().filter_map(|r| r.note.as_ref()) {
         writeln!(err, "note: {note}")?;
     }
-    match args.format {
-        ImagesFormat::Json => {
-            serde_json::to_writer_pretty(
-                &mut out,
-                &serde_json::json!({"version": 1, "resolutions": rows}),
-            )?;
-            writeln!(out)?;
-        }
-        ImagesFormat::Human => {
-            let width = rows
-                .iter()
-                .map(|r| r.image.chars().count())
-                .max()
-                .unwrap_or(0);
-            let pin_width = rows
-                .iter()
-                .filter_map(|r| r.recommendation.as_ref())
-                .map(|p| p.chars().count())
-                .max()
-                .unwrap_or(0);
-            for row in &rows {
-                match (&row.recommendation, &row.error) {
-                    (Some(pin), _) => {
-                        let also = if row.also.is_empty() {
-                            String::new()
-                        } else {
-                            format!("  (also: {})", row.also.join(", "))
-                        };
-                        let digest = row.digest.as_deref().unwrap_or("");
-                        writeln!(
-                            out,
-                            "{:width$} -> {pin:pin_width$}  {digest}{also}",
-                            row.image
-                        )?;
-                    }
-                    (None, error) => writeln!(
-                        err,
-                        "error: {}: {}",
-                        row.image,
-                        error.as_deref().unwrap_or("no answer")
-                    )?,
-                }
-            }
-        }
-    }
+    render::resolve::images(&rows, format, &mut out, &mut err)?;
     out.flush()?;
     let failed = !invalid.is_empty() || rows.iter().any(|r| r.error.is_some());
-    Ok(if failed { 2 } else { 0 })
-}
-
-#[derive(Serialize)]
-struct ResolveRow {
-    image: String,
-    recommendation: Option<String>,
-    release: Option<String>,
-    digest: Option<String>,
-    also: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    note: Option<String>,
-    error: Option<String>,
+    Ok(if failed {
+        Status::Failed
+    } else {
+        Status::Clean
+    })
 }
 
 /// `group:artifact[:version]` (a Maven group has dots; an image's colon comes after a name
@@ -145,102 +101,45 @@ fn is_plugin(text: &str) -> bool {
 
 /// `tagpin resolve` for Kestra plugins: the pin of each, for `--kestra`'s core when given.
 fn resolve_plugins(
-    args: &ResolveArgs,
-    cli: &Cli,
-    settings: &crate::config::Settings,
+    ctx: &Context,
     plugins: &[&String],
-    images: &[&String],
     core: Option<String>,
-) -> io::Result<u8> {
-    let mut err = io::stderr().lock();
-    if !images.is_empty() {
-        writeln!(err, "error: resolve plugins and images in separate runs")?;
-        return Ok(2);
-    }
-    let maven = maven(settings, &args.registry)?;
-    let asks: Vec<(Coordinate, Requested)> = plugins
+    format: ListFormat,
+) -> Result<Status> {
+    let maven = ctx.maven()?;
+    let asks: Vec<(&String, Coordinate, Requested)> = plugins
         .iter()
-        .filter_map(|t| Coordinate::parse(t))
-        .map(|(c, v)| (c, Requested::parse(v)))
+        .filter_map(|t| Coordinate::parse(t).map(|(c, v)| (*t, c, Requested::parse(v))))
         .collect();
-    let answers = runtime()?.block_on(futures::future::join_all(
-        asks.iter()
-            .map(|(c, requested)| maven.pin(c, requested, core.as_deref())),
-    ));
-    for note in maven.take_notes().iter().filter(|_| !cli.quiet) {
-        writeln!(err, "note: {note}")?;
-    }
-    if cli.verbose && !cli.quiet {
-        writeln!(err, "note: {} Maven requests", maven.requests())?;
-    }
-    let rows: Vec<PluginRow> = plugins
+    let answers = ctx
+        .runtime()?
+        .block_on(futures::future::join_all(asks.iter().map(
+            |(_, c, requested)| maven.pin(c, requested, core.as_deref()),
+        )));
+    let mut err = io::stderr().lock();
+    ctx.maven_notes(&mut err)?;
+    let rows: Vec<PluginAnswer> = asks
         .iter()
-        .zip(asks.iter().zip(answers))
-        .map(|(text, ((coordinate, _), answer))| PluginRow {
+        .zip(answers)
+        .map(|((text, coordinate, _), answer)| PluginAnswer {
+            compatibility_checked: answer.as_ref().is_ok_and(|p| p.core.is_some()),
+            error: answer.as_ref().err().map(|e| e.message.clone()),
+            kestra: core.clone(),
+            min_core: answer.as_ref().ok().and_then(|p| p.min_core.clone()),
             plugin: text.to_string(),
             recommendation: answer
                 .as_ref()
                 .ok()
                 .map(|p| format!("{coordinate}:{}", p.version)),
-            kestra: core.clone(),
-            min_core: answer.as_ref().ok().and_then(|p| p.min_core.clone()),
-            compatibility_checked: answer.as_ref().is_ok_and(|p| p.core.is_some()),
-            error: answer.as_ref().err().map(|e| e.message.clone()),
-            pin: answer.ok(),
+            runs_on: answer.ok().and_then(|p| p.core),
         })
         .collect();
     let mut out = stdout();
-    match args.format {
-        ImagesFormat::Json => {
-            serde_json::to_writer_pretty(
-                &mut out,
-                &serde_json::json!({"version": 1, "plugins": rows}),
-            )?;
-            writeln!(out)?;
-        }
-        ImagesFormat::Human => {
-            let width = rows
-                .iter()
-                .map(|r| r.plugin.chars().count())
-                .max()
-                .unwrap_or(0);
-            for row in &rows {
-                match (&row.recommendation, &row.pin) {
-                    (Some(pin), Some(found)) => {
-                        let why = match (&found.core, &found.min_core) {
-                            (Some(core), Some(need)) => {
-                                format!("needs Kestra {need}, runs on {core}")
-                            }
-                            _ => "compatibility not checked".to_string(),
-                        };
-                        writeln!(out, "{:width$} -> {pin}  ({why})", row.plugin)?;
-                    }
-                    _ => writeln!(
-                        err,
-                        "error: {}: {}",
-                        row.plugin,
-                        row.error.as_deref().unwrap_or("no answer")
-                    )?,
-                }
-            }
-        }
-    }
+    render::resolve::plugins(&rows, format, &mut out, &mut err)?;
     out.flush()?;
     Ok(if rows.iter().any(|r| r.error.is_some()) {
-        2
+        Status::Failed
     } else {
-        0
+        Status::Clean
     })
-}
-
-#[derive(Serialize)]
-struct PluginRow {
-    plugin: String,
-    recommendation: Option<String>,
-    kestra: Option<String>,
-    min_core: Option<String>,
-    compatibility_checked: bool,
-    error: Option<String>,
-    #[serde(skip)]
-    pin: Option<PluginPin>,
 }

@@ -2,8 +2,7 @@
 
 use std::io::{self, Write};
 
-use super::{Report, Style, summary, write_errors};
-use crate::run::Outcome;
+use super::{Diagnostics, Report, Style, summary, write_errors};
 use crate::source::one_line;
 
 pub struct Concise {
@@ -13,11 +12,11 @@ pub struct Concise {
 impl Report for Concise {
     fn report(
         &self,
-        outcome: &Outcome,
+        report: &Diagnostics,
         out: &mut dyn Write,
         err: &mut dyn Write,
     ) -> io::Result<()> {
-        for f in &outcome.findings {
+        for f in report.findings {
             writeln!(
                 out,
                 "{}:{}:{} {} {}",
@@ -28,9 +27,9 @@ impl Report for Concise {
                 one_line(&f.message)
             )?;
         }
-        write_errors(outcome, err)?;
+        write_errors(report.errors, err)?;
         if !self.style.quiet {
-            writeln!(out, "{}", summary(outcome))?;
+            writeln!(out, "{}", summary(report))?;
         }
         Ok(())
     }

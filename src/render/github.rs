@@ -2,9 +2,8 @@
 
 use std::io::{self, Write};
 
-use super::{Report, write_errors};
+use super::{Diagnostics, Report, write_errors};
 use crate::rules::Severity;
-use crate::run::Outcome;
 
 pub struct Github;
 
@@ -23,12 +22,12 @@ fn property(text: &str) -> String {
 impl Report for Github {
     fn report(
         &self,
-        outcome: &Outcome,
+        report: &Diagnostics,
         out: &mut dyn Write,
         err: &mut dyn Write,
     ) -> io::Result<()> {
-        write_errors(outcome, err)?;
-        for f in &outcome.findings {
+        write_errors(report.errors, err)?;
+        for f in report.findings {
             let level = match f.severity() {
                 Severity::Error => "error",
                 Severity::Warning => "warning",
@@ -46,7 +45,7 @@ impl Report for Github {
                 data(&f.message)
             )?;
         }
-        for e in &outcome.errors {
+        for e in report.errors {
             let line = e.line.map(|l| format!(",line={l}")).unwrap_or_default();
             writeln!(
                 out,

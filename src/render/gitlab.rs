@@ -6,21 +6,20 @@ use std::io::{self, Write};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::{Report, write_errors};
+use super::{Diagnostics, Report, write_errors};
 use crate::rules::Severity;
-use crate::run::Outcome;
 
 pub struct Gitlab;
 
 impl Report for Gitlab {
     fn report(
         &self,
-        outcome: &Outcome,
+        report: &Diagnostics,
         out: &mut dyn Write,
         err: &mut dyn Write,
     ) -> io::Result<()> {
-        write_errors(outcome, err)?;
-        let mut issues: Vec<serde_json::Value> = outcome
+        write_errors(report.errors, err)?;
+        let mut issues: Vec<serde_json::Value> = report
             .findings
             .iter()
             .map(|f| {
@@ -47,7 +46,7 @@ impl Report for Gitlab {
             })
             .collect();
         // A file that could not be checked is an issue too: the report must not look clean.
-        issues.extend(outcome.errors.iter().map(|e| {
+        issues.extend(report.errors.iter().map(|e| {
             let fingerprint =
                 Sha256::digest(format!("error\0{}\0{}", e.path, e.message).as_bytes());
             json!({

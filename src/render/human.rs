@@ -7,9 +7,8 @@ use miette::{
     GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource, SourceCode,
 };
 
-use super::{Report, Style, summary, write_errors};
+use super::{Diagnostics, Report, Style, summary, write_errors};
 use crate::rules::Severity;
-use crate::run::Outcome;
 use crate::source::SourceFile;
 
 pub struct Human {
@@ -34,7 +33,7 @@ impl SourceCode for Text {
 impl Report for Human {
     fn report(
         &self,
-        outcome: &Outcome,
+        report: &Diagnostics,
         out: &mut dyn Write,
         err: &mut dyn Write,
     ) -> io::Result<()> {
@@ -52,7 +51,7 @@ impl Report for Human {
             .with_word_separator(textwrap::WordSeparator::AsciiSpace)
             .with_word_splitter(textwrap::WordSplitter::NoHyphenation)
             .with_break_words(false);
-        for finding in &outcome.findings {
+        for finding in report.findings {
             let severity = match finding.severity() {
                 Severity::Error => miette::Severity::Error,
                 Severity::Warning => miette::Severity::Warning,
@@ -67,7 +66,7 @@ impl Report for Human {
                 diagnostic = diagnostic.with_help(help.clone());
             }
             let mut rendered = String::new();
-            match outcome.sources.get(&finding.path) {
+            match report.sources.get(&finding.path) {
                 Some(source) => {
                     let named = NamedSource::new(&finding.path, Text(source.clone()));
                     let report = miette::Report::new(diagnostic).with_source_code(named);
@@ -78,9 +77,9 @@ impl Report for Human {
             .map_err(io::Error::other)?;
             writeln!(out, "{rendered}")?;
         }
-        write_errors(outcome, err)?;
+        write_errors(report.errors, err)?;
         if !self.style.quiet {
-            writeln!(out, "{}", summary(outcome))?;
+            writeln!(out, "{}", summary(report))?;
         }
         Ok(())
     }

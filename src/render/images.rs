@@ -4,9 +4,19 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::run::Outcome;
+use crate::finding::FileError;
+use crate::run::Located;
 use crate::scan::FileKind;
 use crate::source::one_line;
+
+/// What the inventory shows: every reference found, the files that could not be read, and
+/// how many files were looked at.
+#[derive(Debug, Clone, Copy)]
+pub struct Inventory<'a> {
+    pub references: &'a [Located],
+    pub errors: &'a [FileError],
+    pub files: usize,
+}
 
 #[derive(Serialize)]
 struct Entry<'a> {
@@ -21,8 +31,8 @@ struct Entry<'a> {
     digest: Option<&'a str>,
 }
 
-pub fn json(outcome: &Outcome, out: &mut dyn Write) -> io::Result<()> {
-    let references: Vec<Entry> = outcome
+pub fn json(inventory: &Inventory, out: &mut dyn Write) -> io::Result<()> {
+    let entries: Vec<Entry> = inventory
         .references
         .iter()
         .map(|r| Entry {
@@ -39,13 +49,13 @@ pub fn json(outcome: &Outcome, out: &mut dyn Write) -> io::Result<()> {
         .collect();
     serde_json::to_writer_pretty(
         &mut *out,
-        &serde_json::json!({"version": 1, "references": references, "errors": outcome.errors}),
+        &serde_json::json!({"version": 1, "references": entries, "errors": inventory.errors}),
     )?;
     writeln!(out)
 }
 
-pub fn table(outcome: &Outcome, out: &mut dyn Write) -> io::Result<()> {
-    let locations: Vec<String> = outcome
+pub fn table(inventory: &Inventory, out: &mut dyn Write) -> io::Result<()> {
+    let locations: Vec<String> = inventory
         .references
         .iter()
         .map(|r| {
@@ -58,7 +68,7 @@ pub fn table(outcome: &Outcome, out: &mut dyn Write) -> io::Result<()> {
         .map(|l| l.chars().count())
         .max()
         .unwrap_or(0);
-    for (reference, location) in outcome.references.iter().zip(&locations) {
+    for (reference, location) in inventory.references.iter().zip(&locations) {
         writeln!(
             out,
             "{location:width$}  {:10}  {}",
@@ -66,13 +76,16 @@ pub fn table(outcome: &Outcome, out: &mut dyn Write) -> io::Result<()> {
             one_line(&reference.image)
         )?;
     }
-    let files: std::collections::BTreeSet<&str> =
-        outcome.references.iter().map(|r| r.path.as_str()).collect();
+    let files: std::collections::BTreeSet<&str> = inventory
+        .references
+        .iter()
+        .map(|r| r.path.as_str())
+        .collect();
     writeln!(
         out,
         "{} references in {} of {} files",
-        outcome.references.len(),
+        inventory.references.len(),
         files.len(),
-        outcome.files
+        inventory.files
     )
 }

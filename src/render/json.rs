@@ -1,14 +1,13 @@
-//! `--format json`, version 1, exactly as DESIGN.md specifies, plus `fixes` with `--fix` and
-//! `--diff`.
+//! `--format json`, version 1: `summary`, `findings` and `errors`, plus `fixes` with `--fix`
+//! and `--diff`.
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::{Report, write_errors};
+use super::{Diagnostics, Report, write_errors};
 use crate::finding::{Applicability, FileError};
 use crate::fix::Applied;
-use crate::run::Outcome;
 use crate::scan::FileKind;
 
 pub struct Json;
@@ -53,20 +52,20 @@ struct FindingJson<'a> {
 impl Report for Json {
     fn report(
         &self,
-        outcome: &Outcome,
+        report: &Diagnostics,
         out: &mut dyn Write,
         err: &mut dyn Write,
     ) -> io::Result<()> {
-        write_errors(outcome, err)?;
+        write_errors(report.errors, err)?;
         let document = Document {
             version: 1,
             summary: Summary {
-                files: outcome.files,
-                references: outcome.reference_count,
-                findings: outcome.findings.len(),
-                errors: outcome.errors.len(),
+                files: report.summary.files,
+                references: report.summary.references,
+                findings: report.findings.len(),
+                errors: report.errors.len(),
             },
-            findings: outcome
+            findings: report
                 .findings
                 .iter()
                 .map(|f| FindingJson {
@@ -86,8 +85,8 @@ impl Report for Json {
                     fix: f.fix.as_ref().map(|fix| fix.applicability),
                 })
                 .collect(),
-            errors: &outcome.errors,
-            fixes: outcome.fixes.as_deref(),
+            errors: report.errors,
+            fixes: report.fixes,
         };
         serde_json::to_writer_pretty(&mut *out, &document)?;
         writeln!(out)

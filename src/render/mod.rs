@@ -1,5 +1,6 @@
-//! Renderers: one per output format, all over the same plain-data [`Outcome`]
-//! (typos' `Report` model). Findings go to stdout; problems reading files go to stderr in every
+//! Renderers: one per output format, each over the same plain [`Diagnostics`] — the findings,
+//! the files that could not be checked and a summary, never the pipeline that made them
+//! (typos' `Report` model). `images`, `releases` and `resolve` have their own typed rows. Findings go to stdout; problems reading files go to stderr in every
 //! format (a CI job that exits 2 says why in its log), and inside the document as well in the
 //! machine formats.
 
@@ -9,13 +10,21 @@ mod gitlab;
 mod human;
 pub mod images;
 mod json;
+pub mod releases;
+pub mod resolve;
 mod sarif;
 
 use std::io::{self, Write};
 
-use crate::run::Outcome;
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+use crate::finding::{FileError, Finding};
+use crate::fix::Applied;
+use crate::source::SourceFile;
+
+/// An output format of `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Human,
     Concise,
@@ -24,6 +33,13 @@ pub enum Format {
     Github,
     /// GitLab Code Quality.
     Gitlab,
+}
+
+/// The two forms of the listing commands (`images`, `resolve`, `releases`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListFormat {
+    Human,
+    Json,
 }
 
 /// How text output looks.
@@ -35,10 +51,34 @@ pub struct Style {
     pub quiet: bool,
 }
 
-/// Writes one outcome in one format.
+/// What a renderer sees of a run.
+#[derive(Debug, Clone, Copy)]
+pub struct Diagnostics<'a> {
+    pub findings: &'a [Finding],
+    /// Files that could not be checked.
+    pub errors: &'a [FileError],
+    /// The text of files with findings, for source lines and fixes.
+    pub sources: &'a BTreeMap<String, Arc<SourceFile>>,
+    /// With `--fix`, the fixes written; with `--diff`, the fixes that would be.
+    pub fixes: Option<&'a [Applied]>,
+    pub summary: Summary,
+}
+
+/// What was looked at.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Summary {
+    pub files: usize,
+    pub references: usize,
+}
+
+/// Writes one run's diagnostics in one format.
 pub trait Report {
-    fn report(&self, outcome: &Outcome, out: &mut dyn Write, err: &mut dyn Write)
-    -> io::Result<()>;
+    fn report(
+        &self,
+        report: &Diagnostics,
+        out: &mut dyn Write,
+        err: &mut dyn Write,
+    ) -> io::Result<()>;
 }
 
 pub fn reporter(format: Format, style: Style) -> Box<dyn Report> {
@@ -53,22 +93,29 @@ pub fn reporter(format: Format, style: Style) -> Box<dyn Report> {
 }
 
 /// Problems reading files, one line each, ripgrep style.
-pub fn write_errors(outcome: &Outcome, err: &mut dyn Write) -> io::Result<()> {
-    for error in &outcome.errors {
-        match error.line {
-            Some(line) => writeln!(err, "error: {}:{line}: {}", error.path, error.message)?,
-            None => writeln!(err, "error: {}: {}", error.path, error.message)?,
-        }
+pub fn write_errors(errors: &[FileError], err: &mut dyn Write) -> io::Result<()> {
+    write_problems("error", errors, err)
+}
+
+/// Problems that did not stop a file from being checked (a suppression naming no rule).
+pub fn write_warnings(warnings: &[FileError], err: &mut dyn Write) -> io::Result<()> {
+    write_problems("warning", warnings, err)
+}
+
+fn write_problems(level: &str, problems: &[FileError], err: &mut dyn Write) -> io::Result<()> {
+    for problem in problems {
+        let line = problem.line.map(|l| format!(":{l}")).unwrap_or_default();
+        writeln!(err, "{level}: {}{line}: {}", problem.path, problem.message)?;
     }
     Ok(())
 }
 
 /// `3 findings (2 errors, 1 warning) in 12 files`.
-fn summary(outcome: &Outcome) -> String {
+fn summary(report: &Diagnostics) -> String {
     use crate::rules::Severity;
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    let files = plural(outcome.files, "file");
-    let mut line = if outcome.findings.is_empty() {
+    let files = plural(report.summary.files, "file");
+    let mut line = if report.findings.is_empty() {
         format!("No findings in {files}")
     } else {
         let counts: Vec<String> = [
@@ -78,7 +125,7 @@ fn summary(outcome: &Outcome) -> String {
         ]
         .iter()
         .filter_map(|&(severity, word)| {
-            let n = outcome
+            let n = report
                 .findings
                 .iter()
                 .filter(|f| f.severity() == severity)
@@ -94,12 +141,12 @@ fn summary(outcome: &Outcome) -> String {
         .collect();
         format!(
             "{} ({}) in {files}",
-            plural(outcome.findings.len(), "finding"),
+            plural(report.findings.len(), "finding"),
             counts.join(", ")
         )
     };
-    if !outcome.errors.is_empty() {
-        let n = outcome.errors.len();
+    if !report.errors.is_empty() {
+        let n = report.errors.len();
         line.push_str(&format!("; {} could not be checked", plural(n, "file")));
     }
     line

@@ -8,18 +8,17 @@ use std::path::{Component, Path};
 use serde_json::{Value, json};
 use url::Url;
 
-use super::{Report, write_errors};
+use super::{Diagnostics, Report, write_errors};
 use crate::finding::Finding;
 use crate::rules::{RULES, Severity};
-use crate::run::Outcome;
 use crate::source::absolute;
 
 pub struct Sarif;
 
 /// A finding's fix as SARIF replacements, when its file's text is at hand for positions.
-fn sarif_fix(outcome: &Outcome, finding: &Finding) -> Option<Value> {
+fn sarif_fix(report: &Diagnostics, finding: &Finding) -> Option<Value> {
     let fix = finding.fix.as_ref()?;
-    let file = outcome.sources.get(&finding.path)?;
+    let file = report.sources.get(&finding.path)?;
     let replacements: Vec<Value> = fix
         .edits
         .iter()
@@ -71,11 +70,11 @@ fn level(severity: Severity) -> &'static str {
 impl Report for Sarif {
     fn report(
         &self,
-        outcome: &Outcome,
+        report: &Diagnostics,
         out: &mut dyn Write,
         err: &mut dyn Write,
     ) -> io::Result<()> {
-        write_errors(outcome, err)?;
+        write_errors(report.errors, err)?;
         let rules: Vec<Value> = RULES
             .iter()
             .map(|rule| {
@@ -91,7 +90,7 @@ impl Report for Sarif {
                 })
             })
             .collect();
-        let results: Vec<Value> = outcome
+        let results: Vec<Value> = report
             .findings
             .iter()
             .map(|f| {
@@ -117,13 +116,13 @@ impl Report for Sarif {
                     }],
                     "properties": {"image": f.image, "kind": f.kind, "recommendation": f.recommendation},
                 });
-                if let Some(fix) = sarif_fix(outcome, f) {
+                if let Some(fix) = sarif_fix(report, f) {
                     result["fixes"] = json!([fix]);
                 }
                 result
             })
             .collect();
-        let notifications: Vec<Value> = outcome
+        let notifications: Vec<Value> = report
             .errors
             .iter()
             .map(|e| {
@@ -148,7 +147,7 @@ impl Report for Sarif {
                 "columnKind": "unicodeCodePoints",
                 "results": results,
                 "invocations": [{
-                    "executionSuccessful": outcome.errors.is_empty(),
+                    "executionSuccessful": report.errors.is_empty(),
                     "toolExecutionNotifications": notifications,
                 }],
             }],

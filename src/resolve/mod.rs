@@ -5,41 +5,16 @@ mod candidates;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
-
 use jiff::civil::Date;
 
 use crate::check::Pinned;
 use crate::finding::{Applicability, Edit, Finding, Fix};
+use crate::pin::PinStyle;
 use crate::policy::{ReleaseTable, Support};
 use crate::reference::Image;
 use crate::registry::{ErrorKind, Registry, RegistryError, Resolution};
 use crate::rules::data::RuleData;
 use crate::version::TagVersion;
-
-/// What a pin writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
-pub enum PinStyle {
-    /// The release tag: `kestra/kestra:v2.0.5` (what Kestra recommends).
-    #[default]
-    Version,
-    /// The tag and the digest it has now: `kestra/kestra:latest@sha256:…`.
-    Digest,
-    /// Both: `kestra/kestra:v2.0.5@sha256:…`.
-    #[value(name = "version+digest")]
-    VersionDigest,
-}
-
-impl PinStyle {
-    pub fn parse(text: &str) -> Option<PinStyle> {
-        match text {
-            "version" => Some(PinStyle::Version),
-            "digest" => Some(PinStyle::Digest),
-            "version+digest" => Some(PinStyle::VersionDigest),
-            _ => None,
-        }
-    }
-}
 
 /// The pinned reference for `written` (the reference as written), in `style`. Without a
 /// release sharing the digest, every style pins the digest.
