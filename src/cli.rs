@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use crate::commands;
 use crate::config::{self, Overrides, Settings};
+use crate::escape;
 use crate::registry::{self, Cache, Credentials, Registry};
 use crate::render::{Format, Style};
 use crate::resolve::PinStyle;
@@ -84,6 +85,10 @@ pub struct Inputs {
     /// Apply excludes to files named on the command line too (for pre-commit).
     #[arg(long)]
     pub force_exclude: bool,
+    /// Follow symlinks that lead out of the folders walked (files named on the command line
+    /// are always read).
+    #[arg(short = 'L', long)]
+    pub follow: bool,
     #[command(flatten)]
     pub config: ConfigArgs,
 }
@@ -238,10 +243,31 @@ pub fn run() -> ExitCode {
         tracing_subscriber::fmt()
             .with_writer(io::stderr)
             .with_env_filter(tracing_subscriber::EnvFilter::new("tagpin=debug"))
-            .with_ansi(io::stderr().is_terminal())
+            .with_ansi(io::stderr().is_terminal() && style(cli.color).color)
+            // A URL or path in a log line comes from a repository's files.
+            .fmt_fields(tracing_subscriber::fmt::format::debug_fn(
+                |out, field, value| {
+                    let value = escape::text(&format!("{value:?}")).into_owned();
+                    match field.name() {
+                        "message" => write!(out, "{value}"),
+                        name => write!(out, "{name}={value}"),
+                    }
+                },
+            ))
             .with_target(false)
             .without_time()
             .init();
+    }
+    if cli.color != Color::Auto {
+        let color = cli.color == Color::Always;
+        let _ = miette::set_hook(Box::new(move |_| {
+            Box::new(
+                miette::MietteHandlerOpts::new()
+                    .color(color)
+                    .terminal_links(color)
+                    .build(),
+            )
+        }));
     }
     let mut style = style(cli.color);
     style.quiet = cli.quiet;
@@ -309,7 +335,7 @@ pub(crate) fn settings(config_args: &ConfigArgs, overrides: Overrides) -> Result
     Settings::load(path.as_deref(), &overrides).map_err(|errors| {
         let mut err = io::stderr().lock();
         for error in errors.0 {
-            let _ = writeln!(err, "{:?}", miette::Report::new(error));
+            let _ = writeln!(err, "{:?}", miette::Report::new(error.escaped()));
         }
         2
     })
@@ -361,7 +387,7 @@ pub(crate) fn registry_notes(
     }
     let verbose = cli.verbose;
     for note in registry.take_notes() {
-        writeln!(err, "note: {note}")?;
+        writeln!(err, "note: {}", escape::text(&note))?;
     }
     if verbose {
         writeln!(err, "note: {} registry requests", registry.requests())?;
@@ -393,6 +419,7 @@ pub(crate) fn run_inputs(
     let overrides = Overrides {
         exclude: inputs.exclude.clone(),
         force_exclude: inputs.force_exclude,
+        follow: inputs.follow,
         ..overrides
     };
     let settings = match settings(&inputs.config, overrides) {
@@ -406,7 +433,7 @@ pub(crate) fn run_inputs(
     let mut err = io::stderr().lock();
     let notes = outcome.notes.iter().filter(|_| cli.verbose);
     for note in outcome.notices.iter().filter(|_| !cli.quiet).chain(notes) {
-        writeln!(err, "note: {note}")?;
+        writeln!(err, "note: {}", escape::text(note))?;
     }
     Ok(Ok((settings, outcome)))
 }

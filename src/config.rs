@@ -81,6 +81,8 @@ pub struct Overrides {
     pub exclude: Vec<String>,
     /// `--force-exclude`: excludes apply to files named on the command line too.
     pub force_exclude: bool,
+    /// `--follow`: the walk follows symlinks out of the folders it was given.
+    pub follow: bool,
     pub rules: Vec<PathBuf>,
     /// `--registry-mirror HOST=URL`.
     pub mirrors: Vec<(String, String)>,
@@ -109,6 +111,7 @@ pub struct Settings {
     ignore_images: GlobSet,
     pub exclude: Vec<Exclude>,
     pub force_exclude: bool,
+    pub follow: bool,
     pub max_file_size: u64,
     pub network: Network,
     pub cache_ttl: Duration,
@@ -131,6 +134,7 @@ impl Default for Settings {
             ignore_images: GlobSet::empty(),
             exclude: Vec::new(),
             force_exclude: false,
+            follow: false,
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             network: Network::default(),
             cache_ttl: DEFAULT_CACHE_TTL,
@@ -235,6 +239,7 @@ impl Settings {
             }))
             .collect();
         settings.force_exclude = overrides.force_exclude;
+        settings.follow = overrides.follow;
         if let Some(size) = config.max_file_size {
             settings.max_file_size = size;
         }
@@ -324,6 +329,50 @@ fn offset_of(text: &str, line: usize, column: usize) -> usize {
             .take(column.saturating_sub(1))
             .map(char::len_utf8)
             .sum::<usize>()
+}
+
+/// Why a path a config names leaves the config's folder, if it does: a repository's config
+/// is data, and must not make tagpin read files elsewhere on the machine.
+fn leaves(folder: &Path, path: &Path) -> Option<&'static str> {
+    use std::path::Component;
+    if path.has_root() || path.is_absolute() {
+        return Some("is absolute");
+    }
+    let mut depth = 0usize;
+    for component in path.components() {
+        match component {
+            Component::ParentDir if depth == 0 => return Some("leaves the config's folder"),
+            Component::ParentDir => depth -= 1,
+            Component::Normal(_) => depth += 1,
+            _ => {}
+        }
+    }
+    match (folder.canonicalize(), folder.join(path).canonicalize()) {
+        (Ok(root), Ok(target)) if !target.starts_with(&root) => {
+            Some("is a symlink leading out of the config's folder")
+        }
+        _ => None,
+    }
+}
+
+impl ConfigError {
+    /// The error with the text it shows (message, help, the file's lines) escaped for a
+    /// terminal, its span moved onto the escaped text.
+    pub fn escaped(self) -> ConfigError {
+        use crate::escape::{self, Snippet};
+        let snippet = Snippet::new(self.source_code.inner());
+        let span = self.span.map(|span| {
+            let start = snippet.offset(span.offset());
+            SourceSpan::from(start..snippet.offset(span.offset() + span.len()))
+        });
+        ConfigError {
+            message: escape::text(&self.message).into_owned(),
+            source_code: NamedSource::new(escape::text(self.source_code.name()), snippet.text),
+            span,
+            label: escape::text(&self.label).into_owned(),
+            help: self.help.map(|h| escape::text(&h).into_owned()),
+        }
+    }
 }
 
 fn plain_error(path: &Path, message: String) -> ConfigError {
@@ -470,9 +519,35 @@ pub fn parse_config(path: &Path, text: &str, errors: &mut Vec<ConfigError>) -> C
                 )),
             },
             "rules" => {
-                config.rules = match stream.scalar(value) {
-                    Some(one) => vec![PathBuf::from(one)],
-                    None => strings(errors).into_iter().map(PathBuf::from).collect(),
+                let items = match &stream.node(value).kind {
+                    NodeKind::Scalar { .. } => vec![value],
+                    NodeKind::Sequence(items) if string_list(&stream, value).is_some() => {
+                        items.clone()
+                    }
+                    _ => {
+                        strings(errors);
+                        Vec::new()
+                    }
+                };
+                let folder = path
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
+                for item in items {
+                    let text = stream.scalar(item).unwrap_or_default();
+                    match leaves(folder, Path::new(text)) {
+                        None => config.rules.push(PathBuf::from(text)),
+                        Some(why) => errors.push(error(
+                            stream.node(item).span.clone(),
+                            format!("`rules` path `{}` {why}", crate::escape::text(text)),
+                            "outside the repository",
+                            Some(
+                                "a config names rules files in its folder or below; \
+                                 `--rules FILE` reads any file"
+                                    .into(),
+                            ),
+                        )),
+                    }
                 }
             }
             "max-file-size" => match stream.scalar(value).and_then(parse_size) {

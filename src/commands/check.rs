@@ -9,6 +9,7 @@ use crate::cli::{
     stdout,
 };
 use crate::config::{Overrides, Settings};
+use crate::escape;
 use crate::finding::Finding;
 use crate::fix;
 use crate::maven::Maven;
@@ -55,12 +56,13 @@ pub fn check(args: &CheckArgs, cli: &Cli, style: Style) -> io::Result<u8> {
     let mut err = io::stderr().lock();
     for warning in outcome.warnings.iter().filter(|_| !cli.quiet) {
         let line = warning.line.map(|l| format!(":{l}")).unwrap_or_default();
-        writeln!(err, "warning: {}{line}: {}", warning.path, warning.message)?;
+        let (path, message) = (escape::text(&warning.path), escape::text(&warning.message));
+        writeln!(err, "warning: {path}{line}: {message}")?;
     }
     registry_notes(&registry, cli, &mut err)?;
     maven_notes(&maven, cli, &mut err)?;
     for note in recommended.notes.iter().filter(|_| !cli.quiet) {
-        writeln!(err, "note: {note}")?;
+        writeln!(err, "note: {}", escape::text(note))?;
     }
     let unpinned = unpinned(&outcome);
     if !cli.quiet && !recommended.notes.is_empty() && unpinned > 0 {
@@ -139,7 +141,7 @@ fn maven_notes(maven: &Maven, cli: &Cli, err: &mut dyn Write) -> io::Result<()> 
         return Ok(());
     }
     for note in maven.take_notes() {
-        writeln!(err, "note: {note}")?;
+        writeln!(err, "note: {}", escape::text(&note))?;
     }
     if cli.verbose {
         writeln!(err, "note: {} Maven requests", maven.requests())?;
@@ -206,7 +208,8 @@ fn fix(
             render::reporter(args.format, style).report(&outcome, &mut out, &mut err)?;
         } else {
             for (_, fixed) in &fixes {
-                write!(out, "{}", fix::diff(fixed))?;
+                // For reading: a control character in a changed line would act on the terminal.
+                write!(out, "{}", escape::lines(&fix::diff(fixed)))?;
             }
             render::write_errors(&outcome, &mut err)?;
         }

@@ -3,8 +3,8 @@
 use std::io::{self, Write};
 
 use super::{Report, Style, summary, write_errors};
+use crate::escape;
 use crate::run::Outcome;
-use crate::source::one_line;
 
 pub struct Concise {
     pub style: Style,
@@ -21,11 +21,11 @@ impl Report for Concise {
             writeln!(
                 out,
                 "{}:{}:{} {} {}",
-                one_line(&f.path),
+                escape::text(&f.path),
                 f.start.line,
                 f.start.column,
                 f.rule.code,
-                one_line(&f.message)
+                escape::text(&f.message)
             )?;
         }
         write_errors(outcome, err)?;

@@ -4,9 +4,9 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use crate::escape;
 use crate::run::Outcome;
 use crate::scan::FileKind;
-use crate::source::one_line;
 
 #[derive(Serialize)]
 struct Entry<'a> {
@@ -37,11 +37,10 @@ pub fn json(outcome: &Outcome, out: &mut dyn Write) -> io::Result<()> {
             digest: r.parsed.as_ref().and_then(|p| p.digest.as_deref()),
         })
         .collect();
-    serde_json::to_writer_pretty(
-        &mut *out,
+    escape::json(
+        out,
         &serde_json::json!({"version": 1, "references": references, "errors": outcome.errors}),
-    )?;
-    writeln!(out)
+    )
 }
 
 pub fn table(outcome: &Outcome, out: &mut dyn Write) -> io::Result<()> {
@@ -49,7 +48,7 @@ pub fn table(outcome: &Outcome, out: &mut dyn Write) -> io::Result<()> {
         .references
         .iter()
         .map(|r| {
-            let path = one_line(&r.path);
+            let path = escape::text(&r.path);
             format!("{path}:{}:{}", r.position.line, r.position.column)
         })
         .collect();
@@ -63,7 +62,7 @@ pub fn table(outcome: &Outcome, out: &mut dyn Write) -> io::Result<()> {
             out,
             "{location:width$}  {:10}  {}",
             reference.kind.as_str(),
-            one_line(&reference.image)
+            escape::text(&reference.image)
         )?;
     }
     let files: std::collections::BTreeSet<&str> =

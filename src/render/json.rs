@@ -89,7 +89,6 @@ impl Report for Json {
             errors: &outcome.errors,
             fixes: outcome.fixes.as_deref(),
         };
-        serde_json::to_writer_pretty(&mut *out, &document)?;
-        writeln!(out)
+        crate::escape::json(out, &document)
     }
 }

@@ -13,6 +13,7 @@ mod sarif;
 
 use std::io::{self, Write};
 
+use crate::escape;
 use crate::run::Outcome;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -55,9 +56,10 @@ pub fn reporter(format: Format, style: Style) -> Box<dyn Report> {
 /// Problems reading files, one line each, ripgrep style.
 pub fn write_errors(outcome: &Outcome, err: &mut dyn Write) -> io::Result<()> {
     for error in &outcome.errors {
+        let (path, message) = (escape::text(&error.path), escape::text(&error.message));
         match error.line {
-            Some(line) => writeln!(err, "error: {}:{line}: {}", error.path, error.message)?,
-            None => writeln!(err, "error: {}: {}", error.path, error.message)?,
+            Some(line) => writeln!(err, "error: {path}:{line}: {message}")?,
+            None => writeln!(err, "error: {path}: {message}")?,
         }
     }
     Ok(())
