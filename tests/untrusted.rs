@@ -65,9 +65,9 @@ fn control(output: &str) -> Option<String> {
             || ('\u{202a}'..='\u{202e}').contains(&c)
             || ('\u{2066}'..='\u{2069}').contains(&c)
     })?;
-    let from = output.floor_char_boundary(at.saturating_sub(60));
-    let to = output.ceil_char_boundary(at + 60);
-    Some(format!("{c:?} at {at} in {:?}", &output[from..to]))
+    let line_start = output[..at].rfind('\n').map_or(0, |n| n + 1);
+    let line = output[line_start..].lines().next().unwrap_or_default();
+    Some(format!("{c:?} at byte {at}, in the line {line:?}"))
 }
 
 fn run(repo: &Path, args: &[&str], no_color: bool) -> (i32, Vec<u8>, Vec<u8>) {
@@ -232,7 +232,7 @@ fn a_config_cannot_read_files_outside_its_folder() {
             .join(" ");
         assert_eq!(code, 2, "{stderr}");
         assert!(stdout.is_empty(), "nothing checked");
-        assert!(stderr.contains(&format!("`rules` path")), "{stderr}");
+        assert!(stderr.contains("`rules` path"), "{stderr}");
         assert!(stderr.contains(why), "{rules}: {stderr}");
         assert!(
             stderr.contains(".tagpin.yaml:2:"),
