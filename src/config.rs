@@ -749,6 +749,36 @@ fn parse_size(text: &str) -> Option<u64> {
 mod tests {
     use super::*;
 
+    #[cfg(unix)]
+    #[test]
+    fn rules_paths_stay_in_the_config_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("repo");
+        std::fs::create_dir_all(folder.join("rules")).unwrap();
+        std::fs::write(dir.path().join("elsewhere.yaml"), "").unwrap();
+        std::os::unix::fs::symlink("../elsewhere.yaml", folder.join("out.yaml")).unwrap();
+        std::os::unix::fs::symlink("../repo", folder.join("rules/self")).unwrap();
+        for inside in [
+            "rules/a.yaml",
+            "rules/../a.yaml",
+            "./a.yaml",
+            "rules/self/a.yaml",
+        ] {
+            assert_eq!(leaves(&folder, Path::new(inside)), None, "{inside}");
+        }
+        for (outside, why) in [
+            ("../../etc/passwd", "leaves the config's folder"),
+            ("rules/../../x.yaml", "leaves the config's folder"),
+            ("/etc/passwd", "is absolute"),
+            (
+                "out.yaml",
+                "is a symlink leading out of the config's folder",
+            ),
+        ] {
+            assert_eq!(leaves(&folder, Path::new(outside)), Some(why), "{outside}");
+        }
+    }
+
     fn parse(text: &str) -> (Config, Vec<ConfigError>) {
         let mut errors = Vec::new();
         let config = parse_config(Path::new(".tagpin.yaml"), text, &mut errors);
