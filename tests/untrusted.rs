@@ -308,3 +308,36 @@ fn a_mirror_set_by_a_repository_gets_no_credentials() {
         }
     }
 }
+
+/// `--diff` shows lines of the file: what they hold is escaped like a snippet.
+#[test]
+fn a_diff_shows_control_characters_as_escapes() {
+    const UPSTREAM: &str = "127.0.0.1:1";
+    let mirror = FakeRegistry::start(
+        Behaviour::default().with_repo("kestra/kestra", [("latest", "2.0.5"), ("v2.0.5", "2.0.5")]),
+    );
+    let top = tempfile::tempdir().unwrap();
+    let repo = top.path().join("repo");
+    fs::create_dir_all(&repo).unwrap();
+    fs::write(
+        repo.join("docker-compose.yml"),
+        format!("services:\n  a:\n    image: {UPSTREAM}/kestra/kestra:latest # \x1b]0;x\x07\x1b[2J\u{9b}\n"),
+    )
+    .unwrap();
+    let output = cli::command(&top.path().join("cache"), &repo)
+        .args(["check", "--diff", "--no-config", "--registry-mirror"])
+        .arg(format!("{UPSTREAM}={}", mirror.url))
+        .arg(".")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stdout.contains(&format!(
+            "+    image: {UPSTREAM}/kestra/kestra:v2.0.5 # \\e]0;x\\x07\\e[2J\\u{{9b}}\n"
+        )),
+        "{stdout}{stderr}"
+    );
+    assert_eq!(control(&stdout), None, "{stdout}");
+    assert_eq!(control(&stderr), None, "{stderr}");
+}
