@@ -243,7 +243,14 @@ pub fn run() -> ExitCode {
         tracing_subscriber::fmt()
             .with_writer(io::stderr)
             .with_env_filter(tracing_subscriber::EnvFilter::new("tagpin=debug"))
-            .with_ansi(io::stderr().is_terminal() && style(cli.color).color)
+            .with_ansi(match cli.color {
+                Color::Always => true,
+                Color::Never => false,
+                Color::Auto => {
+                    io::stderr().is_terminal()
+                        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                }
+            })
             // A URL or path in a log line comes from a repository's files.
             .fmt_fields(tracing_subscriber::fmt::format::debug_fn(
                 |out, field, value| {
