@@ -4,6 +4,7 @@
 use crate::config::Settings;
 use jiff::civil::Date;
 
+use crate::escape;
 use crate::finding::{Applicability, Edit, Finding, Fix};
 use crate::maven::Requested;
 use crate::policy::{ReleaseTable, Support};
@@ -11,7 +12,7 @@ use crate::reference::Image;
 use crate::rules::data::{ImageRules, LineKind};
 use crate::rules::rule;
 use crate::scan::{FileKind, Place, Plugin, Reference, Scan};
-use crate::source::{Position, SourceFile, Span, one_line};
+use crate::source::{Position, SourceFile, Span};
 use crate::suppress::{self, Suppressions};
 use crate::version::TagVersion;
 
@@ -627,10 +628,10 @@ fn shorten(text: &str) -> std::borrow::Cow<'_, str> {
     match text.char_indices().nth(LIMIT) {
         Some((cut, _)) => format!(
             "{}… ({} characters)",
-            one_line(&text[..cut]),
+            escape::text(&text[..cut]),
             text.chars().count()
         )
         .into(),
-        None => one_line(text),
+        None => escape::text(text),
     }
 }

@@ -2,7 +2,10 @@
 //! exclude matches), folders walked with `.gitignore`/`.ignore` respected, VCS folders skipped,
 //! `--exclude` and config excludes applied, each glob relative to its own folder (ruff's model).
 //!
-//! Symlinks are followed (a linked values file is still a values file); the walker detects
+//! Symlinks are followed (a linked values file is still a values file) while they stay inside
+//! the folder walked: a repository is a stranger's, and a link to `~/.docker/config.json` or
+//! `/etc` must not put that file's lines in a report (a `--verbose` note says what was left;
+//! `--follow` follows every link, like ripgrep's `-L`). The walker detects
 //! loops and reports them instead of going round. A file reached twice (through a symlink, or
 //! named twice) is read once (by device and inode, the canonical path where there are none), so
 //! that a fix writes it once. Only regular
@@ -10,7 +13,7 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use ignore::WalkBuilder;
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
@@ -45,6 +48,7 @@ pub fn discover(
     paths: &[PathBuf],
     exclude: &[Exclude],
     force_exclude: bool,
+    follow: bool,
     sink: &mut Sink<'_>,
 ) -> Discovery {
     let mut found = Discovery::default();
@@ -65,7 +69,7 @@ pub fn discover(
             continue;
         }
         match meta {
-            Ok(meta) if meta.is_dir() => walk(path, &excludes, &mut found, &mut hand),
+            Ok(meta) if meta.is_dir() => walk(path, &excludes, follow, &mut found, &mut hand),
             // A file named on the command line is always read: its content decides when its
             // name does not.
             Ok(meta) if meta.is_file() => hand(
@@ -160,10 +164,14 @@ impl Excludes {
 fn walk(
     root: &Path,
     excludes: &Arc<Excludes>,
+    follow: bool,
     found: &mut Discovery,
     hand: &mut dyn FnMut(Candidate, &mut Discovery),
 ) {
     let excludes = Arc::clone(excludes);
+    let inside = (!follow).then(|| Inside::new(root));
+    let left = Arc::new(Mutex::new(Vec::new()));
+    let notes = Arc::clone(&left);
     let walker = WalkBuilder::new(root)
         .hidden(false)
         .follow_links(true)
@@ -176,7 +184,20 @@ fn walk(
                     .file_name()
                     .to_str()
                     .is_some_and(|name| VCS_FOLDERS.contains(&name));
-            !vcs && (entry.depth() == 0 || !excludes.matches(entry.path(), is_dir))
+            let outside = entry.path_is_symlink()
+                && entry.depth() > 0
+                && inside.as_ref().is_some_and(|inside| {
+                    let outside = !inside.holds(entry.path());
+                    if outside && let Ok(mut notes) = notes.lock() {
+                        notes.push(format!(
+                            "{}: a symlink out of {}; not followed (`--follow` follows it)",
+                            display_path(entry.path()),
+                            display_path(&inside.shown),
+                        ));
+                    }
+                    outside
+                });
+            !vcs && !outside && (entry.depth() == 0 || !excludes.matches(entry.path(), is_dir))
         })
         .build();
     for entry in walker {
@@ -201,6 +222,33 @@ fn walk(
             hand(Candidate { path, kind }, found);
         } else {
             found.errors.push(not_regular(&path));
+        }
+    }
+    if let Ok(mut left) = left.lock() {
+        found.notes.append(&mut left);
+    }
+}
+
+/// The folder a walk was given, resolved, to tell where a symlink leads.
+struct Inside {
+    root: Option<PathBuf>,
+    shown: PathBuf,
+}
+
+impl Inside {
+    fn new(root: &Path) -> Inside {
+        Inside {
+            root: std::fs::canonicalize(root).ok(),
+            shown: root.to_path_buf(),
+        }
+    }
+
+    /// Whether a path (a symlink) resolves to somewhere inside the root; a dangling link is
+    /// left to the walker, which reports it.
+    fn holds(&self, path: &Path) -> bool {
+        match (&self.root, std::fs::canonicalize(path)) {
+            (Some(root), Ok(target)) => target.starts_with(root),
+            _ => true,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod discover;
+pub mod escape;
 pub mod finding;
 pub mod fix;
 pub mod maven;

@@ -180,6 +180,7 @@ pub fn run(paths: &[PathBuf], settings: &Settings, keep: Keep) -> Outcome {
                 paths,
                 &settings.exclude,
                 settings.force_exclude,
+                settings.follow,
                 &mut |candidate| {
                     let _ = sender.send(candidate);
                 },

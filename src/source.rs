@@ -85,24 +85,6 @@ impl SourceFile {
     }
 }
 
-/// Text for a one-line output: control characters (a newline in a quoted scalar, in a file
-/// name) written as escapes, so that one finding stays one line.
-pub fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.contains(char::is_control) {
-        return text.into();
-    }
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect::<String>()
-        .into()
-}
-
 /// `path` joined to `cwd` with `.` and `..` resolved by name (no file system access).
 pub fn absolute(cwd: &Path, path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
@@ -159,15 +141,6 @@ mod tests {
         );
         assert_eq!(absolute(cwd, Path::new("/etc/x")), Path::new("/etc/x"));
         assert_eq!(absolute(cwd, Path::new(".")), Path::new("/repo/deploy"));
-    }
-
-    #[test]
-    fn one_line_escapes_control_characters() {
-        assert_eq!(one_line("a:\nb\r\t\u{1b}"), "a:\\nb\\r\\t\\u{1b}");
-        assert!(matches!(
-            one_line("kestra/kestra:v2.0.5"),
-            std::borrow::Cow::Borrowed(_)
-        ));
     }
 
     #[test]

@@ -13,21 +13,30 @@ fn tagpin(dir: &Path, args: &[&str]) -> (i32, serde_json::Value) {
         .args(args)
         .current_dir(dir)
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // Read while it runs: a report larger than the pipe would otherwise block it.
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut bytes).map(|_| bytes)
+    });
     let deadline = Instant::now() + Duration::from_secs(120);
-    while child.try_wait().unwrap().is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
         if Instant::now() > deadline {
             child.kill().unwrap();
             panic!("tagpin hung on {}", dir.display());
         }
         std::thread::sleep(Duration::from_millis(20));
-    }
-    let output = child.wait_with_output().unwrap();
-    let json = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)));
-    (output.status.code().unwrap(), json)
+    };
+    let stdout = reader.join().unwrap().unwrap();
+    let json = serde_json::from_slice(&stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&stdout)));
+    (status.code().unwrap(), json)
 }
 
 fn as_nobody(dir: &Path, args: &[&str]) -> (i32, serde_json::Value) {
@@ -250,4 +259,134 @@ fn an_unreadable_file_is_an_error_and_the_rest_is_checked() {
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(errors[0].1.contains("Permission denied"), "{errors:?}");
     assert_eq!(json["summary"]["findings"], 1);
+}
+
+/// The file kinds beyond compose and Helm get the same bounds: size, depth, aliases, long
+/// lines. Each hostile file ends in an error naming it, or is read in bounded time with short
+/// messages; the good file beside them is still checked.
+#[test]
+fn hostile_files_of_every_kind_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let write = |name: &str, bytes: &[u8]| {
+        let path = root.join(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, bytes).unwrap();
+    };
+    let big = 50 * 1024 * 1024;
+    let long = "a".repeat(5 * 1024 * 1024);
+    let block: String = (0..1_000)
+        .map(|depth| format!("{}a:\n", " ".repeat(depth)))
+        .collect();
+    let mut bomb = String::from("x-a0: &a0 {image: nginx:latest}\n");
+    for i in 1..40 {
+        let a = format!("*a{}", i - 1);
+        bomb.push_str(&format!("x-a{i}: &a{i} [{a}, {a}, {a}, {a}]\n"));
+    }
+    write(
+        "good.compose.yaml",
+        b"services:\n  app:\n    image: nginx:latest\n",
+    );
+    write(
+        ".github/workflows/deep.yml",
+        format!("on: push\njobs:\n{block}").as_bytes(),
+    );
+    write(
+        ".github/workflows/bomb.yml",
+        format!("{bomb}jobs:\n  a:\n    container: *a39\n    runs-on: x\n").as_bytes(),
+    );
+    write(
+        ".gitlab-ci.yml",
+        format!("{bomb}job:\n  image: *a39\n").as_bytes(),
+    );
+    write("bitbucket-pipelines.yml", "[".repeat(100_000).as_bytes());
+    write(
+        "argo.yaml",
+        format!(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nspec: {}",
+            "{a: ".repeat(20_000)
+        )
+        .as_bytes(),
+    );
+    write(
+        "tekton.yaml",
+        format!(
+            "apiVersion: tekton.dev/v1\nkind: Task\nspec:\n  steps:\n    - name: a\n      image: busybox:{long}\n"
+        )
+        .as_bytes(),
+    );
+    write(
+        "flows/bomb.yaml",
+        format!("{bomb}id: a\nnamespace: b\ntasks:\n  - id: c\n    type: io.kestra.plugin.scripts.shell.Commands\n    containerImage: *a39\n").as_bytes(),
+    );
+    let mut config = b"kestra:\n  plugins:\n    repositories: ".to_vec();
+    config.resize(big, b'a');
+    write("application.yaml", &config);
+    let mut env = b"KESTRA_IMAGE=kestra/kestra:".to_vec();
+    env.resize(big, b'a');
+    write("huge/.env", &env);
+    write(
+        "long/.env",
+        format!("KESTRA_IMAGE=kestra/kestra:{long}\n").as_bytes(),
+    );
+    let many: String = (0..200_000).map(|i| format!("K{i}=v{i}\n")).collect();
+    write("many/.env", many.as_bytes());
+    let mut script = b"kestra plugins install io.kestra.plugin:plugin-aws:".to_vec();
+    script.resize(big, b'a');
+    write("huge.sh", &script);
+    write(
+        "long.sh",
+        format!("#!/bin/sh\nkestra plugins install io.kestra.plugin:plugin-aws:{long}\n")
+            .as_bytes(),
+    );
+    write("deep.json", "[".repeat(100_000).as_bytes());
+
+    let (code, json) = tagpin(
+        root,
+        &["check", "--format", "json", "--no-config", "--offline", "."],
+    );
+    assert_eq!(code, 2, "{:#}", json["errors"]);
+    let errors = errors(&json);
+    let expect = [
+        (".github/workflows/deep.yml", "nesting deeper than"),
+        ("application.yaml", "larger than"),
+        ("argo.yaml", "invalid YAML"),
+        ("bitbucket-pipelines.yml", "invalid YAML"),
+        ("huge.sh", "larger than"),
+        ("huge/.env", "larger than"),
+    ];
+    for (path, message) in expect {
+        assert!(
+            errors.iter().any(|(p, m)| p == path && m.contains(message)),
+            "no `{message}` error for {path}: {errors:#?}"
+        );
+    }
+    assert_eq!(errors.len(), expect.len(), "{errors:#?}");
+    let findings: Vec<(&str, &str, usize)> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let message = f["message"].as_str().unwrap();
+            (
+                f["path"].as_str().unwrap(),
+                f["code"].as_str().unwrap(),
+                message.len(),
+            )
+        })
+        .collect();
+    let found: Vec<(&str, &str)> = findings.iter().map(|&(p, c, _)| (p, c)).collect();
+    assert_eq!(
+        found,
+        [
+            (".gitlab-ci.yml", "TP002"),
+            ("good.compose.yaml", "TP002"),
+            ("tekton.yaml", "TP010"),
+        ],
+        "the alias bomb is one reference; the 5 MB tag one finding"
+    );
+    assert!(
+        findings.iter().all(|&(_, _, length)| length < 400),
+        "messages quote a long reference shortened: {findings:?}"
+    );
 }

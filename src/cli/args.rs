@@ -77,6 +77,10 @@ pub struct Inputs {
     /// Apply excludes to files named on the command line too (for pre-commit).
     #[arg(long)]
     pub force_exclude: bool,
+    /// Follow symlinks that lead out of the folders walked (files named on the command line
+    /// are always read).
+    #[arg(short = 'L', long)]
+    pub follow: bool,
     #[command(flatten)]
     pub config: ConfigArgs,
 }

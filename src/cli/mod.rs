@@ -13,6 +13,7 @@ use clap::{CommandFactory, FromArgMatches};
 
 use crate::commands::{self, Access, Context, Error, Inputs, Output, Status};
 use crate::config::{self, Overrides, Settings};
+use crate::escape;
 use crate::render::Style;
 use crate::rules::data::RuleData;
 use args::{Cli, Color, Command, ConfigArgs, RegistryArgs};
@@ -30,10 +31,38 @@ pub fn run() -> ExitCode {
         tracing_subscriber::fmt()
             .with_writer(io::stderr)
             .with_env_filter(tracing_subscriber::EnvFilter::new("tagpin=debug"))
-            .with_ansi(io::stderr().is_terminal())
+            .with_ansi(match cli.color {
+                Color::Always => true,
+                Color::Never => false,
+                Color::Auto => {
+                    io::stderr().is_terminal()
+                        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                }
+            })
+            // A URL or path in a log line comes from a repository's files.
+            .fmt_fields(tracing_subscriber::fmt::format::debug_fn(
+                |out, field, value| {
+                    let value = escape::text(&format!("{value:?}")).into_owned();
+                    match field.name() {
+                        "message" => write!(out, "{value}"),
+                        name => write!(out, "{name}={value}"),
+                    }
+                },
+            ))
             .with_target(false)
             .without_time()
             .init();
+    }
+    if cli.color != Color::Auto {
+        let color = cli.color == Color::Always;
+        let _ = miette::set_hook(Box::new(move |_| {
+            Box::new(
+                miette::MietteHandlerOpts::new()
+                    .color(color)
+                    .terminal_links(color)
+                    .build(),
+            )
+        }));
     }
     let result = dispatch(&cli);
     exit_code(subcommand_name(&cli.command), result)
@@ -118,7 +147,7 @@ fn exit_code(subcommand: &str, result: commands::Result<Status>) -> ExitCode {
         Err(Error::Config(errors)) => {
             let mut err = io::stderr().lock();
             for error in errors.0 {
-                let _ = writeln!(err, "{:?}", miette::Report::new(error));
+                let _ = writeln!(err, "{:?}", miette::Report::new(error.escaped()));
             }
             ExitCode::from(2)
         }
@@ -214,6 +243,7 @@ fn inputs_overrides(inputs: &args::Inputs, overrides: Overrides) -> Overrides {
     Overrides {
         exclude: inputs.exclude.clone(),
         force_exclude: inputs.force_exclude,
+        follow: inputs.follow,
         ..overrides
     }
 }

@@ -4,6 +4,7 @@ use std::io::{self, IsTerminal, Write};
 
 use super::{Context, Error, Inputs, Result, Status, stdout};
 use crate::config::Settings;
+use crate::escape;
 use crate::finding::Finding;
 use crate::fix;
 use crate::maven::Maven;
@@ -65,8 +66,8 @@ pub fn check(ctx: &Context, options: &Options) -> Result<Status> {
     }
     ctx.registry_notes(&mut err)?;
     ctx.maven_notes(&mut err)?;
-    for note in recommended.notes.iter().filter(|_| !quiet) {
-        writeln!(err, "note: {note}")?;
+    if !quiet {
+        render::write_notes(&recommended.notes, &mut err)?;
     }
     let unpinned = unpinned(&outcome);
     if !quiet && !recommended.notes.is_empty() && unpinned > 0 {
@@ -198,7 +199,8 @@ fn fix(
             render::reporter(options.format, style).report(&report, &mut out, &mut err)?;
         } else {
             for (_, fixed) in &fixes {
-                write!(out, "{}", fix::diff(fixed))?;
+                // For reading: a control character in a changed line would act on the terminal.
+                write!(out, "{}", escape::lines(&fix::diff(fixed)))?;
             }
             render::write_errors(&outcome.errors, &mut err)?;
         }

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use crate::config::{ConfigErrors, Settings};
 use crate::maven::Maven;
 use crate::registry::{self, Cache, Credentials, Registry};
-use crate::render::Style;
+use crate::render::{self, Style};
 use crate::rules::Severity;
 use crate::run::{Keep, Outcome, Stdin};
 
@@ -159,9 +159,7 @@ impl Context {
         let Some(registry) = self.registry.get().filter(|_| !self.output.quiet()) else {
             return Ok(());
         };
-        for note in registry.take_notes() {
-            writeln!(err, "note: {note}")?;
-        }
+        render::write_notes(&registry.take_notes(), err)?;
         if self.output.verbose {
             writeln!(err, "note: {} registry requests", registry.requests())?;
         }
@@ -173,9 +171,7 @@ impl Context {
         let Some(maven) = self.maven.get().filter(|_| !self.output.quiet()) else {
             return Ok(());
         };
-        for note in maven.take_notes() {
-            writeln!(err, "note: {note}")?;
-        }
+        render::write_notes(&maven.take_notes(), err)?;
         if self.output.verbose {
             writeln!(err, "note: {} Maven requests", maven.requests())?;
         }
@@ -191,14 +187,8 @@ impl Context {
         let outcome = crate::run::run_with_stdin(&inputs.paths, &stdin, &self.settings, keep);
         let mut err = io::stderr().lock();
         let notes = outcome.notes.iter().filter(|_| self.output.verbose);
-        for note in outcome
-            .notices
-            .iter()
-            .filter(|_| !self.output.quiet())
-            .chain(notes)
-        {
-            writeln!(err, "note: {note}")?;
-        }
+        let notices = outcome.notices.iter().filter(|_| !self.output.quiet());
+        render::write_notes(notices.chain(notes), &mut err)?;
         Ok(outcome)
     }
 }

@@ -79,9 +79,7 @@ fn resolve_images(ctx: &Context, items: &[String], format: ListFormat) -> Result
             })
         })
         .collect();
-    for note in rows.iter().filter_map(|r| r.note.as_ref()) {
-        writeln!(err, "note: {note}")?;
-    }
+    render::write_notes(rows.iter().filter_map(|r| r.note.as_ref()), &mut err)?;
     render::resolve::images(&rows, format, &mut out, &mut err)?;
     out.flush()?;
     let failed = !invalid.is_empty() || rows.iter().any(|r| r.error.is_some());

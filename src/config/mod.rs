@@ -44,6 +44,26 @@ pub struct ConfigError {
     pub help: Option<String>,
 }
 
+impl ConfigError {
+    /// The error with the text it shows (message, help, the file's lines) escaped for a
+    /// terminal, its span moved onto the escaped text.
+    pub fn escaped(self) -> ConfigError {
+        use crate::escape::{self, Snippet};
+        let snippet = Snippet::new(self.source_code.inner());
+        let span = self.span.map(|span| {
+            let start = snippet.offset(span.offset());
+            SourceSpan::from(start..snippet.offset(span.offset() + span.len()))
+        });
+        ConfigError {
+            message: escape::text(&self.message).into_owned(),
+            source_code: NamedSource::new(escape::text(self.source_code.name()), snippet.text),
+            span,
+            label: escape::text(&self.label).into_owned(),
+            help: self.help.map(|h| escape::text(&h).into_owned()),
+        }
+    }
+}
+
 /// Every problem found in the configuration, reported together.
 #[derive(Debug, thiserror::Error, Diagnostic)]
 #[error("the configuration has {} problem{}", .0.len(), if .0.len() == 1 { "" } else { "s" })]
@@ -66,6 +86,8 @@ pub struct Overrides {
     pub exclude: Vec<String>,
     /// `--force-exclude`: excludes apply to files named on the command line too.
     pub force_exclude: bool,
+    /// `--follow`: the walk follows symlinks out of the folders it was given.
+    pub follow: bool,
     pub rules: Vec<PathBuf>,
     /// `--registry-mirror HOST=URL`.
     pub mirrors: Vec<(String, String)>,
@@ -94,6 +116,7 @@ pub struct Settings {
     ignore_images: GlobSet,
     pub exclude: Vec<Exclude>,
     pub force_exclude: bool,
+    pub follow: bool,
     pub max_file_size: u64,
     pub network: Network,
     pub cache_ttl: Duration,
@@ -114,6 +137,7 @@ impl Default for Settings {
             ignore_images: GlobSet::empty(),
             exclude: Vec::new(),
             force_exclude: false,
+            follow: false,
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             network: Network::default(),
             cache_ttl: DEFAULT_CACHE_TTL,
@@ -210,6 +234,7 @@ impl Settings {
             }))
             .collect();
         self.force_exclude = overrides.force_exclude;
+        self.follow = overrides.follow;
         if let Some(size) = config.max_file_size {
             self.max_file_size = size;
         }

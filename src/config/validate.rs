@@ -2,7 +2,7 @@
 //! code exists, a glob compiles, a duration parses, a URL is http(s)), every problem collected
 //! with its span. Relative paths and globs are made relative to the config file's folder.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use globset::Glob;
@@ -91,9 +91,22 @@ impl ConfigFile {
             rules: self
                 .rules
                 .into_iter()
-                .map(|item| Spanned {
-                    value: PathBuf::from(item.value),
-                    span: item.span,
+                .filter_map(|item| {
+                    let span = item.span.clone();
+                    let value = check.one(Some(item), |text| match leaves(&folder, Path::new(text)) {
+                        None => Ok(PathBuf::from(text)),
+                        Some(why) => Err(Bad {
+                            help: Some(
+                                "a config names rules files in its folder or below; `--rules FILE` reads any file"
+                                    .into(),
+                            ),
+                            ..Bad::new(
+                                format!("`rules` path `{}` {why}", crate::escape::text(text)),
+                                "outside the repository",
+                            )
+                        }),
+                    })?;
+                    Some(Spanned { value, span })
                 })
                 .collect(),
             fail_on: check.one(self.fail_on, |text| {
@@ -276,4 +289,63 @@ fn duration(key: &str, text: &str) -> Result<Duration, Bad> {
             "invalid duration",
         )
     })
+}
+
+/// Why a path a config names leaves the config's folder, if it does: a repository's config
+/// is data, and must not make tagpin read files elsewhere on the machine.
+fn leaves(folder: &Path, path: &Path) -> Option<&'static str> {
+    use std::path::Component;
+    if path.has_root() || path.is_absolute() {
+        return Some("is absolute");
+    }
+    let mut depth = 0usize;
+    for component in path.components() {
+        match component {
+            Component::ParentDir if depth == 0 => return Some("leaves the config's folder"),
+            Component::ParentDir => depth -= 1,
+            Component::Normal(_) => depth += 1,
+            _ => {}
+        }
+    }
+    match (folder.canonicalize(), folder.join(path).canonicalize()) {
+        (Ok(root), Ok(target)) if !target.starts_with(&root) => {
+            Some("is a symlink leading out of the config's folder")
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn rules_paths_stay_in_the_config_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("repo");
+        std::fs::create_dir_all(folder.join("rules")).unwrap();
+        std::fs::write(dir.path().join("elsewhere.yaml"), "").unwrap();
+        std::os::unix::fs::symlink("../elsewhere.yaml", folder.join("out.yaml")).unwrap();
+        std::os::unix::fs::symlink("../repo", folder.join("rules/self")).unwrap();
+        for inside in [
+            "rules/a.yaml",
+            "rules/../a.yaml",
+            "./a.yaml",
+            "rules/self/a.yaml",
+        ] {
+            assert_eq!(leaves(&folder, Path::new(inside)), None, "{inside}");
+        }
+        for (outside, why) in [
+            ("../../etc/passwd", "leaves the config's folder"),
+            ("rules/../../x.yaml", "leaves the config's folder"),
+            ("/etc/passwd", "is absolute"),
+            (
+                "out.yaml",
+                "is a symlink leading out of the config's folder",
+            ),
+        ] {
+            assert_eq!(leaves(&folder, Path::new(outside)), Some(why), "{outside}");
+        }
+    }
 }

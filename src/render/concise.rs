@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use super::{Diagnostics, Report, Style, summary, write_errors};
-use crate::source::one_line;
+use crate::escape;
 
 pub struct Concise {
     pub style: Style,
@@ -20,11 +20,11 @@ impl Report for Concise {
             writeln!(
                 out,
                 "{}:{}:{} {} {}",
-                one_line(&f.path),
+                escape::text(&f.path),
                 f.start.line,
                 f.start.column,
                 f.rule.code,
-                one_line(&f.message)
+                escape::text(&f.message)
             )?;
         }
         write_errors(report.errors, err)?;

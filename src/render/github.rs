@@ -3,13 +3,16 @@
 use std::io::{self, Write};
 
 use super::{Diagnostics, Report, write_errors};
+use crate::escape;
 use crate::rules::Severity;
 
 pub struct Github;
 
-/// Message data: `%`, CR and LF escaped.
+/// Message data: control characters escaped, then `%`, CR and LF as the workflow-command
+/// format requires.
 fn data(text: &str) -> String {
-    text.replace('%', "%25")
+    escape::text(text)
+        .replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
@@ -62,7 +65,12 @@ impl Report for Github {
 mod tests {
     #[test]
     fn escapes() {
-        assert_eq!(super::property("a,b:c%\n"), "a%2Cb%3Ac%25%0A");
+        assert_eq!(super::property("a,b:c%\n"), "a%2Cb%3Ac%25\\n");
+        assert_eq!(
+            super::property("a::error::x.yaml"),
+            "a%3A%3Aerror%3A%3Ax.yaml"
+        );
+        assert_eq!(super::data("\x1b]0;x\x07%"), "\\e]0;x\\x07%25");
         assert_eq!(super::data("a,b:c"), "a,b:c");
     }
 }

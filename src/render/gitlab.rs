@@ -57,7 +57,6 @@ impl Report for Gitlab {
                 "location": {"path": e.path, "lines": {"begin": e.line.unwrap_or(1)}},
             })
         }));
-        serde_json::to_writer_pretty(&mut *out, &issues)?;
-        writeln!(out)
+        crate::escape::json(out, &issues)
     }
 }

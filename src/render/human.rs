@@ -1,5 +1,6 @@
 //! miette diagnostics: the source line, a label under the tag, and what to do.
 
+use std::collections::HashMap;
 use std::io::{self, Write};
 use std::sync::Arc;
 
@@ -8,16 +9,16 @@ use miette::{
 };
 
 use super::{Diagnostics, Report, Style, summary, write_errors};
+use crate::escape::{self, Snippet};
 use crate::rules::Severity;
-use crate::source::SourceFile;
 
 pub struct Human {
     pub style: Style,
 }
 
-/// Lets miette read a file's text without copying it per finding.
-#[derive(Debug)]
-struct Text(Arc<SourceFile>);
+/// Lets miette read a file's text, escaped once per file, without copying it per finding.
+#[derive(Debug, Clone)]
+struct Text(Arc<Snippet>);
 
 impl SourceCode for Text {
     fn read_span<'a>(
@@ -51,6 +52,7 @@ impl Report for Human {
             .with_word_separator(textwrap::WordSeparator::AsciiSpace)
             .with_word_splitter(textwrap::WordSplitter::NoHyphenation)
             .with_break_words(false);
+        let mut snippets = HashMap::new();
         for finding in report.findings {
             let severity = match finding.severity() {
                 Severity::Error => miette::Severity::Error,
@@ -58,17 +60,27 @@ impl Report for Human {
                 Severity::Info => miette::Severity::Advice,
             };
             let label = finding.rule.name.replace('-', " ");
-            let mut diagnostic = MietteDiagnostic::new(finding.message.clone())
+            let source = report.sources.get(&finding.path).map(|source| {
+                snippets
+                    .entry(&finding.path)
+                    .or_insert_with(|| Text(Arc::new(Snippet::new(&source.text))))
+                    .clone()
+            });
+            let span = match &source {
+                Some(text) => text.0.offset(finding.span.start)..text.0.offset(finding.span.end),
+                None => finding.span.clone(),
+            };
+            let mut diagnostic = MietteDiagnostic::new(escape::text(&finding.message))
                 .with_code(format!("{} {}", finding.rule.code, finding.rule.name))
                 .with_severity(severity)
-                .with_label(LabeledSpan::at(finding.span.clone(), label));
+                .with_label(LabeledSpan::at(span, label));
             if let Some(help) = &finding.help {
-                diagnostic = diagnostic.with_help(help.clone());
+                diagnostic = diagnostic.with_help(escape::text(help));
             }
             let mut rendered = String::new();
-            match report.sources.get(&finding.path) {
-                Some(source) => {
-                    let named = NamedSource::new(&finding.path, Text(source.clone()));
+            match source {
+                Some(text) => {
+                    let named = NamedSource::new(escape::text(&finding.path), text);
                     let report = miette::Report::new(diagnostic).with_source_code(named);
                     handler.render_report(&mut rendered, report.as_ref())
                 }

@@ -4,10 +4,10 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use crate::escape;
 use crate::finding::FileError;
 use crate::run::Located;
 use crate::scan::FileKind;
-use crate::source::one_line;
 
 /// What the inventory shows: every reference found, the files that could not be read, and
 /// how many files were looked at.
@@ -47,11 +47,10 @@ pub fn json(inventory: &Inventory, out: &mut dyn Write) -> io::Result<()> {
             digest: r.parsed.as_ref().and_then(|p| p.digest.as_deref()),
         })
         .collect();
-    serde_json::to_writer_pretty(
-        &mut *out,
+    escape::json(
+        out,
         &serde_json::json!({"version": 1, "references": entries, "errors": inventory.errors}),
-    )?;
-    writeln!(out)
+    )
 }
 
 pub fn table(inventory: &Inventory, out: &mut dyn Write) -> io::Result<()> {
@@ -59,7 +58,7 @@ pub fn table(inventory: &Inventory, out: &mut dyn Write) -> io::Result<()> {
         .references
         .iter()
         .map(|r| {
-            let path = one_line(&r.path);
+            let path = escape::text(&r.path);
             format!("{path}:{}:{}", r.position.line, r.position.column)
         })
         .collect();
@@ -73,7 +72,7 @@ pub fn table(inventory: &Inventory, out: &mut dyn Write) -> io::Result<()> {
             out,
             "{location:width$}  {:10}  {}",
             reference.kind.as_str(),
-            one_line(&reference.image)
+            escape::text(&reference.image)
         )?;
     }
     let files: std::collections::BTreeSet<&str> = inventory

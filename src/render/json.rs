@@ -88,7 +88,6 @@ impl Report for Json {
             errors: report.errors,
             fixes: report.fixes,
         };
-        serde_json::to_writer_pretty(&mut *out, &document)?;
-        writeln!(out)
+        crate::escape::json(out, &document)
     }
 }

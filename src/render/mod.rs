@@ -19,6 +19,8 @@ use std::io::{self, Write};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::escape;
+
 use crate::finding::{FileError, Finding};
 use crate::fix::Applied;
 use crate::source::SourceFile;
@@ -92,6 +94,18 @@ pub fn reporter(format: Format, style: Style) -> Box<dyn Report> {
     }
 }
 
+/// Notes (what tagpin could not ask, files passed over), one line each; they quote file
+/// content and registry answers, so they are escaped like everything else.
+pub fn write_notes<'a>(
+    notes: impl IntoIterator<Item = &'a String>,
+    err: &mut dyn Write,
+) -> io::Result<()> {
+    for note in notes {
+        writeln!(err, "note: {}", escape::text(note))?;
+    }
+    Ok(())
+}
+
 /// Problems reading files, one line each, ripgrep style.
 pub fn write_errors(errors: &[FileError], err: &mut dyn Write) -> io::Result<()> {
     write_problems("error", errors, err)
@@ -105,7 +119,8 @@ pub fn write_warnings(warnings: &[FileError], err: &mut dyn Write) -> io::Result
 fn write_problems(level: &str, problems: &[FileError], err: &mut dyn Write) -> io::Result<()> {
     for problem in problems {
         let line = problem.line.map(|l| format!(":{l}")).unwrap_or_default();
-        writeln!(err, "{level}: {}{line}: {}", problem.path, problem.message)?;
+        let (path, message) = (escape::text(&problem.path), escape::text(&problem.message));
+        writeln!(err, "{level}: {path}{line}: {message}")?;
     }
     Ok(())
 }

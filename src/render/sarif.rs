@@ -152,8 +152,7 @@ impl Report for Sarif {
                 }],
             }],
         });
-        serde_json::to_writer_pretty(&mut *out, &document)?;
-        writeln!(out)
+        crate::escape::json(out, &document)
     }
 }
 
