@@ -15,6 +15,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 use super::{Doc, FileKind, Reference};
 use crate::yaml::{NodeId, Stream};
 
+/// Words one of which a file holds if this scanner can find a reference in it (see
+/// [`super::prefilter`]): `images`.
+pub(super) const WORDS: [&str; 1] = ["image"];
+
 pub(super) fn scan(doc: &Doc<'_>, root: NodeId, out: &mut Vec<Reference>) {
     let stream = doc.stream;
     if !stream.is_mapping(root) {
