@@ -200,6 +200,13 @@ pub fn run(paths: &[PathBuf], settings: &Settings, keep: Keep) -> Outcome {
         notes: discovery.notes,
         ..Outcome::default()
     };
+    // Exact sizes: a vector doubling past a large tree's findings would hold both copies at once.
+    outcome
+        .findings
+        .reserve_exact(results.iter().map(|r| r.findings.len()).sum());
+    outcome
+        .pinned
+        .reserve_exact(results.iter().map(|r| r.pinned.len()).sum());
     for result in results {
         outcome.add(result);
     }
@@ -330,7 +337,10 @@ pub fn read_source(path: &Path, max_size: u64) -> Result<SourceFile, FileError> 
     if bytes.len() as u64 > max_size {
         return Err(too_big());
     }
-    if let Some(at) = bytes.iter().position(|&b| b == 0) {
+    // `contains` scans with memchr; the byte-wise search runs only to name the line.
+    if bytes.contains(&0)
+        && let Some(at) = bytes.iter().position(|&b| b == 0)
+    {
         let message = "contains a NUL byte (binary?); skipped".to_string();
         return Err(FileError {
             line: line_of_bytes(&bytes, at),

@@ -10,6 +10,9 @@ use crate::finding::FileError;
 use crate::rules;
 use crate::source::{SourceFile, Span};
 
+/// The word every suppression holds: a file without it has none.
+pub const MARKER: &str = "tagpin";
+
 /// One `tagpin: ignore` comment.
 #[derive(Debug)]
 struct Suppression {
@@ -40,7 +43,7 @@ pub struct Suppressions {
 impl Suppressions {
     pub fn parse(file: &SourceFile) -> Self {
         let mut all = Vec::new();
-        if !file.text.contains("tagpin") {
+        if !file.text.contains(MARKER) {
             return Self { all };
         }
         for line in 0..file.line_count() {
@@ -166,7 +169,7 @@ fn directive(line: &str) -> Option<(Span, Option<&str>)> {
         let after = &line[hash + 1..];
         let rest = after.trim_start();
         let at = hash + 1 + (after.len() - rest.len());
-        let Some(rest) = rest.strip_prefix("tagpin") else {
+        let Some(rest) = rest.strip_prefix(MARKER) else {
             continue;
         };
         let Some(rest) = rest.trim_start().strip_prefix(':') else {

@@ -83,9 +83,13 @@ fn hostile_files_are_errors_and_the_rest_is_checked() {
         "good.compose.yaml",
         b"services:\n  app:\n    image: nginx:latest\n",
     );
-    write("deep-flow.yaml", "[".repeat(100_000).as_bytes());
+    // Hostile files hold `image`: a file without any word a scanner looks for is not parsed.
+    write(
+        "deep-flow.yaml",
+        format!("image: {}", "[".repeat(100_000)).as_bytes(),
+    );
     let block: String = (0..1_000)
-        .map(|depth| format!("{}a:\n", " ".repeat(depth)))
+        .map(|depth| format!("{}image:\n", " ".repeat(depth)))
         .collect();
     write("deep-block.yaml", block.as_bytes());
     let mut bomb = String::from("x-a0: &a0 {image: nginx:latest}\n");

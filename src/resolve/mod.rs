@@ -5,6 +5,8 @@ mod candidates;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use futures::StreamExt;
+
 use jiff::civil::Date;
 
 use crate::check::Pinned;
@@ -15,6 +17,9 @@ use crate::reference::Image;
 use crate::registry::{ErrorKind, Registry, RegistryError, Resolution};
 use crate::rules::data::RuleData;
 use crate::version::TagVersion;
+
+/// Pin checks in flight at once; each host's own connection limit applies below it.
+const PINS_IN_FLIGHT: usize = 64;
 
 /// The pinned reference for `written` (the reference as written), in `style`. Without a
 /// release sharing the digest, every style pins the digest.
@@ -328,7 +333,9 @@ pub async fn verify_pins(
             tables.insert(key, table);
         }
     }
-    let checks = futures::future::join_all(pins.iter().map(|pin| async {
+    // A bounded window of checks in flight: a future per pin of a large tree at once costs
+    // tens of megabytes, and the registry client limits its connections anyway.
+    let checks: Vec<_> = futures::stream::iter(pins.iter().map(|pin| async {
         match &pin.image.digest {
             Some(_) => verify_pin(registry, pin).await,
             None => {
@@ -343,6 +350,8 @@ pub async fn verify_pins(
             }
         }
     }))
+    .buffered(PINS_IN_FLIGHT)
+    .collect()
     .await;
     let mut findings = Vec::new();
     let mut problems = BTreeSet::new();

@@ -3,6 +3,7 @@
 //! image's scheme is a file edit.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use jiff::civil::Date;
 use serde::Deserialize;
@@ -133,11 +134,17 @@ impl RuleData {
         Ok(data)
     }
 
-    /// The embedded defaults: generic channels and Kestra's scheme.
+    /// The embedded defaults: generic channels and Kestra's scheme. Parsed once per process
+    /// (the version string and the settings both ask for them at every start).
     pub fn builtin() -> RuleData {
-        let mut data = RuleData::parse(DEFAULT).expect("rules/default.yaml is valid");
-        data.extend(RuleData::parse(KESTRA).expect("rules/kestra.yaml is valid"));
-        data
+        static BUILTIN: OnceLock<RuleData> = OnceLock::new();
+        BUILTIN
+            .get_or_init(|| {
+                let mut data = RuleData::parse(DEFAULT).expect("rules/default.yaml is valid");
+                data.extend(RuleData::parse(KESTRA).expect("rules/kestra.yaml is valid"));
+                data
+            })
+            .clone()
     }
 
     /// Add another file's data: lists are added to, an image entry replaces the one of its name.

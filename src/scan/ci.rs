@@ -17,6 +17,10 @@
 use super::{Doc, FileKind, Reference};
 use crate::yaml::NodeId;
 
+/// Words one of which a file holds if this scanner can find a reference in it (see
+/// [`super::prefilter`]): `image`, Azure's `container` and `containers`.
+pub(super) const WORDS: [&str; 2] = ["image", "container"];
+
 pub(super) fn scan(kind: FileKind, doc: &Doc<'_>, root: NodeId, out: &mut Vec<Reference>) {
     let stream = doc.stream;
     let mappings = doc.mappings(root);

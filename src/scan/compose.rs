@@ -8,6 +8,10 @@ use std::cell::RefCell;
 use super::{Doc, FileKind, Reference, Value};
 use crate::yaml::NodeId;
 
+/// Words one of which a file holds if this scanner can find a reference in it (see
+/// [`super::prefilter`]): a service's `image`.
+pub(super) const WORDS: [&str; 1] = ["image"];
+
 /// A top-level `services:` whose entries are mappings.
 pub(super) fn is_compose(doc: &Doc<'_>, root: NodeId) -> bool {
     let stream = doc.stream;

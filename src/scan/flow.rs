@@ -8,6 +8,10 @@
 use super::{Doc, FileKind, Reference, join, kubernetes};
 use crate::yaml::NodeId;
 
+/// Words one of which a file holds if this scanner can find a reference in it (see
+/// [`super::prefilter`]): `image`, `containerImage`.
+pub(super) const WORDS: [&str; 2] = ["image", "Image"];
+
 pub(super) fn is_flow(doc: &Doc<'_>, root: NodeId) -> bool {
     let stream = doc.stream;
     stream.is_mapping(root)

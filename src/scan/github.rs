@@ -13,6 +13,10 @@ use crate::yaml::NodeId;
 
 const DOCKER: &str = "docker://";
 
+/// Words one of which a file holds if this scanner can find a reference in it (see
+/// [`super::prefilter`]): `image`, a string `container`, `docker://` steps.
+pub(super) const WORDS: [&str; 3] = ["image", "container", DOCKER];
+
 pub(super) fn scan(doc: &Doc<'_>, root: NodeId, out: &mut Vec<Reference>) {
     let stream = doc.stream;
     if !stream.is_mapping(root) {

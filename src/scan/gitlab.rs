@@ -11,6 +11,10 @@
 use super::{Doc, FileKind, Reference};
 use crate::yaml::NodeId;
 
+/// Words one of which a file holds if this scanner can find a reference in it (see
+/// [`super::prefilter`]): `image`, and `services` written as plain strings.
+pub(super) const WORDS: [&str; 2] = ["image", "services"];
+
 /// Top-level keys that are not jobs (<https://docs.gitlab.com/ci/yaml/#global-keywords>).
 const GLOBAL: [&str; 9] = [
     "default",

@@ -8,6 +8,10 @@
 use super::{Doc, FileKind, Reference, join};
 use crate::yaml::NodeId;
 
+/// Words one of which a file holds if this scanner can find a reference in it (see
+/// [`super::prefilter`]): `image`, `…Image` keys, and the split form's `repository`.
+pub(super) const WORDS: [&str; 3] = ["image", "Image", "repository"];
+
 pub(super) fn scan(doc: &Doc<'_>, root: NodeId, out: &mut Vec<Reference>) {
     let stream = doc.stream;
     let mappings = doc.mappings(root);

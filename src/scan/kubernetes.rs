@@ -13,6 +13,10 @@
 use super::{Doc, FileKind, Reference, Value, Variable, join};
 use crate::yaml::NodeId;
 
+/// Words one of which a file holds if this scanner can find a reference in it (see
+/// [`super::prefilter`]): every reference is under an `image` key.
+pub(super) const WORDS: [&str; 1] = ["image"];
+
 /// Keys whose list items are containers.
 const CONTAINER_LISTS: [&str; 5] = [
     "containers",

@@ -15,6 +15,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 use super::{Doc, FileKind, Reference};
 use crate::yaml::{NodeId, Stream};
 
+/// Words one of which a file holds if this scanner can find a reference in it (see
+/// [`super::prefilter`]): `images`.
+pub(super) const WORDS: [&str; 1] = ["image"];
+
 pub(super) fn scan(doc: &Doc<'_>, root: NodeId, out: &mut Vec<Reference>) {
     let stream = doc.stream;
     if !stream.is_mapping(root) {
@@ -74,6 +78,9 @@ struct Kustomization {
 struct Cache {
     parsed: HashMap<PathBuf, Option<Arc<Kustomization>>>,
     below: HashMap<PathBuf, Arc<Vec<PathBuf>>>,
+    /// [`find_in`]'s answers: every manifest asks about the same folders (three stats each).
+    found: HashMap<PathBuf, Option<PathBuf>>,
+    roots: HashMap<PathBuf, bool>,
 }
 
 fn cache() -> &'static Mutex<Cache> {
@@ -104,7 +111,7 @@ pub(super) fn overrides(manifest: &Path) -> Vec<(String, PathBuf)> {
             }
         }
         // Not past the repository's root.
-        if above.join(".git").exists() {
+        if is_repository_root(above) {
             break;
         }
     }
@@ -142,9 +149,27 @@ fn images_of(k: &Kustomization, visited: &mut Vec<PathBuf>) -> Vec<String> {
     names
 }
 
+fn is_repository_root(dir: &Path) -> bool {
+    if let Some(root) = cache().lock().ok().and_then(|c| c.roots.get(dir).copied()) {
+        return root;
+    }
+    let root = dir.join(".git").exists();
+    if let Ok(mut c) = cache().lock() {
+        c.roots.insert(dir.to_path_buf(), root);
+    }
+    root
+}
+
 /// The kustomization file of a folder.
 fn find_in(dir: &Path) -> Option<PathBuf> {
-    NAMES.iter().map(|n| dir.join(n)).find(|p| p.is_file())
+    if let Some(found) = cache().lock().ok().and_then(|c| c.found.get(dir).cloned()) {
+        return found;
+    }
+    let found = NAMES.iter().map(|n| dir.join(n)).find(|p| p.is_file());
+    if let Ok(mut c) = cache().lock() {
+        c.found.insert(dir.to_path_buf(), found.clone());
+    }
+    found
 }
 
 /// Kustomization files in `dir` and up to [`DEPTH`] folders below it (ignore files respected).

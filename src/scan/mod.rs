@@ -18,6 +18,7 @@ pub mod interpolate;
 mod kubernetes;
 mod kustomize;
 mod plugins;
+mod prefilter;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -415,6 +416,11 @@ fn looks_like_template(text: &str) -> bool {
 
 /// Scan one file whose kind was classified from its name.
 pub fn scan(file: &SourceFile, kind: Kind) -> Result<Scan, ScanError> {
+    scan_with(file, kind, true)
+}
+
+/// [`scan`], with or without the [`prefilter`] that spares parsing files with nothing to find.
+fn scan_with(file: &SourceFile, kind: Kind, prefilter: bool) -> Result<Scan, ScanError> {
     let text = file.text.as_str();
     match kind {
         Kind::HelmTemplate => Ok(skipped(
@@ -436,6 +442,7 @@ pub fn scan(file: &SourceFile, kind: Kind) -> Result<Scan, ScanError> {
         Kind::Yaml if looks_like_helm(text) && under_templates_folder(&file.path) => Ok(skipped(
             "Helm template (Go template syntax, rendered by Helm)",
         )),
+        _ if prefilter && !prefilter::may_match(kind, text) => Ok(Scan::default()),
         Kind::Known(kind) => scan_yaml(file, Some(kind)),
         Kind::Yaml => scan_yaml(file, None),
         // Only manifests: package.json and friends are never parsed.

@@ -13,6 +13,11 @@ use super::{Doc, FileKind, Place, Plugin, Value};
 use crate::source::Span;
 use crate::yaml::{NodeId, Stream};
 
+/// Words one of which a YAML file holds if [`scan_yaml`] can find a plugin in it (see
+/// [`super::prefilter`]): a task's `version`, Kestra's configuration under `kestra.plugins`
+/// (in `KESTRA_CONFIGURATION` too), `kestra plugins install` commands.
+pub(super) const WORDS: [&str; 2] = ["version", "plugins"];
+
 /// The plugins `kestra plugins install` commands in `value` name; `image` is the Kestra
 /// image they are installed into, `fallback` the span used where `value` is not verbatim.
 pub(super) fn install_commands(
