@@ -8,16 +8,12 @@ use crate::finding::{Applicability, Edit, Finding, Fix};
 use crate::maven::Requested;
 use crate::policy::{ReleaseTable, Support};
 use crate::reference::Image;
+use crate::rules::Rule;
 use crate::rules::data::{ImageRules, LineKind};
-use crate::rules::rule;
 use crate::scan::{FileKind, Place, Plugin, Reference, Scan};
 use crate::source::{Position, SourceFile, Span, one_line};
 use crate::suppress::{self, Suppressions};
 use crate::version::TagVersion;
-
-/// The registry rules about a digest pin, and about a pinned tag.
-const DIGEST_RULES: [&str; 2] = ["TP008", "TP009"];
-const TAG_RULES: [&str; 3] = ["TP005", "TP006", "TP007"];
 
 /// A pinned reference the registry can say more about (a digest: TP008, TP009; a tag: TP005,
 /// TP006, TP007), with everything a finding on it needs decided while the file is at hand:
@@ -28,7 +24,7 @@ pub struct Pinned {
     /// The reference as evaluated.
     pub written: String,
     site: Site,
-    allowed: Vec<&'static str>,
+    allowed: Vec<Rule>,
 }
 
 impl Pinned {
@@ -39,15 +35,10 @@ impl Pinned {
     }
 
     /// A finding of `code` on this pin, unless the rule is deselected or suppressed here.
-    pub fn finding(
-        &self,
-        code: &'static str,
-        message: String,
-        help: Option<String>,
-    ) -> Option<Finding> {
+    pub fn finding(&self, rule: Rule, message: String, help: Option<String>) -> Option<Finding> {
         self.allowed
-            .contains(&code)
-            .then(|| self.site.finding(code, &self.written, message, help))
+            .contains(&rule)
+            .then(|| self.site.finding(rule, &self.written, message, help))
     }
 }
 
@@ -60,7 +51,7 @@ struct Site {
     end: Position,
     kind: FileKind,
     target: Option<Span>,
-    reference: usize,
+    reference: Option<usize>,
 }
 
 impl Site {
@@ -69,7 +60,7 @@ impl Site {
         span: Span,
         target: Option<Span>,
         kind: FileKind,
-        reference: usize,
+        reference: Option<usize>,
     ) -> Site {
         Site {
             reference,
@@ -82,9 +73,9 @@ impl Site {
         }
     }
 
-    fn finding(&self, code: &str, image: &str, message: String, help: Option<String>) -> Finding {
+    fn finding(&self, rule: Rule, image: &str, message: String, help: Option<String>) -> Finding {
         Finding {
-            rule: rule(code),
+            rule,
             path: self.path.clone(),
             span: self.span.clone(),
             start: self.start,
@@ -115,7 +106,7 @@ pub struct PluginSite {
     /// The Kestra image it runs on, in this file.
     pub image: Option<KestraImage>,
     site: Site,
-    allowed: Vec<&'static str>,
+    allowed: Vec<Rule>,
 }
 
 /// A Kestra image reference: what decides the core a plugin must support.
@@ -142,15 +133,10 @@ impl PluginSite {
     }
 
     /// A finding of `code` here, unless the rule is deselected or suppressed.
-    pub fn finding(
-        &self,
-        code: &'static str,
-        message: String,
-        help: Option<String>,
-    ) -> Option<Finding> {
+    pub fn finding(&self, rule: Rule, message: String, help: Option<String>) -> Option<Finding> {
         self.allowed
-            .contains(&code)
-            .then(|| self.site.finding(code, &self.written, message, help))
+            .contains(&rule)
+            .then(|| self.site.finding(rule, &self.written, message, help))
     }
 }
 
@@ -181,7 +167,7 @@ pub fn check_file_with_plugins(
     let suppressions = Suppressions::parse(file);
     // Suppressions are looked up for deselected rules too: a suppression of a finding that a
     // `--select` hides is still in use (TP014).
-    let allowed = |code: &str, span: &Span, reference: Option<&Reference>| {
+    let allowed = |rule: Rule, span: &Span, reference: Option<&Reference>| {
         let mut lines = vec![file.line_index(span.start)];
         if let Some(reference) = reference {
             let line = file.line_index(reference.span.start);
@@ -191,26 +177,25 @@ pub fn check_file_with_plugins(
                 lines.extend(suppress::block_start(file, line));
             }
         }
-        !suppressions.covers(&lines, code) && settings.selects(code)
+        !suppressions.covers(&lines, rule.code()) && settings.selects(rule.code())
     };
     let mut findings = Vec::new();
     let mut pinned = Vec::new();
     for (index, reference) in scan.references.iter().enumerate() {
         if let Some(first) = diagnose(reference, settings) {
-            let also = (first.code == "TP003")
+            let also = (first.rule == Rule::ImpreciseVersion)
                 .then(|| unsupported_line(reference, settings, &first))
                 .flatten();
             for d in std::iter::once(first).chain(also) {
-                if !allowed(d.code, &d.span, Some(reference)) {
+                if !allowed(d.rule, &d.span, Some(reference)) {
                     continue;
                 }
-                let site = Site::new(file, d.span, d.target, reference.kind, index);
-                let mut finding = site.finding(d.code, &reference.value.text, d.message, d.help);
+                let site = Site::new(file, d.span, d.target, reference.kind, Some(index));
+                let mut finding = site.finding(d.rule, &reference.value.text, d.message, d.help);
                 if let Some((recommendation, text, applicability)) = d.pin {
-                    finding.fix = finding.target.clone().map(|span| Fix {
-                        applicability,
-                        title: format!("Pin to `{recommendation}`"),
-                        edits: vec![Edit { span, text }],
+                    finding.fix = finding.target.clone().map(|span| {
+                        let title = format!("Pin to `{recommendation}`");
+                        Fix::applicable(title, Edit::replace(span, text), applicability)
                     });
                     finding.recommendation = Some(recommendation);
                 }
@@ -221,19 +206,22 @@ pub fn check_file_with_plugins(
         let Some(image) = pinned_image(reference, settings) else {
             continue;
         };
-        let (range, rules) = match &image.digest_range {
-            Some(digest) => (digest.clone(), &DIGEST_RULES[..]),
-            None => (image.tag_range.clone().unwrap_or_default(), &TAG_RULES[..]),
+        let (range, checks): (_, fn(Rule) -> bool) = match &image.digest_range {
+            Some(digest) => (digest.clone(), Rule::checks_digest_pin),
+            None => (
+                image.tag_range.clone().unwrap_or_default(),
+                Rule::checks_tag_pin,
+            ),
         };
         let target = reference.value.span_of(range);
         let span = target.clone().unwrap_or_else(|| reference.span.clone());
-        let codes: Vec<&'static str> = rules
+        let codes: Vec<Rule> = Rule::ALL
             .iter()
             .copied()
-            .filter(|code| allowed(code, &span, Some(reference)))
+            .filter(|&rule| checks(rule) && allowed(rule, &span, Some(reference)))
             .collect();
         if !codes.is_empty() {
-            let site = Site::new(file, span, target, reference.kind, index);
+            let site = Site::new(file, span, target, reference.kind, Some(index));
             pinned.push(Pinned {
                 image,
                 written: reference.value.text.clone(),
@@ -257,17 +245,17 @@ pub fn check_file_with_plugins(
     for plugin in &scan.plugins {
         let floating = floating_plugin(plugin);
         if let Some((message, help)) = &floating
-            && allowed("TP012", &plugin.span, None)
+            && allowed(Rule::FloatingPlugin, &plugin.span, None)
         {
             let site = Site::new(
                 file,
                 plugin.span.clone(),
                 plugin.target.clone(),
                 plugin.kind,
-                usize::MAX,
+                None,
             );
             findings.push(site.finding(
-                "TP012",
+                Rule::FloatingPlugin,
                 &plugin.coordinate,
                 message.clone(),
                 Some(help.clone()),
@@ -276,9 +264,10 @@ pub fn check_file_with_plugins(
         let Some(artifact) = &plugin.artifact else {
             continue;
         };
-        let codes: Vec<&'static str> = ["TP012", "TP015"]
-            .into_iter()
-            .filter(|code| allowed(code, &plugin.span, None))
+        let codes: Vec<Rule> = Rule::ALL
+            .iter()
+            .copied()
+            .filter(|&rule| rule.checks_plugin() && allowed(rule, &plugin.span, None))
             .collect();
         let requested = Requested::parse(plugin.version.as_deref());
         if codes.is_empty() || (floating.is_none() && requested.floats()) {
@@ -307,7 +296,7 @@ pub fn check_file_with_plugins(
                 plugin.span.clone(),
                 plugin.target.clone(),
                 plugin.kind,
-                usize::MAX,
+                None,
             ),
             allowed: codes,
         });
@@ -315,11 +304,11 @@ pub fn check_file_with_plugins(
     // TP014 sits in a file of the kind its references have.
     let kind = scan.references.first().map(|r| r.kind);
     let kind = kind.or((!scan.plugins.is_empty()).then_some(FileKind::Dockerfile));
-    if let Some(kind) = kind.filter(|_| settings.selects("TP014")) {
+    if let Some(kind) = kind.filter(|_| settings.selects(Rule::UnusedSuppression.code())) {
         for unused in suppressions.unused(file) {
-            let site = Site::new(file, unused.span, None, kind, usize::MAX);
+            let site = Site::new(file, unused.span, None, kind, None);
             let help = "remove it, or the codes that no longer apply".to_string();
-            findings.push(site.finding("TP014", "", unused.message, Some(help)));
+            findings.push(site.finding(Rule::UnusedSuppression, "", unused.message, Some(help)));
         }
     }
     (findings, pinned, Plugins { sites, kestra })
@@ -400,7 +389,7 @@ fn pinned_image(reference: &Reference, settings: &Settings) -> Option<Image> {
 
 /// What a rule found on a reference.
 struct Diagnosis {
-    code: &'static str,
+    rule: Rule,
     span: Span,
     target: Option<Span>,
     message: String,
@@ -412,14 +401,14 @@ struct Diagnosis {
 
 impl Diagnosis {
     fn new(
-        code: &'static str,
+        rule: Rule,
         span: Span,
         target: Option<Span>,
         message: String,
         help: Option<String>,
     ) -> Self {
         Diagnosis {
-            code,
+            rule,
             span,
             target,
             message,
@@ -440,7 +429,7 @@ fn diagnose(reference: &Reference, settings: &Settings) -> Option<Diagnosis> {
         );
         let help = "give it a default (`${VAR:-v1.2.3}`) or check the rendered file".to_string();
         return Some(Diagnosis::new(
-            "TP011",
+            Rule::UnresolvedVariable,
             variable.span.clone(),
             None,
             message,
@@ -458,7 +447,13 @@ fn diagnose(reference: &Reference, settings: &Settings) -> Option<Diagnosis> {
                 .range
                 .and_then(|r| value.span_of(r))
                 .unwrap_or_else(|| reference.span.clone());
-            return Some(Diagnosis::new("TP010", span, None, message, None));
+            return Some(Diagnosis::new(
+                Rule::InvalidReference,
+                span,
+                None,
+                message,
+                None,
+            ));
         }
     };
     if settings.ignores_image(&image, &value.text) || image.digest.is_some() {
@@ -473,7 +468,13 @@ fn diagnose(reference: &Reference, settings: &Settings) -> Option<Diagnosis> {
         let span = value
             .span_of(name)
             .unwrap_or_else(|| reference.span.clone());
-        return Some(Diagnosis::new("TP001", span, target, message, Some(help)));
+        return Some(Diagnosis::new(
+            Rule::MissingTag,
+            span,
+            target,
+            message,
+            Some(help),
+        ));
     };
     let target = image.tag_range.clone().and_then(|r| value.span_of(r));
     let span = target.clone().unwrap_or_else(|| reference.span.clone());
@@ -481,7 +482,7 @@ fn diagnose(reference: &Reference, settings: &Settings) -> Option<Diagnosis> {
     if rules.is_some_and(|r| r.is_stale(tag)) {
         let message = format!("`{text}` is a stale tag that no longer moves and names no release");
         return Some(Diagnosis::new(
-            "TP004",
+            Rule::StaleTag,
             span,
             target,
             message,
@@ -491,14 +492,26 @@ fn diagnose(reference: &Reference, settings: &Settings) -> Option<Diagnosis> {
     if settings.data.is_moving(tag) || rules.is_some_and(|r| r.moving.contains(tag)) {
         let message = format!("`{text}` floats");
         let help = format!("`{tag}` moves with every release; pin an exact version");
-        return Some(Diagnosis::new("TP002", span, target, message, Some(help)));
+        return Some(Diagnosis::new(
+            Rule::FloatingTag,
+            span,
+            target,
+            message,
+            Some(help),
+        ));
     }
     if is_unversioned(tag) {
         let message = format!("`{text}` names no version: it moves with every release");
         let name = &value.text[image.name_range.clone()];
         let help =
             format!("pin a release of this variant (`{name}:<version>-{tag}`) or the digest");
-        return Some(Diagnosis::new("TP013", span, target, message, Some(help)));
+        return Some(Diagnosis::new(
+            Rule::UnversionedTag,
+            span,
+            target,
+            message,
+            Some(help),
+        ));
     }
     if let Some(d) = rules
         .filter(|r| !r.is_imprecise(tag))
@@ -511,7 +524,13 @@ fn diagnose(reference: &Reference, settings: &Settings) -> Option<Diagnosis> {
             format!("`{text}` names a release line, not a release: it moves with every patch");
         let (base, variant) = rules.split_variant(tag);
         let help = format!("pin a patch release: `{base}.<patch>{variant}`");
-        return Some(Diagnosis::new("TP003", span, target, message, Some(help)));
+        return Some(Diagnosis::new(
+            Rule::ImpreciseVersion,
+            span,
+            target,
+            message,
+            Some(help),
+        ));
     }
     None
 }
@@ -537,7 +556,13 @@ fn release_policy(
         let suggestion = format!("{}{tag}", rules.version_prefix);
         let message = format!("`{text}` does not exist: the releases are tagged `{suggestion}`");
         let help = format!("did you mean `{name}:{suggestion}`?");
-        return Some(Diagnosis::new("TP005", 0..0, None, message, Some(help)));
+        return Some(Diagnosis::new(
+            Rule::UnknownTag,
+            0..0,
+            None,
+            message,
+            Some(help),
+        ));
     }
     let releases = rules.releases.as_ref()?;
     let precise = Some(version.components.len()) == rules.release_components;
@@ -581,7 +606,7 @@ fn release_policy(
         "`{text}` is on {line}{kind}, {ended}; move to {}",
         targets.join(" or ")
     );
-    let mut d = Diagnosis::new("TP006", 0..0, None, message, None);
+    let mut d = Diagnosis::new(Rule::UnsupportedRelease, 0..0, None, message, None);
     if let Some(upgrade) = table.upgrade(&line, today)
         && let Some(newest) = &upgrade.newest
     {
@@ -612,7 +637,7 @@ fn unsupported_line(
     let rules = settings.data.image_rules(&image)?;
     let text = &shorten(&reference.value.text);
     let d = release_policy(&image, rules, image.tag.as_deref()?, text, settings.today)?;
-    (d.code == "TP006").then(|| Diagnosis {
+    (d.rule == Rule::UnsupportedRelease).then(|| Diagnosis {
         span: imprecise.span.clone(),
         target: imprecise.target.clone(),
         pin: None,

@@ -191,7 +191,7 @@ impl Settings {
             names
                 .iter()
                 .filter_map(|name| {
-                    let found = rules::find(name).map(|r| r.code);
+                    let found = rules::find(name).map(rules::Rule::code);
                     if found.is_none() {
                         errors.push(unknown_rule(name));
                     }

@@ -19,7 +19,7 @@ pub enum Applicability {
 
 #[derive(Debug, Clone)]
 pub struct Finding {
-    pub rule: &'static Rule,
+    pub rule: Rule,
     pub path: String,
     pub span: Span,
     pub start: Position,
@@ -34,8 +34,9 @@ pub struct Finding {
     /// The bytes a fix rewrites (the tag, the digest, or where a missing tag goes), when the
     /// file holds them verbatim; `None` when no byte-exact edit is possible.
     pub target: Option<Span>,
-    /// Which of its file's references (in scan order) the finding is about.
-    pub reference: usize,
+    /// Which of its file's references (in scan order) the finding is about; `None` for a
+    /// plugin or a comment.
+    pub reference: Option<usize>,
     pub fix: Option<Fix>,
 }
 
@@ -48,6 +49,26 @@ pub struct Fix {
     pub edits: Vec<Edit>,
 }
 
+impl Fix {
+    /// A fix that keeps what runs (same digest).
+    pub fn safe(title: String, edit: Edit) -> Fix {
+        Fix::applicable(title, edit, Applicability::Safe)
+    }
+
+    /// A fix that changes what runs: applied only with `--unsafe-fixes`.
+    pub fn unsafe_(title: String, edit: Edit) -> Fix {
+        Fix::applicable(title, edit, Applicability::Unsafe)
+    }
+
+    pub fn applicable(title: String, edit: Edit, applicability: Applicability) -> Fix {
+        Fix {
+            applicability,
+            title,
+            edits: vec![edit],
+        }
+    }
+}
+
 /// Replace the bytes of `span` with `text` (an empty span inserts).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Edit {
@@ -55,9 +76,18 @@ pub struct Edit {
     pub text: String,
 }
 
+impl Edit {
+    pub fn replace(span: Span, text: impl Into<String>) -> Edit {
+        Edit {
+            span,
+            text: text.into(),
+        }
+    }
+}
+
 impl Finding {
     pub fn severity(&self) -> Severity {
-        self.rule.severity
+        self.rule.severity()
     }
 }
 

@@ -9,6 +9,7 @@ use crate::finding::{Applicability, Edit, Finding, Fix};
 use crate::maven::{Coordinate, Maven, PluginPin, Requested, compare, core_of_tag};
 use crate::reference::Image;
 use crate::registry::{ErrorKind, RegistryError};
+use crate::rules::Rule;
 use crate::scan::Place;
 
 /// The Kestra core a reference runs: its release tag, or the release its floating tag
@@ -18,7 +19,7 @@ pub fn core_of(image: &KestraImage, findings: &[Finding]) -> Option<String> {
     core_of_tag(&tag).or_else(|| {
         findings
             .iter()
-            .filter(|f| f.path == image.path && f.reference == image.reference)
+            .filter(|f| f.path == image.path && f.reference == Some(image.reference))
             .filter_map(|f| Image::parse(f.recommendation.as_deref()?).ok()?.tag)
             .find_map(|tag| core_of_tag(&tag))
     })
@@ -43,7 +44,7 @@ struct Pinning {
 impl PluginPins {
     /// Give a TP012 finding found again (on a fixed text) its pin.
     pub fn attach(&self, finding: &mut Finding) {
-        if finding.rule.code != "TP012" {
+        if finding.rule != Rule::FloatingPlugin {
             return;
         }
         if let Some(pinning) = self
@@ -57,13 +58,12 @@ impl PluginPins {
 
 fn apply(finding: &mut Finding, pinning: &Pinning) {
     finding.help = Some(pinning.help.clone());
-    finding.fix = finding.target.clone().map(|span| Fix {
-        applicability: pinning.applicability,
-        title: format!("Pin to `{}`", pinning.recommendation),
-        edits: vec![Edit {
-            span,
-            text: pinning.text.clone(),
-        }],
+    finding.fix = finding.target.clone().map(|span| {
+        Fix::applicable(
+            format!("Pin to `{}`", pinning.recommendation),
+            Edit::replace(span, &pinning.text),
+            pinning.applicability,
+        )
     });
     finding.recommendation = Some(pinning.recommendation.clone());
 }
@@ -176,7 +176,8 @@ pub async fn pin_plugins(
                 let message = format!(
                     "plugin `{coordinate}:{version}` needs Kestra {need} or later; the image runs {core}"
                 );
-                let Some(mut finding) = site.finding("TP015", message, None) else {
+                let Some(mut finding) = site.finding(Rule::IncompatiblePlugin, message, None)
+                else {
                     continue;
                 };
                 match answers.get(&(
@@ -202,7 +203,9 @@ pub async fn pin_plugins(
                 Some(Ok(pin)) => {
                     let pinning = pinning(site, coordinate, pin);
                     if let Some(finding) = findings.iter_mut().find(|f| {
-                        f.rule.code == "TP012" && f.path == site.path() && &f.span == site.span()
+                        f.rule == Rule::FloatingPlugin
+                            && f.path == site.path()
+                            && &f.span == site.span()
                     }) {
                         apply(finding, &pinning);
                     }

@@ -12,6 +12,7 @@ use crate::finding::{Applicability, Edit, Finding, Fix};
 use crate::policy::{ReleaseTable, Support};
 use crate::reference::Image;
 use crate::registry::{ErrorKind, Registry, RegistryError, Resolution};
+use crate::rules::Rule;
 use crate::rules::data::RuleData;
 use crate::version::TagVersion;
 
@@ -91,13 +92,6 @@ pub async fn resolve_all(
     distinct.into_keys().zip(answers).collect()
 }
 
-/// The rules whose findings a pin fixes without changing what runs.
-const PINNABLE: [&str; 4] = ["TP001", "TP002", "TP003", "TP013"];
-
-pub fn is_pinnable(code: &str) -> bool {
-    PINNABLE.contains(&code)
-}
-
 /// Attach recommendations to the findings that a pin fixes; returns the distinct reasons some
 /// could not be had (an unreachable registry, offline without a cached answer).
 pub async fn recommend(
@@ -109,7 +103,7 @@ pub async fn recommend(
 ) -> Recommended {
     let images: Vec<Image> = findings
         .iter()
-        .filter(|f| PINNABLE.contains(&f.rule.code))
+        .filter(|f| f.rule.pinned_by_registry_answer())
         .filter_map(|f| Image::parse(&f.image).ok())
         .collect();
     let answers = resolve_all(registry, rules, &images, progress).await;
@@ -117,7 +111,7 @@ pub async fn recommend(
     let mut offline = BTreeSet::new();
     for finding in findings
         .iter_mut()
-        .filter(|f| PINNABLE.contains(&f.rule.code))
+        .filter(|f| f.rule.pinned_by_registry_answer())
     {
         let Ok(image) = Image::parse(&finding.image) else {
             continue;
@@ -168,8 +162,9 @@ async fn verify_targets(
 ) -> Option<String> {
     let mut unchecked = 0;
     for finding in findings.iter_mut().filter(|f| {
-        f.rule.code == "TP005"
-            || (matches!(f.rule.code, "TP006" | "TP007") && f.recommendation.is_some())
+        f.rule == Rule::UnknownTag
+            || (matches!(f.rule, Rule::UnsupportedRelease | Rule::OutdatedPatch)
+                && f.recommendation.is_some())
     }) {
         let Ok(image) = Image::parse(&finding.image) else {
             continue;
@@ -184,7 +179,7 @@ async fn verify_targets(
                 continue;
             }
         };
-        if finding.rule.code == "TP005" {
+        if finding.rule == Rule::UnknownTag {
             suggest_existing(finding, &image, image_rules, &tags);
             continue;
         }
@@ -323,7 +318,7 @@ pub struct Recommended {
 impl Recommended {
     /// Give a finding found again (on a fixed text) the pin its image resolved to.
     pub fn attach(&self, finding: &mut Finding) {
-        if !PINNABLE.contains(&finding.rule.code) {
+        if !finding.rule.pinned_by_registry_answer() {
             return;
         }
         let Ok(image) = Image::parse(&finding.image) else {
@@ -396,7 +391,11 @@ async fn verify_pin(registry: &Registry, pin: &Pinned) -> Result<Option<Finding>
             "`{}` names a digest {} does not have",
             pin.written, image.registry
         );
-        return Ok(pin.finding("TP008", message, Some("pin a digest that exists".into())));
+        return Ok(pin.finding(
+            Rule::DigestMismatch,
+            message,
+            Some("pin a digest that exists".into()),
+        ));
     };
     let Some(current) = registry.manifest(image, tag).await? else {
         return Ok(None);
@@ -417,7 +416,7 @@ async fn verify_pin(registry: &Registry, pin: &Pinned) -> Result<Option<Finding>
                 current.digest
             );
             return Ok(pin
-                .finding("TP009", message, Some(help))
+                .finding(Rule::PlatformDigest, message, Some(help))
                 .map(|finding| repin(finding, name, tag, &current.digest, Applicability::Safe)));
         }
     }
@@ -430,7 +429,7 @@ async fn verify_pin(registry: &Registry, pin: &Pinned) -> Result<Option<Finding>
         current.digest
     );
     Ok(pin
-        .finding("TP008", message, Some(help))
+        .finding(Rule::DigestMismatch, message, Some(help))
         .map(|finding| repin(finding, name, tag, &current.digest, Applicability::Unsafe)))
 }
 
@@ -481,7 +480,7 @@ async fn verify_tag(
         let message = format!("`{}` does not exist in {}", pin.written, image.registry);
         let help = suggestion.map(|s| format!("did you mean `{name}:{s}`?"));
         return Ok(pin.finding(
-            "TP005",
+            Rule::UnknownTag,
             message,
             help.or_else(|| Some("pin a tag the registry has".into())),
         ));
@@ -511,7 +510,7 @@ async fn verify_tag(
             image.registry,
             targets.join(" or ")
         );
-        return Ok(pin.finding("TP006", message, None));
+        return Ok(pin.finding(Rule::UnsupportedRelease, message, None));
     }
     // A newer patch in the same variant, as the registry lists it.
     let newest = tags.as_deref().and_then(|tags| {
@@ -531,16 +530,11 @@ async fn verify_tag(
         let message = format!("`{}`: {patch} is out (same line)", pin.written);
         let help = format!("patches carry security fixes: move to `{name}:{patch}`");
         return Ok(pin
-            .finding("TP007", message, Some(help))
+            .finding(Rule::OutdatedPatch, message, Some(help))
             .map(|mut finding| {
                 finding.recommendation = Some(format!("{name}:{patch}"));
-                finding.fix = finding.target.clone().map(|span| Fix {
-                    applicability: Applicability::Unsafe,
-                    title: format!("Move to `{patch}`"),
-                    edits: vec![Edit {
-                        span,
-                        text: patch.clone(),
-                    }],
+                finding.fix = finding.target.clone().map(|span| {
+                    Fix::unsafe_(format!("Move to `{patch}`"), Edit::replace(span, &patch))
                 });
                 finding
             }));
@@ -588,13 +582,12 @@ fn repin(
 ) -> Finding {
     finding.recommendation = Some(format!("{name}:{tag}@{digest}"));
     finding.digest = Some(digest.to_string());
-    finding.fix = finding.target.clone().map(|span| Fix {
-        applicability,
-        title: format!("Pin to `{digest}`"),
-        edits: vec![Edit {
-            span,
-            text: digest.to_string(),
-        }],
+    finding.fix = finding.target.clone().map(|span| {
+        Fix::applicable(
+            format!("Pin to `{digest}`"),
+            Edit::replace(span, digest),
+            applicability,
+        )
     });
     finding
 }
@@ -616,14 +609,10 @@ pub fn attach_pin(finding: &mut Finding, image: &Image, resolution: &Resolution,
     } else {
         suffix
     };
-    finding.fix = finding.target.clone().map(|span| Fix {
-        applicability: Applicability::Safe,
-        title: format!("Pin to `{}`", pinned),
-        edits: vec![Edit {
-            span,
-            text: text.to_string(),
-        }],
-    });
+    finding.fix = finding
+        .target
+        .clone()
+        .map(|span| Fix::safe(format!("Pin to `{pinned}`"), Edit::replace(span, text)));
     finding.recommendation = Some(pinned);
     finding.digest = Some(resolution.digest.clone());
 }

@@ -225,7 +225,8 @@ pub fn run(paths: &[PathBuf], settings: &Settings, keep: Keep) -> Outcome {
 }
 
 fn sort_findings(findings: &mut [Finding]) {
-    findings.sort_by(|a, b| (&a.path, a.start, a.rule.code).cmp(&(&b.path, b.start, b.rule.code)));
+    findings
+        .sort_by(|a, b| (&a.path, a.start, a.rule.code()).cmp(&(&b.path, b.start, b.rule.code())));
 }
 
 impl FileOutcome {

@@ -24,7 +24,7 @@ impl Report for Concise {
                 one_line(&f.path),
                 f.start.line,
                 f.start.column,
-                f.rule.code,
+                f.rule.code(),
                 one_line(&f.message)
             )?;
         }

@@ -58,9 +58,9 @@ impl Report for Human {
                 Severity::Warning => miette::Severity::Warning,
                 Severity::Info => miette::Severity::Advice,
             };
-            let label = finding.rule.name.replace('-', " ");
+            let label = finding.rule.name().replace('-', " ");
             let mut diagnostic = MietteDiagnostic::new(finding.message.clone())
-                .with_code(format!("{} {}", finding.rule.code, finding.rule.name))
+                .with_code(format!("{} {}", finding.rule.code(), finding.rule.name()))
                 .with_severity(severity)
                 .with_label(LabeledSpan::at(finding.span.clone(), label));
             if let Some(help) = &finding.help {
