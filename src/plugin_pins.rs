@@ -9,7 +9,7 @@ use crate::finding::{Applicability, Edit, Finding, Fix};
 use crate::maven::{Coordinate, Maven, PluginPin, Requested, compare, core_of_tag};
 use crate::reference::Image;
 use crate::registry::{ErrorKind, RegistryError};
-use crate::rules::Rule;
+use crate::rules::{Rule, incompatible_plugin};
 use crate::scan::Place;
 
 /// The Kestra core a reference runs: its release tag, or the release its floating tag
@@ -173,9 +173,8 @@ pub async fn pin_plugins(
                     }
                     _ => continue,
                 };
-                let message = format!(
-                    "plugin `{coordinate}:{version}` needs Kestra {need} or later; the image runs {core}"
-                );
+                let message =
+                    incompatible_plugin::message(&format!("{coordinate}:{version}"), need, core);
                 let Some(mut finding) = site.finding(Rule::IncompatiblePlugin, message, None)
                 else {
                     continue;
@@ -188,10 +187,7 @@ pub async fn pin_plugins(
                     Some(Ok(pin)) => {
                         let mut pinning = pinning(site, coordinate, pin);
                         pinning.applicability = Applicability::Unsafe;
-                        pinning.help = format!(
-                            "`{}` is the newest version Kestra {core} supports",
-                            pin.version
-                        );
+                        pinning.help = incompatible_plugin::help(&pin.version, core);
                         apply(&mut finding, &pinning);
                     }
                     Some(Err(error)) => note(error),

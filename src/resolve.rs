@@ -8,12 +8,15 @@ use serde::Serialize;
 use jiff::civil::Date;
 
 use crate::check::Pinned;
-use crate::finding::{Applicability, Edit, Finding, Fix};
-use crate::policy::{ReleaseTable, Support};
+use crate::finding::{Edit, Finding, Fix};
+use crate::policy::ReleaseTable;
 use crate::reference::Image;
 use crate::registry::{ErrorKind, Registry, RegistryError, Resolution};
-use crate::rules::Rule;
 use crate::rules::data::RuleData;
+use crate::rules::{
+    Rule, digest_mismatch, outdated_patch, platform_digest, shorten, unknown_tag,
+    unsupported_release,
+};
 use crate::version::TagVersion;
 
 /// What a pin writes.
@@ -276,16 +279,12 @@ fn suggest_existing(
         return;
     }
     let name = &finding.image[image.name_range.clone()];
-    finding.message = format!("`{}` does not exist in {}", finding.image, image.registry);
+    finding.message = unknown_tag::not_in(&finding.image, &image.registry);
     // The newest release of the same line, else the nearest tag by spelling.
     let same_line = TagVersion::parse(&scheme, &rules.variants)
         .and_then(|v| crate::policy::existing_on(tags, rules, &v.line(), &v.variant));
-    finding.help = Some(
-        match same_line.or_else(|| closest_tag(tag, tags, Some(rules))) {
-            Some(closest) => format!("did you mean `{name}:{closest}`?"),
-            None => "pin a tag the registry has".to_string(),
-        },
-    );
+    let suggestion = same_line.or_else(|| closest_tag(tag, tags, Some(rules)));
+    finding.help = Some(unknown_tag::did_you_mean(name, suggestion.as_deref()));
 }
 
 /// `text` with every whole-word `old` (a tag) replaced by `new`.
@@ -348,7 +347,7 @@ pub async fn verify_pins(
     }
     let checks = futures::future::join_all(pins.iter().map(|pin| async {
         match &pin.image.digest {
-            Some(_) => verify_pin(registry, pin).await,
+            Some(_) => verify_pin(registry, rules, today, pin).await,
             None => {
                 verify_tag(
                     registry,
@@ -376,26 +375,23 @@ pub async fn verify_pins(
     (findings, problems.into_iter().collect())
 }
 
-async fn verify_pin(registry: &Registry, pin: &Pinned) -> Result<Option<Finding>, RegistryError> {
+async fn verify_pin(
+    registry: &Registry,
+    rules: &RuleData,
+    today: Date,
+    pin: &Pinned,
+) -> Result<Option<Finding>, RegistryError> {
     let image = &pin.image;
     let Some(digest) = image.digest.as_deref() else {
         return Ok(None);
     };
-    let name = &pin.written[image.name_range.clone()];
-    let short = |d: &str| d.chars().take(19).collect::<String>();
+    let text = shorten(&pin.written);
+    let t = pin.tagged(&text, rules, today);
     let Some(tag) = image.tag.as_deref() else {
         if registry.manifest(image, digest).await?.is_some() {
             return Ok(None);
         }
-        let message = format!(
-            "`{}` names a digest {} does not have",
-            pin.written, image.registry
-        );
-        return Ok(pin.finding(
-            Rule::DigestMismatch,
-            message,
-            Some("pin a digest that exists".into()),
-        ));
+        return Ok(pin.finding(digest_mismatch::missing(&t, &image.registry)));
     };
     let Some(current) = registry.manifest(image, tag).await? else {
         return Ok(None);
@@ -407,30 +403,11 @@ async fn verify_pin(registry: &Registry, pin: &Pinned) -> Result<Option<Finding>
     if current.is_index() && pinned.as_ref().is_some_and(|m| !m.is_index()) {
         let entries = registry.index_entries(image, &current.digest).await?;
         if let Some((_, platform)) = entries.iter().find(|(d, _)| d == digest) {
-            let message = format!(
-                "`{name}:{tag}@{}…` pins the {platform} manifest, not the multi-arch index",
-                short(digest)
-            );
-            let help = format!(
-                "pin the index `{}` so that every platform gets its image",
-                current.digest
-            );
-            return Ok(pin
-                .finding(Rule::PlatformDigest, message, Some(help))
-                .map(|finding| repin(finding, name, tag, &current.digest, Applicability::Safe)));
+            let d = platform_digest::check(&t, digest, platform, &current.digest);
+            return Ok(pin.finding(d));
         }
     }
-    let message = format!(
-        "`{name}:{tag}@{}…` is pinned to a digest `{tag}` no longer points to",
-        short(digest)
-    );
-    let help = format!(
-        "`{tag}` now points to `{}`: check what changed, then re-pin",
-        current.digest
-    );
-    Ok(pin
-        .finding(Rule::DigestMismatch, message, Some(help))
-        .map(|finding| repin(finding, name, tag, &current.digest, Applicability::Unsafe)))
+    Ok(pin.finding(digest_mismatch::moved(&t, digest, &current.digest)))
 }
 
 /// An image's release table completed by the registry: its tags and where `latest-lts` points;
@@ -473,19 +450,15 @@ async fn verify_tag(
     let Some(tag) = image.tag.as_deref() else {
         return Ok(None);
     };
-    let name = &pin.written[image.name_range.clone()];
+    let text = shorten(&pin.written);
+    let t = pin.tagged(&text, rules, today);
     if registry.manifest(image, tag).await?.is_none() {
         let tags = registry.tags(image).await.unwrap_or_default();
-        let suggestion = closest_tag(tag, &tags, rules.image_rules(image));
-        let message = format!("`{}` does not exist in {}", pin.written, image.registry);
-        let help = suggestion.map(|s| format!("did you mean `{name}:{s}`?"));
-        return Ok(pin.finding(
-            Rule::UnknownTag,
-            message,
-            help.or_else(|| Some("pin a tag the registry has".into())),
-        ));
+        let suggestion = closest_tag(tag, &tags, t.rules);
+        let d = unknown_tag::not_in_registry(&t, &image.registry, suggestion.as_deref());
+        return Ok(pin.finding(d));
     }
-    let (Some(table), Some(image_rules)) = (table, rules.image_rules(image)) else {
+    let (Some(table), Some(image_rules)) = (table, t.rules) else {
         return Ok(None);
     };
     let Some(version) = TagVersion::parse(tag, &image_rules.variants).filter(|v| v.is_release())
@@ -495,22 +468,11 @@ async fn verify_tag(
     if Some(version.components.len()) != image_rules.release_components {
         return Ok(None);
     }
-    let line = version.line();
     let tags = registry.tags(image).await.ok();
-    if let Support::Ended { .. } = table.support(&line, today) {
-        let targets: Vec<String> = table
-            .supported(today)
-            .iter()
-            .filter(|l| crate::policy::line_key(&l.line) > crate::policy::line_key(&line))
-            .filter_map(|l| table.target(l, &version.variant, image_rules, tags.as_deref()))
-            .collect();
-        let message = format!(
-            "`{}` is on {line}, which {} no longer supports; move to {}",
-            pin.written,
-            image.registry,
-            targets.join(" or ")
-        );
-        return Ok(pin.finding(Rule::UnsupportedRelease, message, None));
+    if let Some(d) =
+        unsupported_release::check_with(&t, image_rules, &version, table, tags.as_deref())
+    {
+        return Ok(pin.finding(d));
     }
     // A newer patch in the same variant, as the registry lists it.
     let newest = tags.as_deref().and_then(|tags| {
@@ -519,27 +481,14 @@ async fn verify_tag(
             &image_rules.variants,
             &version.prefix,
             version.components.len(),
-            &line,
+            &version.line(),
             &version.variant,
         )
     });
     let newer = newest.filter(|n| {
         TagVersion::parse(n, &image_rules.variants).is_some_and(|n| n.semver() > version.semver())
     });
-    if let Some(patch) = newer {
-        let message = format!("`{}`: {patch} is out (same line)", pin.written);
-        let help = format!("patches carry security fixes: move to `{name}:{patch}`");
-        return Ok(pin
-            .finding(Rule::OutdatedPatch, message, Some(help))
-            .map(|mut finding| {
-                finding.recommendation = Some(format!("{name}:{patch}"));
-                finding.fix = finding.target.clone().map(|span| {
-                    Fix::unsafe_(format!("Move to `{patch}`"), Edit::replace(span, &patch))
-                });
-                finding
-            }));
-    }
-    Ok(None)
+    Ok(newer.and_then(|patch| pin.finding(outdated_patch::check(&t, &patch))))
 }
 
 /// The existing tag a missing one most likely meant: the scheme's prefix added (`1.0.3` →
@@ -570,26 +519,6 @@ pub fn closest_tag(
         }
     }
     crate::suggest::closest(tag, tags.iter().map(String::as_str)).map(str::to_string)
-}
-
-/// Point a digest pin at `digest`: the recommendation, and the edit of the digest's bytes.
-fn repin(
-    mut finding: Finding,
-    name: &str,
-    tag: &str,
-    digest: &str,
-    applicability: Applicability,
-) -> Finding {
-    finding.recommendation = Some(format!("{name}:{tag}@{digest}"));
-    finding.digest = Some(digest.to_string());
-    finding.fix = finding.target.clone().map(|span| {
-        Fix::applicable(
-            format!("Pin to `{digest}`"),
-            Edit::replace(span, digest),
-            applicability,
-        )
-    });
-    finding
 }
 
 /// Attach the pin a resolution gives to a TP001/TP002/TP003 finding: the recommendation, the

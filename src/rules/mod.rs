@@ -4,8 +4,29 @@
 //! misspelt rule is a compile error.
 
 pub mod data;
+pub mod digest_mismatch;
+pub mod floating_plugin;
+pub mod floating_tag;
+pub mod imprecise_version;
+pub mod incompatible_plugin;
+pub mod invalid_reference;
+pub mod missing_tag;
+pub mod outdated_patch;
+pub mod platform_digest;
+pub mod stale_tag;
+pub mod unknown_tag;
+pub mod unresolved_variable;
+pub mod unsupported_release;
+pub mod unused_suppression;
+pub mod unversioned_tag;
 
+use jiff::civil::Date;
 use serde::Serialize;
+
+use crate::finding::Applicability;
+use crate::reference::Image;
+use crate::rules::data::{ImageRules, RuleData};
+use crate::source::{Span, one_line};
 
 /// How serious a finding is; `--fail-on` compares against it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
@@ -169,6 +190,110 @@ impl Rule {
 impl std::fmt::Display for Rule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.code())
+    }
+}
+
+/// What a rule found: the rule, where, what to say and, when the rule knows it, the pin.
+#[derive(Debug, Clone)]
+pub(crate) struct Diagnosis {
+    pub rule: Rule,
+    pub span: Span,
+    /// The bytes a fix rewrites, when the file holds them verbatim.
+    pub target: Option<Span>,
+    pub message: String,
+    pub help: Option<String>,
+    pub pin: Option<Pin>,
+}
+
+impl Diagnosis {
+    pub fn new(
+        rule: Rule,
+        span: Span,
+        target: Option<Span>,
+        message: String,
+        help: Option<String>,
+    ) -> Self {
+        Diagnosis {
+            rule,
+            span,
+            target,
+            message,
+            help,
+            pin: None,
+        }
+    }
+}
+
+/// What a fix writes into a diagnosis's target.
+#[derive(Debug, Clone)]
+pub(crate) struct Pin {
+    /// Imperative: "Pin to `v2.0.5`".
+    pub title: String,
+    /// The whole reference once pinned.
+    pub recommendation: String,
+    /// The target's new bytes.
+    pub text: String,
+    pub applicability: Applicability,
+    /// The digest the pin names, when it names one.
+    pub digest: Option<String>,
+}
+
+impl Pin {
+    pub fn new(
+        title: String,
+        recommendation: String,
+        text: String,
+        applicability: Applicability,
+    ) -> Pin {
+        Pin {
+            title,
+            recommendation,
+            text,
+            applicability,
+            digest: None,
+        }
+    }
+}
+
+/// An image reference with a tag (or a digest), as the rules on it see it.
+pub(crate) struct Tagged<'a> {
+    /// The reference as evaluated.
+    pub written: &'a str,
+    /// The reference as quoted in messages.
+    pub text: &'a str,
+    pub image: &'a Image,
+    /// Empty for a digest without a tag.
+    pub tag: &'a str,
+    pub rules: Option<&'a ImageRules>,
+    pub data: &'a RuleData,
+    pub today: Date,
+    pub span: Span,
+    pub target: Option<Span>,
+}
+
+impl Tagged<'_> {
+    /// The name as written (`kestra/kestra`).
+    pub fn name(&self) -> &str {
+        &self.written[self.image.name_range.clone()]
+    }
+
+    pub fn diagnosis(&self, rule: Rule, message: String, help: Option<String>) -> Diagnosis {
+        Diagnosis::new(rule, self.span.clone(), self.target.clone(), message, help)
+    }
+}
+
+/// A reference as quoted in a message: on one line, long ones (hostile input) cut to a
+/// readable length.
+pub(crate) fn shorten(text: &str) -> std::borrow::Cow<'_, str> {
+    const LIMIT: usize = 120;
+    match text.char_indices().nth(LIMIT) {
+        Some((cut, _)) => format!(
+            "{}… ({} characters)",
+            one_line(&text[..cut]),
+            text.chars().count()
+        )
+        .into(),
+        None => one_line(text),
     }
 }
 
