@@ -326,3 +326,75 @@ mod tests {
         assert!(find("TP999").is_none());
     }
 }
+
+/// One fixture per rule (`testdata/rules/<code>.yaml`), checked offline on a fixed day; the
+/// snapshots in `src/rules/snapshots/` show every finding of that rule with its help and fix.
+/// The rules that need a registry or Maven answer (TP007, TP008, TP009, TP015, and TP005 and
+/// TP006 as the registry completes them) are tested against real servers in `tests/`.
+#[cfg(test)]
+mod fixtures {
+    use std::fmt::Write;
+    use std::path::Path;
+
+    use test_case::test_case;
+
+    use super::Rule;
+    use crate::config::Settings;
+    use crate::source::SourceFile;
+
+    #[test_case(Rule::MissingTag, "TP001.yaml")]
+    #[test_case(Rule::FloatingTag, "TP002.yaml")]
+    #[test_case(Rule::ImpreciseVersion, "TP003.yaml")]
+    #[test_case(Rule::StaleTag, "TP004.yaml")]
+    #[test_case(Rule::UnknownTag, "TP005.yaml")]
+    #[test_case(Rule::UnsupportedRelease, "TP006.yaml")]
+    #[test_case(Rule::InvalidReference, "TP010.yaml")]
+    #[test_case(Rule::UnresolvedVariable, "TP011.yaml")]
+    #[test_case(Rule::FloatingPlugin, "TP012.yaml")]
+    #[test_case(Rule::UnversionedTag, "TP013.yaml")]
+    #[test_case(Rule::UnusedSuppression, "TP014.yaml")]
+    fn rule(rule: Rule, fixture: &str) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata/rules")
+            .join(fixture);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let file = SourceFile::new(fixture.into(), text);
+        let kind = crate::scan::classify(&path).unwrap();
+        let scan = crate::scan::scan(&file, kind).unwrap();
+        let mut settings = Settings::default();
+        settings.today = "2026-11-24".parse().unwrap();
+        let (findings, _) = crate::check::check_file(&file, &scan, &settings);
+        let mut out = String::new();
+        for f in findings.iter().filter(|f| f.rule == rule) {
+            writeln!(
+                out,
+                "{}:{} {} {}",
+                f.start.line,
+                f.start.column,
+                f.rule.code(),
+                f.message
+            )
+            .unwrap();
+            if let Some(help) = &f.help {
+                writeln!(out, "  help: {help}").unwrap();
+            }
+            if let Some(fix) = &f.fix {
+                let edits: Vec<String> = fix
+                    .edits
+                    .iter()
+                    .map(|e| format!("{:?} -> {:?}", e.span, e.text))
+                    .collect();
+                writeln!(
+                    out,
+                    "  fix ({:?}): {} [{}]",
+                    fix.applicability,
+                    fix.title,
+                    edits.join(", ")
+                )
+                .unwrap();
+            }
+        }
+        assert!(!out.is_empty(), "no {rule} in {fixture}");
+        insta::assert_snapshot!(rule.code(), out);
+    }
+}
