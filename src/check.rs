@@ -262,7 +262,10 @@ pub fn check_file_with_plugins(
         .references
         .iter()
         .enumerate()
-        .filter(|(_, r)| r.unresolved.is_none() && is_kestra(&r.value.text))
+        .filter(|(_, r)| {
+            r.unresolved.is_none()
+                && Image::parse(&r.value.text).is_ok_and(|i| settings.data.runs_plugins(&i))
+        })
         .map(|(i, r)| KestraImage {
             path: file.display_path(),
             reference: i,
@@ -341,14 +344,6 @@ pub fn check_file_with_plugins(
         }
     }
     (findings, pinned, Plugins { sites, kestra })
-}
-
-/// Kestra's images: `kestra/kestra`, the Enterprise `kestra-ee`, on any registry or mirror.
-fn is_kestra(text: &str) -> bool {
-    Image::parse(text).is_ok_and(|image| {
-        let name = image.repository.rsplit('/').next().unwrap_or("");
-        matches!(name, "kestra" | "kestra-ee")
-    })
 }
 
 /// A pinned reference (by digest, or by a tag that does not float) that the config does not

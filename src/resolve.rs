@@ -421,11 +421,17 @@ pub async fn completed_table(
     let releases = image_rules.releases.as_ref()?;
     let mut table = ReleaseTable::new(image_rules, releases);
     let tags = registry.tags(image).await.ok()?;
-    let mut lts = image.clone();
-    lts.tag = Some("latest-lts".into());
-    let latest_lts = match registry.resolve(&lts, rules).await {
-        Ok(resolution) => resolution.release,
-        Err(_) => None,
+    let latest_lts = match releases.lts_channels.first() {
+        Some(channel) => {
+            let mut lts = image.clone();
+            lts.tag = Some(channel.clone());
+            registry
+                .resolve(&lts, rules)
+                .await
+                .ok()
+                .and_then(|r| r.release)
+        }
+        None => None,
     };
     table.complete(
         releases,

@@ -756,9 +756,9 @@ pub fn candidates(
                 .unwrap_or_default(),
         ),
     };
-    let lts_lines: Option<Vec<String>> = tag
-        .filter(|t| t.starts_with("latest-lts") || t.starts_with("lts"))
-        .and_then(|_| image_rules?.releases.as_ref())
+    let lts_lines: Option<Vec<String>> = image_rules
+        .and_then(|r| r.releases.as_ref())
+        .filter(|releases| tag.is_some_and(|t| releases.is_lts_channel(t)))
         .map(|releases| {
             releases
                 .lines

@@ -59,6 +59,10 @@ pub struct ImageRules {
     #[serde(default)]
     pub stale: Vec<String>,
     pub releases: Option<Releases>,
+    /// The image runs plugins (Kestra): plugin versions in its files are checked against the
+    /// core it runs.
+    #[serde(default)]
+    pub runs_plugins: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -75,6 +79,19 @@ pub struct VariantRename {
 pub struct Releases {
     pub policy: Policy,
     pub lines: Vec<Line>,
+    /// Channel tags that point to the newest release of the current LTS line (`latest-lts`);
+    /// with a variant suffix (`latest-lts-slim`) too.
+    #[serde(default)]
+    pub lts_channels: Vec<String>,
+}
+
+impl Releases {
+    /// Whether `tag` is one of the LTS channels, in any variant.
+    pub fn is_lts_channel(&self, tag: &str) -> bool {
+        self.lts_channels
+            .iter()
+            .any(|c| tag.starts_with(c.as_str()))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -155,6 +172,17 @@ impl RuleData {
         self.images
             .values()
             .find(|rules| rules.repositories.contains(&name))
+    }
+
+    /// Whether an image runs plugins: its name (on any registry or mirror) is the last part of
+    /// a repository whose rules say `runs-plugins`.
+    pub fn runs_plugins(&self, image: &Image) -> bool {
+        let name = image.repository.rsplit('/').next().unwrap_or("");
+        self.images.values().filter(|r| r.runs_plugins).any(|r| {
+            r.repositories
+                .iter()
+                .any(|repository| repository.rsplit('/').next() == Some(name))
+        })
     }
 
     /// A moving channel: `latest`, `latest-slim`, `stable-alpine`, `nightly`, `x-latest`.
