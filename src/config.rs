@@ -379,7 +379,7 @@ pub fn parse_config(path: &Path, text: &str, errors: &mut Vec<ConfigError>) -> C
     let stream = match Stream::parse(text) {
         Ok(stream) => stream,
         Err(e) => {
-            let offset = offset_of(text, e.line, e.column);
+            let offset = offset_of(text, e.line.unwrap_or(1), e.column.unwrap_or(1));
             errors.push(error(
                 offset..offset,
                 format!("invalid YAML: {}", e.message),

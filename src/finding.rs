@@ -91,12 +91,4 @@ impl Finding {
     }
 }
 
-/// Something that kept tagpin from checking a file (or its configuration) fully.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FileError {
-    pub path: String,
-    pub line: Option<usize>,
-    #[serde(skip)]
-    pub column: Option<usize>,
-    pub message: String,
-}
+pub use crate::source::FileError;

@@ -277,12 +277,7 @@ fn check_source(file: SourceFile, kind: Kind, settings: &Settings) -> FileOutcom
     let scanned = match scan::scan(&file, kind) {
         Ok(scanned) => scanned,
         Err(e) => {
-            outcome.error = Some(FileError {
-                path: file.display_path(),
-                line: e.line,
-                column: e.column,
-                message: e.message,
-            });
+            outcome.error = Some(e);
             return outcome;
         }
     };

@@ -8,6 +8,7 @@ use jiff::civil::Date;
 use serde::Deserialize;
 
 use crate::reference::Image;
+use crate::source::FileError;
 
 pub const DEFAULT: &str = include_str!("../../rules/default.yaml");
 pub const KESTRA: &str = include_str!("../../rules/kestra.yaml");
@@ -121,31 +122,23 @@ pub enum LineKind {
     Feature,
 }
 
-/// A rule-data file that could not be read, with the line the parser points at.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{message}")]
-pub struct DataError {
-    pub line: Option<usize>,
-    pub column: Option<usize>,
-    pub message: String,
-}
-
 impl RuleData {
-    pub fn parse(text: &str) -> Result<RuleData, DataError> {
-        let data: RuleData = serde_norway::from_str(text).map_err(|e| DataError {
-            line: e.location().map(|l| l.line()),
-            column: e.location().map(|l| l.column()),
-            message: e.to_string(),
+    /// The rule data in `text`, or where it is wrong (the caller knows the file's path).
+    pub fn parse(text: &str) -> Result<RuleData, FileError> {
+        let data: RuleData = serde_norway::from_str(text).map_err(|e| {
+            let at = e.location();
+            let (line, column) = (at.as_ref().map(|l| l.line()), at.map(|l| l.column()));
+            FileError::at(line, column, e.to_string())
         })?;
         if data.version != 1 {
-            return Err(DataError {
-                line: None,
-                column: None,
-                message: format!(
+            return Err(FileError::at(
+                None,
+                None,
+                format!(
                     "unsupported rule data version {} (this tagpin reads version 1)",
                     data.version
                 ),
-            });
+            ));
         }
         Ok(data)
     }

@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::source::{SourceFile, Span};
-use crate::yaml::{NodeId, Stream, SyntaxError};
+use crate::source::{FileError, SourceFile, Span};
+use crate::yaml::{NodeId, Stream};
 use interpolate::{Syntax, interpolate};
 use std::collections::HashSet;
 
@@ -269,24 +269,6 @@ pub struct Scan {
     pub recognised: bool,
 }
 
-/// A problem that kept tagpin from reading a file, at a 1-based line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScanError {
-    pub line: Option<usize>,
-    pub column: Option<usize>,
-    pub message: String,
-}
-
-impl From<SyntaxError> for ScanError {
-    fn from(e: SyntaxError) -> Self {
-        ScanError {
-            line: Some(e.line),
-            column: Some(e.column),
-            message: format!("invalid YAML: {}", e.message),
-        }
-    }
-}
-
 /// What a file's name says about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -414,7 +396,7 @@ fn looks_like_template(text: &str) -> bool {
 }
 
 /// Scan one file whose kind was classified from its name.
-pub fn scan(file: &SourceFile, kind: Kind) -> Result<Scan, ScanError> {
+pub fn scan(file: &SourceFile, kind: Kind) -> Result<Scan, FileError> {
     let text = file.text.as_str();
     match kind {
         Kind::HelmTemplate => Ok(skipped(
@@ -457,7 +439,7 @@ pub fn scan(file: &SourceFile, kind: Kind) -> Result<Scan, ScanError> {
 
 /// A file named on the command line under a name of no known kind: a Dockerfile when its first
 /// instruction is one, else YAML whose content tells its kind; otherwise a note says so.
-fn sniff(file: &SourceFile) -> Result<Scan, ScanError> {
+fn sniff(file: &SourceFile) -> Result<Scan, FileError> {
     let text = file.text.as_str();
     let first = text
         .lines()
@@ -489,20 +471,18 @@ fn skipped(why: &str) -> Scan {
     }
 }
 
-fn scan_yaml(file: &SourceFile, kind: Option<FileKind>) -> Result<Scan, ScanError> {
+fn scan_yaml(file: &SourceFile, kind: Option<FileKind>) -> Result<Scan, FileError> {
     let text = file.text.as_str();
     let stream = match Stream::parse(text) {
         Ok(stream) => stream,
-        Err(e) if looks_like_template(text) => {
-            return Err(ScanError {
-                message: format!(
-                    "invalid YAML: {} (the file has `{{{{ }}}}`: if it is a template, exclude it)",
-                    e.message
-                ),
-                ..e.into()
-            });
+        Err(e) => {
+            let hint = match looks_like_template(text) {
+                true => " (the file has `{{ }}`: if it is a template, exclude it)",
+                false => "",
+            };
+            let message = format!("invalid YAML: {}{hint}", e.message);
+            return Err(FileError { message, ..e }.in_file(file.display_path()));
         }
-        Err(e) => return Err(e.into()),
     };
     let mut references = Vec::new();
     let mut recognised = kind.is_some();
