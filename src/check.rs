@@ -264,7 +264,9 @@ pub fn check_file_with_plugins(
         .enumerate()
         .filter(|(_, r)| {
             r.unresolved.is_none()
-                && Image::parse(&r.value.text).is_ok_and(|i| settings.data.runs_plugins(&i))
+                && r.image
+                    .as_ref()
+                    .is_ok_and(|i| settings.data.runs_plugins(i))
         })
         .map(|(i, r)| KestraImage {
             path: file.display_path(),
@@ -352,7 +354,7 @@ fn pinned_image(reference: &Reference, settings: &Settings) -> Option<Image> {
     if reference.unresolved.is_some() || reference.pinned_elsewhere() {
         return None;
     }
-    let image = Image::parse(&reference.value.text).ok()?;
+    let image = reference.image.clone().ok()?;
     (!settings.ignores_image(&image, &reference.value.text)
         && (image.digest.is_some() || image.tag.is_some()))
     .then_some(image)
@@ -369,23 +371,23 @@ fn diagnose(reference: &Reference, settings: &Settings) -> Vec<Diagnosis> {
     if reference.pinned_elsewhere() {
         return vec![];
     }
-    let image = match Image::parse(&value.text) {
+    let image = match &reference.image {
         Ok(image) => image,
-        Err(error) => return vec![invalid_reference::check(text, reference, &error)],
+        Err(error) => return vec![invalid_reference::check(text, reference, error)],
     };
-    if settings.ignores_image(&image, &value.text) || image.digest.is_some() {
+    if settings.ignores_image(image, &value.text) || image.digest.is_some() {
         return vec![];
     }
     let Some(tag) = &image.tag else {
-        return vec![missing_tag::check(text, reference, &image)];
+        return vec![missing_tag::check(text, reference, image)];
     };
     let target = image.tag_range.clone().and_then(|r| value.span_of(r));
     let tagged = Tagged {
         written: &value.text,
         text,
-        image: &image,
+        image,
         tag,
-        rules: settings.data.image_rules(&image),
+        rules: settings.data.image_rules(image),
         data: &settings.data,
         today: settings.today,
         span: target.clone().unwrap_or_else(|| reference.span.clone()),

@@ -305,7 +305,7 @@ fn check_source(file: SourceFile, kind: Kind, settings: &Settings) -> FileOutcom
             parsed: r
                 .unresolved
                 .is_none()
-                .then(|| Image::parse(&r.value.text).ok())
+                .then(|| r.image.clone().ok())
                 .flatten(),
         })
         .collect();

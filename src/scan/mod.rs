@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::reference::{Image, ReferenceError};
 use crate::source::{FileError, SourceFile, Span};
 use crate::yaml::{NodeId, Stream};
 use interpolate::{Syntax, interpolate};
@@ -188,8 +189,11 @@ pub struct Reference {
     pub kind: FileKind,
     /// The value as written: the scalar, or the operand of `FROM`.
     pub span: Span,
-    /// The reference after evaluation (defaults, `ARG`s, Helm keys joined).
+    /// The reference after evaluation (defaults, `ARG`s, Helm keys joined); changed only by
+    /// [`Reference::set_value`], which parses it again.
     pub value: Value,
+    /// The value parsed as an image reference (the rules and the registry read this).
+    pub image: Result<Image, ReferenceError>,
     /// Where in the document it was found, e.g. `services.web.image`.
     pub context: String,
     /// A variable that has no default, if any.
@@ -214,6 +218,7 @@ impl Reference {
         Self {
             kind,
             span,
+            image: Image::parse(&value.text),
             value,
             context,
             unresolved: None,
@@ -221,6 +226,12 @@ impl Reference {
             from_env: Vec::new(),
             kustomized: None,
         }
+    }
+
+    /// Replace the evaluated value, and its parse.
+    pub fn set_value(&mut self, value: Value) {
+        self.image = Image::parse(&value.text);
+        self.value = value;
     }
 }
 
@@ -704,7 +715,7 @@ impl Doc<'_> {
         let mut reference =
             Reference::new(kind, self.stream.node(anchor).span.clone(), raw, context);
         match evaluated {
-            Ok(value) => reference.value = value,
+            Ok(value) => reference.set_value(value),
             Err(variable) => reference.unresolved = Some(variable),
         }
         reference
