@@ -63,7 +63,7 @@ impl Pinned {
     pub(crate) fn finding(&self, d: Diagnosis) -> Option<Finding> {
         self.allowed
             .contains(&d.rule)
-            .then(|| self.site.finding(&self.written, d))
+            .then(|| self.site.finding(&self.written, Some(&self.image), d))
     }
 }
 
@@ -99,7 +99,7 @@ impl Site {
     }
 
     /// The one place a finding is made: a rule's diagnosis here, with its fix.
-    fn finding(&self, image: &str, d: Diagnosis) -> Finding {
+    fn finding(&self, image: &str, parsed: Option<&Image>, d: Diagnosis) -> Finding {
         let pin = d.pin;
         let fix = pin.as_ref().and_then(|pin| {
             let edit = Edit::replace(self.target.clone()?, &pin.text);
@@ -113,6 +113,7 @@ impl Site {
             end: self.end,
             kind: self.kind,
             image: image.to_string(),
+            parsed: parsed.cloned(),
             message: d.message,
             help: d.help,
             recommendation: pin.as_ref().map(|p| p.recommendation.clone()),
@@ -168,7 +169,7 @@ impl PluginSite {
         let site = &self.site;
         self.allowed.contains(&rule).then(|| {
             let d = Diagnosis::new(rule, site.span.clone(), site.target.clone(), message, help);
-            site.finding(&self.written, d)
+            site.finding(&self.written, None, d)
         })
     }
 }
@@ -226,7 +227,11 @@ pub fn check_file_with_plugins(
                         reference.kind,
                         Some(index),
                     );
-                    findings.push(site.finding(&reference.value.text, d));
+                    findings.push(site.finding(
+                        &reference.value.text,
+                        reference.image.as_ref().ok(),
+                        d,
+                    ));
                 }
             }
             continue;
@@ -294,7 +299,7 @@ pub fn check_file_with_plugins(
                 message.clone(),
                 Some(help.clone()),
             );
-            findings.push(site.finding(&plugin.coordinate, d));
+            findings.push(site.finding(&plugin.coordinate, None, d));
         }
         let Some(artifact) = &plugin.artifact else {
             continue;
@@ -342,7 +347,7 @@ pub fn check_file_with_plugins(
     if let Some(kind) = kind.filter(|_| settings.selects(Rule::UnusedSuppression.code())) {
         for unused in suppressions.unused(file) {
             let site = Site::new(file, unused.span.clone(), None, kind, None);
-            findings.push(site.finding("", unused_suppression::check(unused)));
+            findings.push(site.finding("", None, unused_suppression::check(unused)));
         }
     }
     (findings, pinned, Plugins { sites, kestra })

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::reference::Image;
 use crate::rules::{Rule, Severity};
 use crate::scan::FileKind;
 use crate::source::{Position, Span};
@@ -27,6 +28,8 @@ pub struct Finding {
     pub kind: FileKind,
     /// The reference as evaluated (`kestra/kestra:latest`).
     pub image: String,
+    /// The reference parsed; `None` for a plugin, a comment or an invalid reference.
+    pub parsed: Option<Image>,
     pub message: String,
     pub help: Option<String>,
     pub recommendation: Option<String>,

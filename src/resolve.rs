@@ -107,7 +107,7 @@ pub async fn recommend(
     let images: Vec<Image> = findings
         .iter()
         .filter(|f| f.rule.pinned_by_registry_answer())
-        .filter_map(|f| Image::parse(&f.image).ok())
+        .filter_map(|f| f.parsed.clone())
         .collect();
     let answers = resolve_all(registry, rules, &images, progress).await;
     let mut problems = BTreeSet::new();
@@ -116,7 +116,7 @@ pub async fn recommend(
         .iter_mut()
         .filter(|f| f.rule.pinned_by_registry_answer())
     {
-        let Ok(image) = Image::parse(&finding.image) else {
+        let Some(image) = finding.parsed.clone() else {
             continue;
         };
         match answers.get(&image.to_string()) {
@@ -169,7 +169,7 @@ async fn verify_targets(
             || (matches!(f.rule, Rule::UnsupportedRelease | Rule::OutdatedPatch)
                 && f.recommendation.is_some())
     }) {
-        let Ok(image) = Image::parse(&finding.image) else {
+        let Some(image) = finding.parsed.clone() else {
             continue;
         };
         let Some(image_rules) = rules.image_rules(&image) else {
@@ -320,7 +320,7 @@ impl Recommended {
         if !finding.rule.pinned_by_registry_answer() {
             return;
         }
-        let Ok(image) = Image::parse(&finding.image) else {
+        let Some(image) = finding.parsed.clone() else {
             return;
         };
         if let Some(resolution) = self.resolutions.get(&image.to_string()) {
