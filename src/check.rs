@@ -6,7 +6,7 @@
 use jiff::civil::Date;
 
 use crate::config::Settings;
-use crate::finding::{Edit, Finding, Fix};
+use crate::finding::Finding;
 use crate::maven::Requested;
 use crate::reference::Image;
 use crate::rules::data::RuleData;
@@ -100,12 +100,7 @@ impl Site {
 
     /// The one place a finding is made: a rule's diagnosis here, with its fix.
     fn finding(&self, image: &str, parsed: Option<&Image>, d: Diagnosis) -> Finding {
-        let pin = d.pin;
-        let fix = pin.as_ref().and_then(|pin| {
-            let edit = Edit::replace(self.target.clone()?, &pin.text);
-            Some(Fix::applicable(pin.title.clone(), edit, pin.applicability))
-        });
-        Finding {
+        let mut finding = Finding {
             rule: d.rule,
             path: self.path.clone(),
             span: self.span.clone(),
@@ -116,12 +111,16 @@ impl Site {
             parsed: parsed.cloned(),
             message: d.message,
             help: d.help,
-            recommendation: pin.as_ref().map(|p| p.recommendation.clone()),
-            digest: pin.and_then(|p| p.digest),
+            recommendation: None,
+            digest: None,
             target: self.target.clone(),
             reference: self.reference,
-            fix,
+            fix: None,
+        };
+        if let Some(pin) = d.pin {
+            finding.pin(pin);
         }
+        finding
     }
 }
 

@@ -43,6 +43,37 @@ pub struct Finding {
     pub fix: Option<Fix>,
 }
 
+/// What a pin writes into a finding's target, known from a rule or a registry answer.
+#[derive(Debug, Clone)]
+pub struct Pin {
+    /// Imperative: "Pin to `v2.0.5`".
+    pub title: String,
+    /// The whole reference once pinned.
+    pub recommendation: String,
+    /// The target's new bytes.
+    pub text: String,
+    pub applicability: Applicability,
+    /// The digest the pin names, when it names one.
+    pub digest: Option<String>,
+}
+
+impl Pin {
+    pub fn new(
+        title: String,
+        recommendation: String,
+        text: String,
+        applicability: Applicability,
+    ) -> Pin {
+        Pin {
+            title,
+            recommendation,
+            text,
+            applicability,
+            digest: None,
+        }
+    }
+}
+
 /// A fix: byte-range edits and how safe they are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fix {
@@ -89,6 +120,16 @@ impl Edit {
 }
 
 impl Finding {
+    /// Give the finding its pin: the recommendation, the digest and, where the file holds the
+    /// target's bytes, the fix. The one place a finding gets a fix.
+    pub fn pin(&mut self, pin: Pin) {
+        self.fix = self.target.clone().map(|span| {
+            Fix::applicable(pin.title, Edit::replace(span, pin.text), pin.applicability)
+        });
+        self.recommendation = Some(pin.recommendation);
+        self.digest = pin.digest;
+    }
+
     pub fn severity(&self) -> Severity {
         self.rule.severity()
     }

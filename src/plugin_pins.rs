@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::check::{KestraImage, PluginSite, Plugins};
-use crate::finding::{Applicability, Edit, Finding, Fix};
+use crate::finding::{Applicability, Finding, Pin};
 use crate::maven::{Coordinate, Maven, PluginPin, Requested, compare, core_of_tag};
 use crate::reference::Image;
 use crate::registry::{ErrorKind, RegistryError};
@@ -58,14 +58,12 @@ impl PluginPins {
 
 fn apply(finding: &mut Finding, pinning: &Pinning) {
     finding.help = Some(pinning.help.clone());
-    finding.fix = finding.target.clone().map(|span| {
-        Fix::applicable(
-            format!("Pin to `{}`", pinning.recommendation),
-            Edit::replace(span, &pinning.text),
-            pinning.applicability,
-        )
-    });
-    finding.recommendation = Some(pinning.recommendation.clone());
+    finding.pin(Pin::new(
+        format!("Pin to `{}`", pinning.recommendation),
+        pinning.recommendation.clone(),
+        pinning.text.clone(),
+        pinning.applicability,
+    ));
 }
 
 type Ask = (Coordinate, String, Option<String>);

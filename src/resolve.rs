@@ -8,7 +8,7 @@ use serde::Serialize;
 use jiff::civil::Date;
 
 use crate::check::Pinned;
-use crate::finding::{Edit, Finding, Fix};
+use crate::finding::{Applicability, Finding, Pin};
 use crate::policy::ReleaseTable;
 use crate::reference::Image;
 use crate::registry::{ErrorKind, Registry, RegistryError, Resolution};
@@ -544,12 +544,14 @@ pub fn attach_pin(finding: &mut Finding, image: &Image, resolution: &Resolution,
     } else {
         suffix
     };
-    finding.fix = finding
-        .target
-        .clone()
-        .map(|span| Fix::safe(format!("Pin to `{pinned}`"), Edit::replace(span, text)));
-    finding.recommendation = Some(pinned);
-    finding.digest = Some(resolution.digest.clone());
+    let mut pin = Pin::new(
+        format!("Pin to `{pinned}`"),
+        pinned.clone(),
+        text.to_string(),
+        Applicability::Safe,
+    );
+    pin.digest = Some(resolution.digest.clone());
+    finding.pin(pin);
 }
 
 #[cfg(test)]

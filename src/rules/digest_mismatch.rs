@@ -1,8 +1,8 @@
 //! TP008 digest-mismatch: `tag@digest` where the tag no longer points to the digest (or the
 //! registry has no such digest). The fix re-pins the digest the tag has now (unsafe).
 
-use super::{Diagnosis, Pin, Rule, Tagged};
-use crate::finding::Applicability;
+use super::{Diagnosis, Rule, Tagged};
+use crate::finding::{Applicability, Pin};
 
 /// The registry has no manifest of the pinned digest.
 pub(crate) fn missing(t: &Tagged, registry: &str) -> Diagnosis {

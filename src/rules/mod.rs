@@ -23,7 +23,7 @@ pub mod unversioned_tag;
 use jiff::civil::Date;
 use serde::Serialize;
 
-use crate::finding::Applicability;
+use crate::finding::Pin;
 use crate::reference::Image;
 use crate::rules::data::{ImageRules, RuleData};
 use crate::source::{Span, one_line};
@@ -220,37 +220,6 @@ impl Diagnosis {
             message,
             help,
             pin: None,
-        }
-    }
-}
-
-/// What a fix writes into a diagnosis's target.
-#[derive(Debug, Clone)]
-pub(crate) struct Pin {
-    /// Imperative: "Pin to `v2.0.5`".
-    pub title: String,
-    /// The whole reference once pinned.
-    pub recommendation: String,
-    /// The target's new bytes.
-    pub text: String,
-    pub applicability: Applicability,
-    /// The digest the pin names, when it names one.
-    pub digest: Option<String>,
-}
-
-impl Pin {
-    pub fn new(
-        title: String,
-        recommendation: String,
-        text: String,
-        applicability: Applicability,
-    ) -> Pin {
-        Pin {
-            title,
-            recommendation,
-            text,
-            applicability,
-            digest: None,
         }
     }
 }

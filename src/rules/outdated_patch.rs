@@ -1,8 +1,8 @@
 //! TP007 outdated-patch: the registry lists a newer patch on the pinned tag's line. The fix
 //! moves to it (unsafe: what runs changes).
 
-use super::{Diagnosis, Pin, Rule, Tagged};
-use crate::finding::Applicability;
+use super::{Diagnosis, Rule, Tagged};
+use crate::finding::{Applicability, Pin};
 
 pub(crate) fn check(t: &Tagged, patch: &str) -> Diagnosis {
     let name = t.name();

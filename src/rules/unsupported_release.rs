@@ -3,8 +3,8 @@
 //! the LTS channel points, the patches it lists); both paths build the finding here. The fix
 //! is unsafe: it moves to the newest patch of the line the upgrade path allows.
 
-use super::{Diagnosis, Pin, Rule, Tagged};
-use crate::finding::Applicability;
+use super::{Diagnosis, Rule, Tagged};
+use crate::finding::{Applicability, Pin};
 use crate::policy::{ReleaseTable, Support, line_key};
 use crate::rules::data::{ImageRules, LineKind};
 use crate::version::TagVersion;
