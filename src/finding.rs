@@ -58,7 +58,17 @@ pub struct Pin {
 }
 
 impl Pin {
-    pub fn new(
+    /// A pin that keeps what runs (the same digest).
+    pub fn safe(title: String, recommendation: String, text: String) -> Pin {
+        Pin::applicable(title, recommendation, text, Applicability::Safe)
+    }
+
+    /// A pin that changes what runs: applied only with `--unsafe-fixes`.
+    pub fn unsafe_(title: String, recommendation: String, text: String) -> Pin {
+        Pin::applicable(title, recommendation, text, Applicability::Unsafe)
+    }
+
+    pub fn applicable(
         title: String,
         recommendation: String,
         text: String,
@@ -70,6 +80,14 @@ impl Pin {
             text,
             applicability,
             digest: None,
+        }
+    }
+
+    /// The same pin, naming `digest`.
+    pub fn with_digest(self, digest: impl Into<String>) -> Pin {
+        Pin {
+            digest: Some(digest.into()),
+            ..self
         }
     }
 }
@@ -84,16 +102,7 @@ pub struct Fix {
 }
 
 impl Fix {
-    /// A fix that keeps what runs (same digest).
-    pub fn safe(title: String, edit: Edit) -> Fix {
-        Fix::applicable(title, edit, Applicability::Safe)
-    }
-
-    /// A fix that changes what runs: applied only with `--unsafe-fixes`.
-    pub fn unsafe_(title: String, edit: Edit) -> Fix {
-        Fix::applicable(title, edit, Applicability::Unsafe)
-    }
-
+    /// A fix of one edit (ruff's `applicable_edit`); [`Finding::pin`] makes them.
     pub fn applicable(title: String, edit: Edit, applicability: Applicability) -> Fix {
         Fix {
             applicability,

@@ -58,7 +58,7 @@ impl PluginPins {
 
 fn apply(finding: &mut Finding, pinning: &Pinning) {
     finding.help = Some(pinning.help.clone());
-    finding.pin(Pin::new(
+    finding.pin(Pin::applicable(
         format!("Pin to `{}`", pinning.recommendation),
         pinning.recommendation.clone(),
         pinning.text.clone(),

@@ -8,7 +8,7 @@ use serde::Serialize;
 use jiff::civil::Date;
 
 use crate::check::Pinned;
-use crate::finding::{Applicability, Finding, Pin};
+use crate::finding::{Finding, Pin};
 use crate::policy::ReleaseTable;
 use crate::reference::Image;
 use crate::registry::{ErrorKind, Registry, RegistryError, Resolution};
@@ -544,14 +544,9 @@ pub fn attach_pin(finding: &mut Finding, image: &Image, resolution: &Resolution,
     } else {
         suffix
     };
-    let mut pin = Pin::new(
-        format!("Pin to `{pinned}`"),
-        pinned.clone(),
-        text.to_string(),
-        Applicability::Safe,
-    );
-    pin.digest = Some(resolution.digest.clone());
-    finding.pin(pin);
+    let title = format!("Pin to `{pinned}`");
+    let pin = Pin::safe(title, pinned.clone(), text.to_string());
+    finding.pin(pin.with_digest(&resolution.digest));
 }
 
 #[cfg(test)]

@@ -35,12 +35,11 @@ pub(crate) fn short(digest: &str) -> String {
 
 /// Point the digest pin at `digest`.
 pub(crate) fn repin(t: &Tagged, digest: &str, applicability: Applicability) -> Pin {
-    let mut pin = Pin::new(
+    Pin::applicable(
         format!("Pin to `{digest}`"),
         format!("{}:{}@{digest}", t.name(), t.tag),
         digest.to_string(),
         applicability,
-    );
-    pin.digest = Some(digest.to_string());
-    pin
+    )
+    .with_digest(digest)
 }

@@ -4,7 +4,7 @@
 //! is unsafe: it moves to the newest patch of the line the upgrade path allows.
 
 use super::{Diagnosis, Rule, Tagged};
-use crate::finding::{Applicability, Pin};
+use crate::finding::Pin;
 use crate::policy::{ReleaseTable, Support, line_key};
 use crate::rules::data::{ImageRules, LineKind};
 use crate::version::TagVersion;
@@ -88,11 +88,10 @@ pub(crate) fn check_with(
             .map(|later| format!(" ({} requires {}.x first)", later.line, upgrade.line))
             .unwrap_or_default();
         d.help = Some(format!("upgrade to `{name}:{new_tag}`{step}"));
-        d.pin = Some(Pin::new(
+        d.pin = Some(Pin::unsafe_(
             format!("Pin to `{name}:{new_tag}`"),
             format!("{name}:{new_tag}"),
             new_tag,
-            Applicability::Unsafe,
         ));
     }
     Some(d)
