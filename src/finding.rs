@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::reference::Image;
 use crate::rules::{Rule, Severity};
 use crate::scan::FileKind;
 use crate::source::{Position, Span};
@@ -19,7 +20,7 @@ pub enum Applicability {
 
 #[derive(Debug, Clone)]
 pub struct Finding {
-    pub rule: &'static Rule,
+    pub rule: Rule,
     pub path: String,
     pub span: Span,
     pub start: Position,
@@ -27,6 +28,8 @@ pub struct Finding {
     pub kind: FileKind,
     /// The reference as evaluated (`kestra/kestra:latest`).
     pub image: String,
+    /// The reference parsed; `None` for a plugin, a comment or an invalid reference.
+    pub parsed: Option<Image>,
     pub message: String,
     pub help: Option<String>,
     pub recommendation: Option<String>,
@@ -34,9 +37,59 @@ pub struct Finding {
     /// The bytes a fix rewrites (the tag, the digest, or where a missing tag goes), when the
     /// file holds them verbatim; `None` when no byte-exact edit is possible.
     pub target: Option<Span>,
-    /// Which of its file's references (in scan order) the finding is about.
-    pub reference: usize,
+    /// Which of its file's references (in scan order) the finding is about; `None` for a
+    /// plugin or a comment.
+    pub reference: Option<usize>,
     pub fix: Option<Fix>,
+}
+
+/// What a pin writes into a finding's target, known from a rule or a registry answer.
+#[derive(Debug, Clone)]
+pub struct Pin {
+    /// Imperative: "Pin to `v2.0.5`".
+    pub title: String,
+    /// The whole reference once pinned.
+    pub recommendation: String,
+    /// The target's new bytes.
+    pub text: String,
+    pub applicability: Applicability,
+    /// The digest the pin names, when it names one.
+    pub digest: Option<String>,
+}
+
+impl Pin {
+    /// A pin that keeps what runs (the same digest).
+    pub fn safe(title: String, recommendation: String, text: String) -> Pin {
+        Pin::applicable(title, recommendation, text, Applicability::Safe)
+    }
+
+    /// A pin that changes what runs: applied only with `--unsafe-fixes`.
+    pub fn unsafe_(title: String, recommendation: String, text: String) -> Pin {
+        Pin::applicable(title, recommendation, text, Applicability::Unsafe)
+    }
+
+    pub fn applicable(
+        title: String,
+        recommendation: String,
+        text: String,
+        applicability: Applicability,
+    ) -> Pin {
+        Pin {
+            title,
+            recommendation,
+            text,
+            applicability,
+            digest: None,
+        }
+    }
+
+    /// The same pin, naming `digest`.
+    pub fn with_digest(self, digest: impl Into<String>) -> Pin {
+        Pin {
+            digest: Some(digest.into()),
+            ..self
+        }
+    }
 }
 
 /// A fix: byte-range edits and how safe they are.
@@ -48,6 +101,17 @@ pub struct Fix {
     pub edits: Vec<Edit>,
 }
 
+impl Fix {
+    /// A fix of one edit (ruff's `applicable_edit`); [`Finding::pin`] makes them.
+    pub fn applicable(title: String, edit: Edit, applicability: Applicability) -> Fix {
+        Fix {
+            applicability,
+            title,
+            edits: vec![edit],
+        }
+    }
+}
+
 /// Replace the bytes of `span` with `text` (an empty span inserts).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Edit {
@@ -55,18 +119,29 @@ pub struct Edit {
     pub text: String,
 }
 
-impl Finding {
-    pub fn severity(&self) -> Severity {
-        self.rule.severity
+impl Edit {
+    pub fn replace(span: Span, text: impl Into<String>) -> Edit {
+        Edit {
+            span,
+            text: text.into(),
+        }
     }
 }
 
-/// Something that kept tagpin from checking a file (or its configuration) fully.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FileError {
-    pub path: String,
-    pub line: Option<usize>,
-    #[serde(skip)]
-    pub column: Option<usize>,
-    pub message: String,
+impl Finding {
+    /// Give the finding its pin: the recommendation, the digest and, where the file holds the
+    /// target's bytes, the fix. The one place a finding gets a fix.
+    pub fn pin(&mut self, pin: Pin) {
+        self.fix = self.target.clone().map(|span| {
+            Fix::applicable(pin.title, Edit::replace(span, pin.text), pin.applicability)
+        });
+        self.recommendation = Some(pin.recommendation);
+        self.digest = pin.digest;
+    }
+
+    pub fn severity(&self) -> Severity {
+        self.rule.severity()
+    }
 }
+
+pub use crate::source::FileError;

@@ -101,7 +101,7 @@ pub fn fix_file(
         .map_err(|e| error(e.message))?
         .references;
     let mut text = file.text.clone();
-    let mut becomes: HashMap<usize, String> = HashMap::new();
+    let mut becomes: HashMap<Option<usize>, String> = HashMap::new();
     let mut first_edits = None;
     let mut applied_fixes = Vec::new();
     let mut current: Vec<Finding> = findings.iter().map(|f| (*f).clone()).collect();
@@ -131,7 +131,7 @@ pub fn fix_file(
             {
                 becomes.insert(finding.reference, recommendation.clone());
                 // Later passes see a rewritten text: their positions come from the original.
-                let at = match original.get(finding.reference) {
+                let at = match finding.reference.and_then(|i| original.get(i)) {
                     Some(reference) if !first_pass => file.position(reference.span.start),
                     _ => finding.start,
                 };
@@ -139,7 +139,7 @@ pub fn fix_file(
                     path: file.display_path(),
                     line: at.line,
                     column: at.column,
-                    code: finding.rule.code,
+                    code: finding.rule.code(),
                     old: finding.image.clone(),
                     new: recommendation.clone(),
                 });
@@ -182,7 +182,7 @@ fn verify(
     kind: Kind,
     original: &[Reference],
     text: &str,
-    becomes: &HashMap<usize, String>,
+    becomes: &HashMap<Option<usize>, String>,
 ) -> Result<(), String> {
     let fixed = SourceFile::new(file.path.clone(), text.to_string());
     let references = scan::scan(&fixed, kind)
@@ -196,7 +196,7 @@ fn verify(
         ));
     }
     for (index, (old, new)) in original.iter().zip(&references).enumerate() {
-        let want = becomes.get(&index).unwrap_or(&old.value.text);
+        let want = becomes.get(&Some(index)).unwrap_or(&old.value.text);
         if new.value.text != *want {
             let line = fixed.position(new.span.start).line;
             return Err(format!(

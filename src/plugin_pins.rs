@@ -5,10 +5,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::check::{KestraImage, PluginSite, Plugins};
-use crate::finding::{Applicability, Edit, Finding, Fix};
+use crate::finding::{Applicability, Finding, Pin};
 use crate::maven::{Coordinate, Maven, PluginPin, Requested, compare, core_of_tag};
 use crate::reference::Image;
 use crate::registry::{ErrorKind, RegistryError};
+use crate::rules::{Rule, incompatible_plugin};
 use crate::scan::Place;
 
 /// The Kestra core a reference runs: its release tag, or the release its floating tag
@@ -18,7 +19,7 @@ pub fn core_of(image: &KestraImage, findings: &[Finding]) -> Option<String> {
     core_of_tag(&tag).or_else(|| {
         findings
             .iter()
-            .filter(|f| f.path == image.path && f.reference == image.reference)
+            .filter(|f| f.path == image.path && f.reference == Some(image.reference))
             .filter_map(|f| Image::parse(f.recommendation.as_deref()?).ok()?.tag)
             .find_map(|tag| core_of_tag(&tag))
     })
@@ -43,7 +44,7 @@ struct Pinning {
 impl PluginPins {
     /// Give a TP012 finding found again (on a fixed text) its pin.
     pub fn attach(&self, finding: &mut Finding) {
-        if finding.rule.code != "TP012" {
+        if finding.rule != Rule::FloatingPlugin {
             return;
         }
         if let Some(pinning) = self
@@ -57,15 +58,12 @@ impl PluginPins {
 
 fn apply(finding: &mut Finding, pinning: &Pinning) {
     finding.help = Some(pinning.help.clone());
-    finding.fix = finding.target.clone().map(|span| Fix {
-        applicability: pinning.applicability,
-        title: format!("Pin to `{}`", pinning.recommendation),
-        edits: vec![Edit {
-            span,
-            text: pinning.text.clone(),
-        }],
-    });
-    finding.recommendation = Some(pinning.recommendation.clone());
+    finding.pin(Pin::applicable(
+        format!("Pin to `{}`", pinning.recommendation),
+        pinning.recommendation.clone(),
+        pinning.text.clone(),
+        pinning.applicability,
+    ));
 }
 
 type Ask = (Coordinate, String, Option<String>);
@@ -173,10 +171,10 @@ pub async fn pin_plugins(
                     }
                     _ => continue,
                 };
-                let message = format!(
-                    "plugin `{coordinate}:{version}` needs Kestra {need} or later; the image runs {core}"
-                );
-                let Some(mut finding) = site.finding("TP015", message, None) else {
+                let message =
+                    incompatible_plugin::message(&format!("{coordinate}:{version}"), need, core);
+                let Some(mut finding) = site.finding(Rule::IncompatiblePlugin, message, None)
+                else {
                     continue;
                 };
                 match answers.get(&(
@@ -187,10 +185,7 @@ pub async fn pin_plugins(
                     Some(Ok(pin)) => {
                         let mut pinning = pinning(site, coordinate, pin);
                         pinning.applicability = Applicability::Unsafe;
-                        pinning.help = format!(
-                            "`{}` is the newest version Kestra {core} supports",
-                            pin.version
-                        );
+                        pinning.help = incompatible_plugin::help(&pin.version, core);
                         apply(&mut finding, &pinning);
                     }
                     Some(Err(error)) => note(error),
@@ -202,7 +197,9 @@ pub async fn pin_plugins(
                 Some(Ok(pin)) => {
                     let pinning = pinning(site, coordinate, pin);
                     if let Some(finding) = findings.iter_mut().find(|f| {
-                        f.rule.code == "TP012" && f.path == site.path() && &f.span == site.span()
+                        f.rule == Rule::FloatingPlugin
+                            && f.path == site.path()
+                            && &f.span == site.span()
                     }) {
                         apply(finding, &pinning);
                     }

@@ -43,8 +43,9 @@ pub struct ReleaseTable {
     /// Oldest first.
     pub lines: Vec<LineInfo>,
     prefix: String,
-    /// How many components a release has (`release-components`; 3 when unsaid).
-    components: usize,
+    /// How many components a release has (`release-components`); without it, no tag the
+    /// registry lists is taken for a release.
+    components: Option<usize>,
 }
 
 /// A line as numbers, for ordering (`1.10` after `1.9`).
@@ -70,7 +71,7 @@ impl ReleaseTable {
         let mut table = ReleaseTable {
             lines,
             prefix: rules.version_prefix.clone(),
-            components: rules.release_components.unwrap_or(3),
+            components: rules.release_components,
         };
         table.compute_ends(releases);
         table
@@ -134,7 +135,7 @@ impl ReleaseTable {
                 v.is_release()
                     && v.variant.is_empty()
                     && v.prefix == self.prefix
-                    && v.components.len() == self.components
+                    && Some(v.components.len()) == self.components
             })
             .collect();
         for version in &versions {
@@ -156,16 +157,9 @@ impl ReleaseTable {
             }
         }
         self.lines.sort_by_key(|l| line_key(&l.line));
-        if !versions.is_empty() {
+        if let Some(components) = self.components.filter(|_| !versions.is_empty()) {
             for line in &mut self.lines {
-                line.newest = newest_on(
-                    tags,
-                    variants,
-                    &self.prefix,
-                    self.components,
-                    &line.line,
-                    "",
-                );
+                line.newest = newest_on(tags, variants, &self.prefix, components, &line.line, "");
             }
         }
         if let Some(lts) = latest_lts.and_then(|t| TagVersion::parse(t, variants))
@@ -262,7 +256,7 @@ pub fn existing_on(
     variant: &str,
 ) -> Option<String> {
     let renamed = rules.variant_on(variant, line);
-    let components = rules.release_components.unwrap_or(3);
+    let components = rules.release_components?;
     [variant, renamed.as_str(), ""].into_iter().find_map(|v| {
         newest_on(
             tags,
@@ -403,5 +397,46 @@ mod tests {
             .map(|l| l.line.as_str())
             .collect();
         assert_eq!(lines, ["1.3", "2.1"]);
+    }
+
+    /// Releases have as many components as `release-components` says: two here, so `v3.5` is
+    /// a release (of line 3.5) and `v4.0.1` is not; without the key, no tag is a release.
+    #[test]
+    fn release_components_decide_what_a_release_is() {
+        let yaml = "version: 1\nimages:\n  api:\n    repositories: [ghcr.io/acme/api]\n    version-prefix: v\n    release-components: 2\n    releases:\n      policy: {lts-support-months: 12, max-lts-lines: 2}\n      lines:\n        - {line: \"3.4\", kind: feature, released: 2026-01-15}\n";
+        let data = RuleData::parse(yaml).unwrap();
+        let rules = data.images.get("api").unwrap();
+        let releases = rules.releases.as_ref().unwrap();
+        let tags: Vec<String> = ["v3.4", "v3.5", "v3.5.1", "v4.0.1"]
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+        let mut table = ReleaseTable::new(rules, releases);
+        table.complete(releases, &tags, None, &rules.variants);
+        assert_eq!(table.find("3.4").unwrap().newest.as_deref(), Some("v3.4"));
+        assert_eq!(table.find("3.5").unwrap().newest.as_deref(), Some("v3.5"));
+        assert!(table.find("4.0").is_none(), "v4.0.1 is no release");
+        assert_eq!(
+            existing_on(&tags, rules, "3.5", "").as_deref(),
+            Some("v3.5")
+        );
+
+        let mut unsaid = rules.clone();
+        unsaid.release_components = None;
+        let mut table = ReleaseTable::new(&unsaid, releases);
+        table.complete(releases, &tags, None, &unsaid.variants);
+        assert_eq!(table.find("3.4").unwrap().newest, None);
+        assert!(table.find("3.5").is_none());
+        assert!(table.find("4.0").is_none());
+        assert_eq!(existing_on(&tags, &unsaid, "3.4", ""), None);
+    }
+
+    #[test]
+    fn the_lts_channels_are_rule_data() {
+        let data = RuleData::builtin();
+        let releases = data.images["kestra"].releases.as_ref().unwrap();
+        assert!(releases.is_lts_channel("latest-lts"));
+        assert!(releases.is_lts_channel("latest-lts-slim"));
+        assert!(!releases.is_lts_channel("latest"));
     }
 }

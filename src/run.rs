@@ -218,7 +218,8 @@ pub fn run(paths: &[PathBuf], settings: &Settings, keep: Keep) -> Outcome {
 }
 
 fn sort_findings(findings: &mut [Finding]) {
-    findings.sort_by(|a, b| (&a.path, a.start, a.rule.code).cmp(&(&b.path, b.start, b.rule.code)));
+    findings
+        .sort_by(|a, b| (&a.path, a.start, a.rule.code()).cmp(&(&b.path, b.start, b.rule.code())));
 }
 
 impl FileOutcome {
@@ -269,12 +270,7 @@ fn check_source(file: SourceFile, kind: Kind, settings: &Settings) -> FileOutcom
     let scanned = match scan::scan(&file, kind) {
         Ok(scanned) => scanned,
         Err(e) => {
-            outcome.error = Some(FileError {
-                path: file.display_path(),
-                line: e.line,
-                column: e.column,
-                message: e.message,
-            });
+            outcome.error = Some(e);
             return outcome;
         }
     };
@@ -302,7 +298,7 @@ fn check_source(file: SourceFile, kind: Kind, settings: &Settings) -> FileOutcom
             parsed: r
                 .unresolved
                 .is_none()
-                .then(|| Image::parse(&r.value.text).ok())
+                .then(|| r.image.clone().ok())
                 .flatten(),
         })
         .collect();

@@ -110,6 +110,39 @@ pub fn display_path(path: &std::path::Path) -> String {
     }
 }
 
+/// A problem at a place: what kept tagpin from checking a file (a YAML syntax error, a scan
+/// error, an unreadable file) or from reading a rules file. The line and character column are
+/// 1-based; the path is filled in by whoever knows it ([`FileError::in_file`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, thiserror::Error)]
+#[error("{message}")]
+pub struct FileError {
+    pub path: String,
+    pub line: Option<usize>,
+    #[serde(skip)]
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+impl FileError {
+    /// A problem at `line` and `column` of a text whose path the caller adds.
+    pub fn at(line: Option<usize>, column: Option<usize>, message: impl Into<String>) -> Self {
+        FileError {
+            path: String::new(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+
+    /// The same problem, in the file at `path`.
+    pub fn in_file(self, path: impl Into<String>) -> Self {
+        FileError {
+            path: path.into(),
+            ..self
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

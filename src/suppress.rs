@@ -61,7 +61,7 @@ impl Suppressions {
                             if rule.is_none() {
                                 unknown.push(name.to_string());
                             }
-                            rule.map(|r| (r.code, Cell::new(false)))
+                            rule.map(|r| (r.code(), Cell::new(false)))
                         })
                         .collect()
                 });

@@ -8,7 +8,7 @@
 use saphyr_parser::{Event, Parser, ScalarStyle};
 use std::collections::HashMap;
 
-use crate::source::Span;
+use crate::source::{FileError, Span};
 
 /// Deeper nesting than this is refused: no real manifest comes close, and walkers recurse.
 pub const MAX_DEPTH: usize = 256;
@@ -41,16 +41,9 @@ pub struct Stream {
     pub documents: Vec<Document>,
 }
 
-/// A YAML syntax error, with a 1-based line and character column.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyntaxError {
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
-}
-
 impl Stream {
-    pub fn parse(text: &str) -> Result<Stream, SyntaxError> {
+    /// The documents of `text`, or its YAML syntax error (at a line and column).
+    pub fn parse(text: &str) -> Result<Stream, FileError> {
         Builder::new(text).build()
     }
 
@@ -243,20 +236,20 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn build(mut self) -> Result<Stream, SyntaxError> {
+    fn build(mut self) -> Result<Stream, FileError> {
         let text = self.text;
         for event in Parser::new_from_str(text) {
-            let (event, span) = event.map_err(|e| SyntaxError {
-                line: e.marker().line(),
-                column: e.marker().col() + 1,
-                message: e.info().to_string(),
+            let (event, span) = event.map_err(|e| {
+                FileError::at(
+                    Some(e.marker().line()),
+                    Some(e.marker().col() + 1),
+                    e.info(),
+                )
             })?;
             let start = self.offsets.byte(span.start.index());
             let end = self.offsets.byte(span.end.index()).max(start);
-            let error = |message: &str| SyntaxError {
-                line: span.start.line(),
-                column: span.start.col() + 1,
-                message: message.to_string(),
+            let error = |message: &str| {
+                FileError::at(Some(span.start.line()), Some(span.start.col() + 1), message)
             };
             match event {
                 Event::Scalar(value, style, anchor, _) => {
@@ -330,7 +323,7 @@ impl<'a> Builder<'a> {
 
     /// Compose and Kubernetes' strict decoding reject a key written twice; taking either value
     /// silently would check something other than what runs.
-    fn unique_keys(&self, pairs: &[(NodeId, NodeId)]) -> Result<(), SyntaxError> {
+    fn unique_keys(&self, pairs: &[(NodeId, NodeId)]) -> Result<(), FileError> {
         if pairs.len() < 2 {
             return Ok(());
         }
@@ -347,16 +340,16 @@ impl<'a> Builder<'a> {
             self.position(pairs[pair[0]].0),
             self.position(pairs[pair[1]].0),
         );
-        Err(SyntaxError {
-            line: second.0,
-            column: second.1,
-            message: format!(
+        Err(FileError::at(
+            Some(second.0),
+            Some(second.1),
+            format!(
                 "duplicate key `{}` on lines {} and {}: keep one",
                 key(pair[0]).unwrap_or_default(),
                 first.0,
                 second.0
             ),
-        })
+        ))
     }
 
     /// The 1-based line and character column of a node.
@@ -508,7 +501,7 @@ mod tests {
     fn multi_documents_and_errors() {
         assert_eq!(stream("a: 1\n---\nb: 2\n---\n").documents.len(), 3);
         let error = Stream::parse("a: 1\n  b: [\n").unwrap_err();
-        assert!(error.line >= 2, "{error:?}");
+        assert!(error.line >= Some(2), "{error:?}");
     }
 
     #[test]
@@ -516,7 +509,7 @@ mod tests {
         let error =
             Stream::parse("services:\n  web:\n    image: a:1\n    ports: [1]\n    image: a:2\n")
                 .unwrap_err();
-        assert_eq!((error.line, error.column), (5, 5));
+        assert_eq!((error.line, error.column), (Some(5), Some(5)));
         assert_eq!(
             error.message,
             "duplicate key `image` on lines 3 and 5: keep one"

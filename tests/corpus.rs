@@ -62,7 +62,10 @@ fn corpus_scans_and_findings_match_the_review() {
             let path = f.path.strip_prefix(&prefix).unwrap_or(&f.path);
             format!(
                 "{path}:{}:{} {} {}",
-                f.start.line, f.start.column, f.rule.code, f.image
+                f.start.line,
+                f.start.column,
+                f.rule.code(),
+                f.image
             )
         })
         .collect();

@@ -142,7 +142,7 @@ fn unpinned(outcome: &Outcome) -> usize {
     outcome
         .findings
         .iter()
-        .filter(|f| resolve::is_pinnable(f.rule.code) && f.recommendation.is_none())
+        .filter(|f| f.rule.pinned_by_registry_answer() && f.recommendation.is_none())
         .count()
 }
 

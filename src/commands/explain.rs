@@ -8,14 +8,14 @@ use crate::rules;
 pub fn explain(code: Option<&str>) -> Result<Status> {
     let mut out = stdout();
     let Some(code) = code else {
-        for rule in rules::RULES {
+        for rule in rules::Rule::ALL {
             writeln!(
                 out,
                 "{}  {:20}  {:7}  {}",
-                rule.code,
-                rule.name,
-                rule.severity.as_str(),
-                rule.summary
+                rule.code(),
+                rule.name(),
+                rule.severity().as_str(),
+                rule.summary()
             )?;
         }
         out.flush()?;
@@ -23,13 +23,13 @@ pub fn explain(code: Option<&str>) -> Result<Status> {
     };
     match rules::find(code) {
         Some(rule) => {
-            write!(out, "{}", rule.docs)?;
+            write!(out, "{}", rule.docs())?;
             writeln!(
                 out,
                 "\nSeverity: {} · needs the registry: {} · fixable: {}",
-                rule.severity.as_str(),
-                if rule.registry { "yes" } else { "no" },
-                if rule.fixable { "yes" } else { "no" }
+                rule.severity().as_str(),
+                rule.needs().as_str(),
+                if rule.fixable() { "yes" } else { "no" }
             )?;
             out.flush()?;
             Ok(Status::Clean)

@@ -121,7 +121,7 @@ pub fn parse(path: &Path, text: &str, errors: &mut Vec<ConfigError>) -> ConfigFi
     let stream = match Stream::parse(text) {
         Ok(stream) => stream,
         Err(e) => {
-            let offset = offset_of(text, e.line, e.column);
+            let offset = offset_of(text, e.line.unwrap_or(1), e.column.unwrap_or(1));
             let message = format!("invalid YAML: {}", e.message);
             errors.push(file.origin.error(offset..offset, message, "here", None));
             return file;

@@ -202,7 +202,7 @@ impl Settings {
         let codes = |names: &[String]| -> HashSet<&'static str> {
             names
                 .iter()
-                .filter_map(|name| rules::find(name).map(|r| r.code))
+                .filter_map(|name| rules::find(name).map(rules::Rule::code))
                 .collect()
         };
         let select = if overrides.select.is_empty() {

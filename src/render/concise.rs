@@ -23,7 +23,7 @@ impl Report for Concise {
                 escape::text(&f.path),
                 f.start.line,
                 f.start.column,
-                f.rule.code,
+                f.rule.code(),
                 escape::text(&f.message)
             )?;
         }

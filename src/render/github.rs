@@ -44,7 +44,7 @@ impl Report for Github {
                 f.start.column,
                 f.end.line,
                 f.end.column,
-                property(&format!("{} {}", f.rule.code, f.rule.name)),
+                property(&format!("{} {}", f.rule.code(), f.rule.name())),
                 data(&f.message)
             )?;
         }

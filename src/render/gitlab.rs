@@ -31,10 +31,10 @@ impl Report for Gitlab {
                     &f.image
                 };
                 let fingerprint =
-                    Sha256::digest(format!("{}\0{}\0{subject}", f.rule.code, f.path).as_bytes());
+                    Sha256::digest(format!("{}\0{}\0{subject}", f.rule.code(), f.path).as_bytes());
                 json!({
                     "description": f.message,
-                    "check_name": format!("{} {}", f.rule.code, f.rule.name),
+                    "check_name": format!("{} {}", f.rule.code(), f.rule.name()),
                     "fingerprint": format!("{fingerprint:x}"),
                     "severity": match f.severity() {
                         Severity::Error => "major",

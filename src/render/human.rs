@@ -59,7 +59,7 @@ impl Report for Human {
                 Severity::Warning => miette::Severity::Warning,
                 Severity::Info => miette::Severity::Advice,
             };
-            let label = finding.rule.name.replace('-', " ");
+            let label = finding.rule.name().replace('-', " ");
             let source = report.sources.get(&finding.path).map(|source| {
                 snippets
                     .entry(&finding.path)
@@ -71,7 +71,7 @@ impl Report for Human {
                 None => finding.span.clone(),
             };
             let mut diagnostic = MietteDiagnostic::new(escape::text(&finding.message))
-                .with_code(format!("{} {}", finding.rule.code, finding.rule.name))
+                .with_code(format!("{} {}", finding.rule.code(), finding.rule.name()))
                 .with_severity(severity)
                 .with_label(LabeledSpan::at(span, label));
             if let Some(help) = &finding.help {

@@ -69,8 +69,8 @@ impl Report for Json {
                 .findings
                 .iter()
                 .map(|f| FindingJson {
-                    code: f.rule.code,
-                    rule: f.rule.name,
+                    code: f.rule.code(),
+                    rule: f.rule.name(),
                     severity: f.severity().as_str(),
                     path: &f.path,
                     line: f.start.line,

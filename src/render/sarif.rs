@@ -10,7 +10,7 @@ use url::Url;
 
 use super::{Diagnostics, Report, write_errors};
 use crate::finding::Finding;
-use crate::rules::{RULES, Severity};
+use crate::rules::{Needs, Rule, Severity};
 use crate::source::absolute;
 
 pub struct Sarif;
@@ -75,18 +75,18 @@ impl Report for Sarif {
         err: &mut dyn Write,
     ) -> io::Result<()> {
         write_errors(report.errors, err)?;
-        let rules: Vec<Value> = RULES
+        let rules: Vec<Value> = Rule::ALL
             .iter()
             .map(|rule| {
                 json!({
-                    "id": rule.code,
-                    "name": rule.name,
-                    "shortDescription": {"text": rule.summary},
-                    "fullDescription": {"text": rule.summary},
-                    "help": {"text": rule.docs, "markdown": rule.docs},
-                    "helpUri": format!("{}/blob/main/rules/docs/{}.md", env!("CARGO_PKG_REPOSITORY"), rule.code),
-                    "defaultConfiguration": {"level": level(rule.severity)},
-                    "properties": {"requiresRegistry": rule.registry, "fixable": rule.fixable},
+                    "id": rule.code(),
+                    "name": rule.name(),
+                    "shortDescription": {"text": rule.summary()},
+                    "fullDescription": {"text": rule.summary()},
+                    "help": {"text": rule.docs(), "markdown": rule.docs()},
+                    "helpUri": format!("{}/blob/main/{}", env!("CARGO_PKG_REPOSITORY"), rule.doc_path()),
+                    "defaultConfiguration": {"level": level(rule.severity())},
+                    "properties": {"requiresRegistry": rule.needs() == Needs::Registry, "fixable": rule.fixable()},
                 })
             })
             .collect();
@@ -94,12 +94,12 @@ impl Report for Sarif {
             .findings
             .iter()
             .map(|f| {
-                let index = RULES
+                let index = Rule::ALL
                     .iter()
-                    .position(|r| r.code == f.rule.code)
+                    .position(|r| *r == f.rule)
                     .unwrap_or(0);
                 let mut result = json!({
-                    "ruleId": f.rule.code,
+                    "ruleId": f.rule.code(),
                     "ruleIndex": index,
                     "level": level(f.severity()),
                     "message": {"text": f.message},

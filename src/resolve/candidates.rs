@@ -85,9 +85,9 @@ fn candidates(tag: Option<&str>, tags: &[String], image: &Image, rules: &RuleDat
                 .unwrap_or_default(),
         ),
     };
-    let lts_lines: Option<Vec<String>> = tag
-        .filter(|t| t.starts_with("latest-lts") || t.starts_with("lts"))
-        .and_then(|_| image_rules?.releases.as_ref())
+    let lts_lines: Option<Vec<String>> = image_rules
+        .and_then(|r| r.releases.as_ref())
+        .filter(|releases| tag.is_some_and(|t| releases.is_lts_channel(t)))
         .map(|releases| {
             releases
                 .lines

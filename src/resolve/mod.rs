@@ -10,12 +10,16 @@ use futures::StreamExt;
 use jiff::civil::Date;
 
 use crate::check::Pinned;
-use crate::finding::{Applicability, Edit, Finding, Fix};
+use crate::finding::{Finding, Pin};
 use crate::pin::PinStyle;
-use crate::policy::{ReleaseTable, Support};
+use crate::policy::ReleaseTable;
 use crate::reference::Image;
 use crate::registry::{ErrorKind, Registry, RegistryError, Resolution};
 use crate::rules::data::RuleData;
+use crate::rules::{
+    Rule, digest_mismatch, outdated_patch, platform_digest, shorten, unknown_tag,
+    unsupported_release,
+};
 use crate::version::TagVersion;
 
 /// Pin checks in flight at once; each host's own connection limit applies below it.
@@ -73,13 +77,6 @@ pub async fn resolve_all(
     distinct.into_keys().zip(answers).collect()
 }
 
-/// The rules whose findings a pin fixes without changing what runs.
-const PINNABLE: [&str; 4] = ["TP001", "TP002", "TP003", "TP013"];
-
-pub fn is_pinnable(code: &str) -> bool {
-    PINNABLE.contains(&code)
-}
-
 /// Attach recommendations to the findings that a pin fixes; returns the distinct reasons some
 /// could not be had (an unreachable registry, offline without a cached answer).
 pub async fn recommend(
@@ -91,17 +88,17 @@ pub async fn recommend(
 ) -> Recommended {
     let images: Vec<Image> = findings
         .iter()
-        .filter(|f| PINNABLE.contains(&f.rule.code))
-        .filter_map(|f| Image::parse(&f.image).ok())
+        .filter(|f| f.rule.pinned_by_registry_answer())
+        .filter_map(|f| f.parsed.clone())
         .collect();
     let answers = resolve_all(registry, rules, &images, progress).await;
     let mut problems = BTreeSet::new();
     let mut offline = BTreeSet::new();
     for finding in findings
         .iter_mut()
-        .filter(|f| PINNABLE.contains(&f.rule.code))
+        .filter(|f| f.rule.pinned_by_registry_answer())
     {
-        let Ok(image) = Image::parse(&finding.image) else {
+        let Some(image) = finding.parsed.clone() else {
             continue;
         };
         match answers.get(&image.to_string()) {
@@ -150,10 +147,11 @@ async fn verify_targets(
 ) -> Option<String> {
     let mut unchecked = 0;
     for finding in findings.iter_mut().filter(|f| {
-        f.rule.code == "TP005"
-            || (matches!(f.rule.code, "TP006" | "TP007") && f.recommendation.is_some())
+        f.rule == Rule::UnknownTag
+            || (matches!(f.rule, Rule::UnsupportedRelease | Rule::OutdatedPatch)
+                && f.recommendation.is_some())
     }) {
-        let Ok(image) = Image::parse(&finding.image) else {
+        let Some(image) = finding.parsed.clone() else {
             continue;
         };
         let Some(image_rules) = rules.image_rules(&image) else {
@@ -166,7 +164,7 @@ async fn verify_targets(
                 continue;
             }
         };
-        if finding.rule.code == "TP005" {
+        if finding.rule == Rule::UnknownTag {
             suggest_existing(finding, &image, image_rules, &tags);
             continue;
         }
@@ -263,16 +261,12 @@ fn suggest_existing(
         return;
     }
     let name = &finding.image[image.name_range.clone()];
-    finding.message = format!("`{}` does not exist in {}", finding.image, image.registry);
+    finding.message = unknown_tag::not_in(&finding.image, &image.registry);
     // The newest release of the same line, else the nearest tag by spelling.
     let same_line = TagVersion::parse(&scheme, &rules.variants)
         .and_then(|v| crate::policy::existing_on(tags, rules, &v.line(), &v.variant));
-    finding.help = Some(
-        match same_line.or_else(|| closest_tag(tag, tags, Some(rules))) {
-            Some(closest) => format!("did you mean `{name}:{closest}`?"),
-            None => "pin a tag the registry has".to_string(),
-        },
-    );
+    let suggestion = same_line.or_else(|| closest_tag(tag, tags, Some(rules)));
+    finding.help = Some(unknown_tag::did_you_mean(name, suggestion.as_deref()));
 }
 
 /// `text` with every whole-word `old` (a tag) replaced by `new`.
@@ -305,10 +299,10 @@ pub struct Recommended {
 impl Recommended {
     /// Give a finding found again (on a fixed text) the pin its image resolved to.
     pub fn attach(&self, finding: &mut Finding) {
-        if !PINNABLE.contains(&finding.rule.code) {
+        if !finding.rule.pinned_by_registry_answer() {
             return;
         }
-        let Ok(image) = Image::parse(&finding.image) else {
+        let Some(image) = finding.parsed.clone() else {
             return;
         };
         if let Some(resolution) = self.resolutions.get(&image.to_string()) {
@@ -337,7 +331,7 @@ pub async fn verify_pins(
     // tens of megabytes, and the registry client limits its connections anyway.
     let checks: Vec<_> = futures::stream::iter(pins.iter().map(|pin| async {
         match &pin.image.digest {
-            Some(_) => verify_pin(registry, pin).await,
+            Some(_) => verify_pin(registry, rules, today, pin).await,
             None => {
                 verify_tag(
                     registry,
@@ -367,22 +361,23 @@ pub async fn verify_pins(
     (findings, problems.into_iter().collect())
 }
 
-async fn verify_pin(registry: &Registry, pin: &Pinned) -> Result<Option<Finding>, RegistryError> {
+async fn verify_pin(
+    registry: &Registry,
+    rules: &RuleData,
+    today: Date,
+    pin: &Pinned,
+) -> Result<Option<Finding>, RegistryError> {
     let image = &pin.image;
     let Some(digest) = image.digest.as_deref() else {
         return Ok(None);
     };
-    let name = &pin.written[image.name_range.clone()];
-    let short = |d: &str| d.chars().take(19).collect::<String>();
+    let text = shorten(&pin.written);
+    let t = pin.tagged(&text, rules, today);
     let Some(tag) = image.tag.as_deref() else {
         if registry.manifest(image, digest).await?.is_some() {
             return Ok(None);
         }
-        let message = format!(
-            "`{}` names a digest {} does not have",
-            pin.written, image.registry
-        );
-        return Ok(pin.finding("TP008", message, Some("pin a digest that exists".into())));
+        return Ok(pin.finding(digest_mismatch::missing(&t, &image.registry)));
     };
     let Some(current) = registry.manifest(image, tag).await? else {
         return Ok(None);
@@ -394,30 +389,11 @@ async fn verify_pin(registry: &Registry, pin: &Pinned) -> Result<Option<Finding>
     if current.is_index() && pinned.as_ref().is_some_and(|m| !m.is_index()) {
         let entries = registry.index_entries(image, &current.digest).await?;
         if let Some((_, platform)) = entries.iter().find(|(d, _)| d == digest) {
-            let message = format!(
-                "`{name}:{tag}@{}…` pins the {platform} manifest, not the multi-arch index",
-                short(digest)
-            );
-            let help = format!(
-                "pin the index `{}` so that every platform gets its image",
-                current.digest
-            );
-            return Ok(pin
-                .finding("TP009", message, Some(help))
-                .map(|finding| repin(finding, name, tag, &current.digest, Applicability::Safe)));
+            let d = platform_digest::check(&t, digest, platform, &current.digest);
+            return Ok(pin.finding(d));
         }
     }
-    let message = format!(
-        "`{name}:{tag}@{}…` is pinned to a digest `{tag}` no longer points to",
-        short(digest)
-    );
-    let help = format!(
-        "`{tag}` now points to `{}`: check what changed, then re-pin",
-        current.digest
-    );
-    Ok(pin
-        .finding("TP008", message, Some(help))
-        .map(|finding| repin(finding, name, tag, &current.digest, Applicability::Unsafe)))
+    Ok(pin.finding(digest_mismatch::moved(&t, digest, &current.digest)))
 }
 
 /// An image's release table completed by the registry: its tags and where `latest-lts` points;
@@ -431,11 +407,17 @@ pub async fn completed_table(
     let releases = image_rules.releases.as_ref()?;
     let mut table = ReleaseTable::new(image_rules, releases);
     let tags = registry.tags(image).await.ok()?;
-    let mut lts = image.clone();
-    lts.tag = Some("latest-lts".into());
-    let latest_lts = match registry.resolve(&lts, rules).await {
-        Ok(resolution) => resolution.release,
-        Err(_) => None,
+    let latest_lts = match releases.lts_channels.first() {
+        Some(channel) => {
+            let mut lts = image.clone();
+            lts.tag = Some(channel.clone());
+            registry
+                .resolve(&lts, rules)
+                .await
+                .ok()
+                .and_then(|r| r.release)
+        }
+        None => None,
     };
     table.complete(
         releases,
@@ -460,19 +442,15 @@ async fn verify_tag(
     let Some(tag) = image.tag.as_deref() else {
         return Ok(None);
     };
-    let name = &pin.written[image.name_range.clone()];
+    let text = shorten(&pin.written);
+    let t = pin.tagged(&text, rules, today);
     if registry.manifest(image, tag).await?.is_none() {
         let tags = registry.tags(image).await.unwrap_or_default();
-        let suggestion = closest_tag(tag, &tags, rules.image_rules(image));
-        let message = format!("`{}` does not exist in {}", pin.written, image.registry);
-        let help = suggestion.map(|s| format!("did you mean `{name}:{s}`?"));
-        return Ok(pin.finding(
-            "TP005",
-            message,
-            help.or_else(|| Some("pin a tag the registry has".into())),
-        ));
+        let suggestion = closest_tag(tag, &tags, t.rules);
+        let d = unknown_tag::not_in_registry(&t, &image.registry, suggestion.as_deref());
+        return Ok(pin.finding(d));
     }
-    let (Some(table), Some(image_rules)) = (table, rules.image_rules(image)) else {
+    let (Some(table), Some(image_rules)) = (table, t.rules) else {
         return Ok(None);
     };
     let Some(version) = TagVersion::parse(tag, &image_rules.variants).filter(|v| v.is_release())
@@ -482,22 +460,11 @@ async fn verify_tag(
     if Some(version.components.len()) != image_rules.release_components {
         return Ok(None);
     }
-    let line = version.line();
     let tags = registry.tags(image).await.ok();
-    if let Support::Ended { .. } = table.support(&line, today) {
-        let targets: Vec<String> = table
-            .supported(today)
-            .iter()
-            .filter(|l| crate::policy::line_key(&l.line) > crate::policy::line_key(&line))
-            .filter_map(|l| table.target(l, &version.variant, image_rules, tags.as_deref()))
-            .collect();
-        let message = format!(
-            "`{}` is on {line}, which {} no longer supports; move to {}",
-            pin.written,
-            image.registry,
-            targets.join(" or ")
-        );
-        return Ok(pin.finding("TP006", message, None));
+    if let Some(d) =
+        unsupported_release::check_with(&t, image_rules, &version, table, tags.as_deref())
+    {
+        return Ok(pin.finding(d));
     }
     // A newer patch in the same variant, as the registry lists it.
     let newest = tags.as_deref().and_then(|tags| {
@@ -506,32 +473,14 @@ async fn verify_tag(
             &image_rules.variants,
             &version.prefix,
             version.components.len(),
-            &line,
+            &version.line(),
             &version.variant,
         )
     });
     let newer = newest.filter(|n| {
         TagVersion::parse(n, &image_rules.variants).is_some_and(|n| n.semver() > version.semver())
     });
-    if let Some(patch) = newer {
-        let message = format!("`{}`: {patch} is out (same line)", pin.written);
-        let help = format!("patches carry security fixes: move to `{name}:{patch}`");
-        return Ok(pin
-            .finding("TP007", message, Some(help))
-            .map(|mut finding| {
-                finding.recommendation = Some(format!("{name}:{patch}"));
-                finding.fix = finding.target.clone().map(|span| Fix {
-                    applicability: Applicability::Unsafe,
-                    title: format!("Move to `{patch}`"),
-                    edits: vec![Edit {
-                        span,
-                        text: patch.clone(),
-                    }],
-                });
-                finding
-            }));
-    }
-    Ok(None)
+    Ok(newer.and_then(|patch| pin.finding(outdated_patch::check(&t, &patch))))
 }
 
 /// The existing tag a missing one most likely meant: the scheme's prefix added (`1.0.3` →
@@ -564,27 +513,6 @@ pub fn closest_tag(
     crate::suggest::closest(tag, tags.iter().map(String::as_str)).map(str::to_string)
 }
 
-/// Point a digest pin at `digest`: the recommendation, and the edit of the digest's bytes.
-fn repin(
-    mut finding: Finding,
-    name: &str,
-    tag: &str,
-    digest: &str,
-    applicability: Applicability,
-) -> Finding {
-    finding.recommendation = Some(format!("{name}:{tag}@{digest}"));
-    finding.digest = Some(digest.to_string());
-    finding.fix = finding.target.clone().map(|span| Fix {
-        applicability,
-        title: format!("Pin to `{digest}`"),
-        edits: vec![Edit {
-            span,
-            text: digest.to_string(),
-        }],
-    });
-    finding
-}
-
 /// Attach the pin a resolution gives to a TP001/TP002/TP003 finding: the recommendation, the
 /// help line and, where the bytes of the tag are known, the safe fix (same digest).
 pub fn attach_pin(finding: &mut Finding, image: &Image, resolution: &Resolution, style: PinStyle) {
@@ -602,16 +530,9 @@ pub fn attach_pin(finding: &mut Finding, image: &Image, resolution: &Resolution,
     } else {
         suffix
     };
-    finding.fix = finding.target.clone().map(|span| Fix {
-        applicability: Applicability::Safe,
-        title: format!("Pin to `{}`", pinned),
-        edits: vec![Edit {
-            span,
-            text: text.to_string(),
-        }],
-    });
-    finding.recommendation = Some(pinned);
-    finding.digest = Some(resolution.digest.clone());
+    let title = format!("Pin to `{pinned}`");
+    let pin = Pin::safe(title, pinned.clone(), text.to_string());
+    finding.pin(pin.with_digest(&resolution.digest));
 }
 
 #[cfg(test)]

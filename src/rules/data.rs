@@ -9,6 +9,7 @@ use jiff::civil::Date;
 use serde::Deserialize;
 
 use crate::reference::Image;
+use crate::source::FileError;
 
 pub const DEFAULT: &str = include_str!("../../rules/default.yaml");
 pub const KESTRA: &str = include_str!("../../rules/kestra.yaml");
@@ -60,6 +61,10 @@ pub struct ImageRules {
     #[serde(default)]
     pub stale: Vec<String>,
     pub releases: Option<Releases>,
+    /// The image runs plugins (Kestra): plugin versions in its files are checked against the
+    /// core it runs.
+    #[serde(default)]
+    pub runs_plugins: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -76,6 +81,19 @@ pub struct VariantRename {
 pub struct Releases {
     pub policy: Policy,
     pub lines: Vec<Line>,
+    /// Channel tags that point to the newest release of the current LTS line (`latest-lts`);
+    /// with a variant suffix (`latest-lts-slim`) too.
+    #[serde(default)]
+    pub lts_channels: Vec<String>,
+}
+
+impl Releases {
+    /// Whether `tag` is one of the LTS channels, in any variant.
+    pub fn is_lts_channel(&self, tag: &str) -> bool {
+        self.lts_channels
+            .iter()
+            .any(|c| tag.starts_with(c.as_str()))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -105,31 +123,23 @@ pub enum LineKind {
     Feature,
 }
 
-/// A rule-data file that could not be read, with the line the parser points at.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{message}")]
-pub struct DataError {
-    pub line: Option<usize>,
-    pub column: Option<usize>,
-    pub message: String,
-}
-
 impl RuleData {
-    pub fn parse(text: &str) -> Result<RuleData, DataError> {
-        let data: RuleData = serde_norway::from_str(text).map_err(|e| DataError {
-            line: e.location().map(|l| l.line()),
-            column: e.location().map(|l| l.column()),
-            message: e.to_string(),
+    /// The rule data in `text`, or where it is wrong (the caller knows the file's path).
+    pub fn parse(text: &str) -> Result<RuleData, FileError> {
+        let data: RuleData = serde_norway::from_str(text).map_err(|e| {
+            let at = e.location();
+            let (line, column) = (at.as_ref().map(|l| l.line()), at.map(|l| l.column()));
+            FileError::at(line, column, e.to_string())
         })?;
         if data.version != 1 {
-            return Err(DataError {
-                line: None,
-                column: None,
-                message: format!(
+            return Err(FileError::at(
+                None,
+                None,
+                format!(
                     "unsupported rule data version {} (this tagpin reads version 1)",
                     data.version
                 ),
-            });
+            ));
         }
         Ok(data)
     }
@@ -162,6 +172,17 @@ impl RuleData {
         self.images
             .values()
             .find(|rules| rules.repositories.contains(&name))
+    }
+
+    /// Whether an image runs plugins: its name (on any registry or mirror) is the last part of
+    /// a repository whose rules say `runs-plugins`.
+    pub fn runs_plugins(&self, image: &Image) -> bool {
+        let name = image.repository.rsplit('/').next().unwrap_or("");
+        self.images.values().filter(|r| r.runs_plugins).any(|r| {
+            r.repositories
+                .iter()
+                .any(|repository| repository.rsplit('/').next() == Some(name))
+        })
     }
 
     /// A moving channel: `latest`, `latest-slim`, `stable-alpine`, `nightly`, `x-latest`.

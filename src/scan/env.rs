@@ -164,7 +164,7 @@ pub(super) fn scan(file: &SourceFile, out: &mut Vec<Reference>) {
                 };
                 reference.kind = FileKind::Compose;
                 reference.span = span;
-                reference.value = value;
+                reference.set_value(value);
                 reference.context = format!("{name}: {}", reference.context);
                 reference.from_env = Vec::new();
                 out.push(reference);

@@ -96,7 +96,7 @@ fn substitute_params(reference: &mut Reference, params: &[(String, Value)]) {
         at = end;
     }
     out.append(&value.from(at));
-    reference.value = out;
+    reference.set_value(out);
 }
 
 /// Every container `image` under `root`; shared with the scanners of files that embed pod specs.

@@ -25,8 +25,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::source::{SourceFile, Span};
-use crate::yaml::{NodeId, Stream, SyntaxError};
+use crate::reference::{Image, ReferenceError};
+use crate::source::{FileError, SourceFile, Span};
+use crate::yaml::{NodeId, Stream};
 use interpolate::{Syntax, interpolate};
 use std::collections::HashSet;
 
@@ -189,8 +190,11 @@ pub struct Reference {
     pub kind: FileKind,
     /// The value as written: the scalar, or the operand of `FROM`.
     pub span: Span,
-    /// The reference after evaluation (defaults, `ARG`s, Helm keys joined).
+    /// The reference after evaluation (defaults, `ARG`s, Helm keys joined); changed only by
+    /// [`Reference::set_value`], which parses it again.
     pub value: Value,
+    /// The value parsed as an image reference (the rules and the registry read this).
+    pub image: Result<Image, ReferenceError>,
     /// Where in the document it was found, e.g. `services.web.image`.
     pub context: String,
     /// A variable that has no default, if any.
@@ -215,6 +219,7 @@ impl Reference {
         Self {
             kind,
             span,
+            image: Image::parse(&value.text),
             value,
             context,
             unresolved: None,
@@ -222,6 +227,12 @@ impl Reference {
             from_env: Vec::new(),
             kustomized: None,
         }
+    }
+
+    /// Replace the evaluated value, and its parse.
+    pub fn set_value(&mut self, value: Value) {
+        self.image = Image::parse(&value.text);
+        self.value = value;
     }
 }
 
@@ -268,24 +279,6 @@ pub struct Scan {
     pub skipped: Option<String>,
     /// Whether the content showed a kind tagpin reads (a YAML file can hold none).
     pub recognised: bool,
-}
-
-/// A problem that kept tagpin from reading a file, at a 1-based line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScanError {
-    pub line: Option<usize>,
-    pub column: Option<usize>,
-    pub message: String,
-}
-
-impl From<SyntaxError> for ScanError {
-    fn from(e: SyntaxError) -> Self {
-        ScanError {
-            line: Some(e.line),
-            column: Some(e.column),
-            message: format!("invalid YAML: {}", e.message),
-        }
-    }
 }
 
 /// What a file's name says about it.
@@ -415,12 +408,12 @@ fn looks_like_template(text: &str) -> bool {
 }
 
 /// Scan one file whose kind was classified from its name.
-pub fn scan(file: &SourceFile, kind: Kind) -> Result<Scan, ScanError> {
+pub fn scan(file: &SourceFile, kind: Kind) -> Result<Scan, FileError> {
     scan_with(file, kind, true)
 }
 
 /// [`scan`], with or without the [`prefilter`] that spares parsing files with nothing to find.
-fn scan_with(file: &SourceFile, kind: Kind, prefilter: bool) -> Result<Scan, ScanError> {
+fn scan_with(file: &SourceFile, kind: Kind, prefilter: bool) -> Result<Scan, FileError> {
     let text = file.text.as_str();
     match kind {
         Kind::HelmTemplate => Ok(skipped(
@@ -464,7 +457,7 @@ fn scan_with(file: &SourceFile, kind: Kind, prefilter: bool) -> Result<Scan, Sca
 
 /// A file named on the command line under a name of no known kind: a Dockerfile when its first
 /// instruction is one, else YAML whose content tells its kind; otherwise a note says so.
-fn sniff(file: &SourceFile) -> Result<Scan, ScanError> {
+fn sniff(file: &SourceFile) -> Result<Scan, FileError> {
     let text = file.text.as_str();
     let first = text
         .lines()
@@ -496,20 +489,18 @@ fn skipped(why: &str) -> Scan {
     }
 }
 
-fn scan_yaml(file: &SourceFile, kind: Option<FileKind>) -> Result<Scan, ScanError> {
+fn scan_yaml(file: &SourceFile, kind: Option<FileKind>) -> Result<Scan, FileError> {
     let text = file.text.as_str();
     let stream = match Stream::parse(text) {
         Ok(stream) => stream,
-        Err(e) if looks_like_template(text) => {
-            return Err(ScanError {
-                message: format!(
-                    "invalid YAML: {} (the file has `{{{{ }}}}`: if it is a template, exclude it)",
-                    e.message
-                ),
-                ..e.into()
-            });
+        Err(e) => {
+            let hint = match looks_like_template(text) {
+                true => " (the file has `{{ }}`: if it is a template, exclude it)",
+                false => "",
+            };
+            let message = format!("invalid YAML: {}{hint}", e.message);
+            return Err(FileError { message, ..e }.in_file(file.display_path()));
         }
-        Err(e) => return Err(e.into()),
     };
     let mut references = Vec::new();
     let mut recognised = kind.is_some();
@@ -731,7 +722,7 @@ impl Doc<'_> {
         let mut reference =
             Reference::new(kind, self.stream.node(anchor).span.clone(), raw, context);
         match evaluated {
-            Ok(value) => reference.value = value,
+            Ok(value) => reference.set_value(value),
             Err(variable) => reference.unresolved = Some(variable),
         }
         reference

@@ -1,0 +1,45 @@
+//! TP008 digest-mismatch: `tag@digest` where the tag no longer points to the digest (or the
+//! registry has no such digest). The fix re-pins the digest the tag has now (unsafe).
+
+use super::{Diagnosis, Rule, Tagged};
+use crate::finding::{Applicability, Pin};
+
+/// The registry has no manifest of the pinned digest.
+pub(crate) fn missing(t: &Tagged, registry: &str) -> Diagnosis {
+    let message = format!("`{}` names a digest {registry} does not have", t.written);
+    t.diagnosis(
+        Rule::DigestMismatch,
+        message,
+        Some("pin a digest that exists".into()),
+    )
+}
+
+/// `tag` points to `current` now, not to the pinned `digest`.
+pub(crate) fn moved(t: &Tagged, digest: &str, current: &str) -> Diagnosis {
+    let tag = t.tag;
+    let message = format!(
+        "`{}:{tag}@{}…` is pinned to a digest `{tag}` no longer points to",
+        t.name(),
+        short(digest)
+    );
+    let help = format!("`{tag}` now points to `{current}`: check what changed, then re-pin");
+    let mut d = t.diagnosis(Rule::DigestMismatch, message, Some(help));
+    d.pin = Some(repin(t, current, Applicability::Unsafe));
+    d
+}
+
+/// A digest as quoted in a message.
+pub(crate) fn short(digest: &str) -> String {
+    digest.chars().take(19).collect()
+}
+
+/// Point the digest pin at `digest`.
+pub(crate) fn repin(t: &Tagged, digest: &str, applicability: Applicability) -> Pin {
+    Pin::applicable(
+        format!("Pin to `{digest}`"),
+        format!("{}:{}@{digest}", t.name(), t.tag),
+        digest.to_string(),
+        applicability,
+    )
+    .with_digest(digest)
+}

@@ -1,0 +1,98 @@
+//! TP006 unsupported-release: a release on a line past its support window. The release table
+//! is the rule data's offline, and the registry's completion of it online (a newer line, where
+//! the LTS channel points, the patches it lists); both paths build the finding here. The fix
+//! is unsafe: it moves to the newest patch of the line the upgrade path allows.
+
+use super::{Diagnosis, Rule, Tagged};
+use crate::finding::Pin;
+use crate::policy::{ReleaseTable, Support, line_key};
+use crate::rules::data::{ImageRules, LineKind};
+use crate::version::TagVersion;
+
+/// The release a tag names, if the rule data can place it on a line.
+fn release(t: &Tagged, rules: &ImageRules) -> Option<TagVersion> {
+    let version = TagVersion::parse(t.tag, &rules.variants).filter(|v| v.is_release())?;
+    // Without the scheme's prefix, the tag does not exist (TP005).
+    if !rules.version_prefix.is_empty() && version.prefix.is_empty() {
+        return None;
+    }
+    let precise = Some(version.components.len()) == rules.release_components;
+    (precise || rules.is_imprecise(t.tag)).then_some(version)
+}
+
+/// Offline: the rule data's release table.
+pub(crate) fn check(t: &Tagged) -> Option<Diagnosis> {
+    let rules = t.rules?;
+    let version = release(t, rules)?;
+    let table = ReleaseTable::new(rules, rules.releases.as_ref()?);
+    check_with(t, rules, &version, &table, None)
+}
+
+/// TP006 for `version` in `table`; with the registry's `tags`, only tags it lists are named.
+pub(crate) fn check_with(
+    t: &Tagged,
+    rules: &ImageRules,
+    version: &TagVersion,
+    table: &ReleaseTable,
+    tags: Option<&[String]>,
+) -> Option<Diagnosis> {
+    let line = version.line();
+    let ended = match table.support(&line, t.today) {
+        Support::Supported { .. } => return None,
+        Support::Ended {
+            last_day: Some(day),
+        } => format!("supported until {day}"),
+        Support::Ended { last_day: None } => "superseded by a newer line".to_string(),
+        Support::Unlisted => "out of support".to_string(),
+    };
+    let kind = match table.find(&line).map(|l| l.kind) {
+        Some(LineKind::Lts) => " LTS",
+        _ => "",
+    };
+    let targets: Vec<String> = table
+        .supported(t.today)
+        .into_iter()
+        .filter(|l| line_key(&l.line) > line_key(&line))
+        .filter_map(|l| {
+            let tag = match tags {
+                Some(_) => table.target(l, &version.variant, rules, tags)?,
+                None => format!(
+                    "{}{}",
+                    l.newest
+                        .clone()
+                        .unwrap_or_else(|| format!("{}{}.x", rules.version_prefix, l.line)),
+                    rules.variant_on(&version.variant, &l.line)
+                ),
+            };
+            Some(match (l.kind, l.last_day) {
+                (LineKind::Lts, Some(day)) => format!("{tag} (LTS until {day})"),
+                _ => tag,
+            })
+        })
+        .collect();
+    let message = format!(
+        "`{}` is on {line}{kind}, {ended}; move to {}",
+        t.text,
+        targets.join(" or ")
+    );
+    let mut d = t.diagnosis(Rule::UnsupportedRelease, message, None);
+    let upgrade = table.upgrade(&line, t.today);
+    if let Some(upgrade) = upgrade
+        && let Some(new_tag) = table.target(upgrade, &version.variant, rules, tags)
+    {
+        let name = t.name();
+        let step = table
+            .supported(t.today)
+            .into_iter()
+            .find(|l| l.requires.as_deref() == Some(upgrade.line.as_str()))
+            .map(|later| format!(" ({} requires {}.x first)", later.line, upgrade.line))
+            .unwrap_or_default();
+        d.help = Some(format!("upgrade to `{name}:{new_tag}`{step}"));
+        d.pin = Some(Pin::unsafe_(
+            format!("Pin to `{name}:{new_tag}`"),
+            format!("{name}:{new_tag}"),
+            new_tag,
+        ));
+    }
+    Some(d)
+}
