@@ -346,7 +346,8 @@ pub fn check_file_with_plugins(
     if let Some(kind) = kind.filter(|_| settings.selects(Rule::UnusedSuppression.code())) {
         for unused in suppressions.unused(file) {
             let site = Site::new(file, unused.span.clone(), None, kind, None);
-            findings.push(site.finding("", None, unused_suppression::check(unused)));
+            let diagnosis = unused_suppression::check(unused.span, unused.message);
+            findings.push(site.finding("", None, diagnosis));
         }
     }
     (findings, pinned, Plugins { sites, kestra })

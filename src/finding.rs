@@ -1,22 +1,11 @@
 //! Findings are plain data: what a rule found, where, and what to do. Renderers turn them into
 //! text; nothing here prints.
 
-use serde::Serialize;
-
+use crate::pin::{Applicability, Pin};
 use crate::reference::Image;
 use crate::rules::{Rule, Severity};
 use crate::scan::FileKind;
 use crate::source::{Position, Span};
-
-/// How safe applying a fix is (ruff's applicability).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Applicability {
-    /// Keeps what runs today (same digest).
-    Safe,
-    /// Changes what runs: needs `--unsafe-fixes`.
-    Unsafe,
-}
 
 #[derive(Debug, Clone)]
 pub struct Finding {
@@ -41,55 +30,6 @@ pub struct Finding {
     /// plugin or a comment.
     pub reference: Option<usize>,
     pub fix: Option<Fix>,
-}
-
-/// What a pin writes into a finding's target, known from a rule or a registry answer.
-#[derive(Debug, Clone)]
-pub struct Pin {
-    /// Imperative: "Pin to `v2.0.5`".
-    pub title: String,
-    /// The whole reference once pinned.
-    pub recommendation: String,
-    /// The target's new bytes.
-    pub text: String,
-    pub applicability: Applicability,
-    /// The digest the pin names, when it names one.
-    pub digest: Option<String>,
-}
-
-impl Pin {
-    /// A pin that keeps what runs (the same digest).
-    pub fn safe(title: String, recommendation: String, text: String) -> Pin {
-        Pin::applicable(title, recommendation, text, Applicability::Safe)
-    }
-
-    /// A pin that changes what runs: applied only with `--unsafe-fixes`.
-    pub fn unsafe_(title: String, recommendation: String, text: String) -> Pin {
-        Pin::applicable(title, recommendation, text, Applicability::Unsafe)
-    }
-
-    pub fn applicable(
-        title: String,
-        recommendation: String,
-        text: String,
-        applicability: Applicability,
-    ) -> Pin {
-        Pin {
-            title,
-            recommendation,
-            text,
-            applicability,
-            digest: None,
-        }
-    }
-
-    /// The same pin, naming `digest`.
-    pub fn with_digest(self, digest: impl Into<String>) -> Pin {
-        Pin {
-            digest: Some(digest.into()),
-            ..self
-        }
-    }
 }
 
 /// A fix: byte-range edits and how safe they are.

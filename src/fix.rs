@@ -11,7 +11,8 @@ use serde::Serialize;
 
 use crate::check::check_file;
 use crate::config::Settings;
-use crate::finding::{Applicability, Edit, FileError, Finding};
+use crate::finding::{Edit, FileError, Finding};
+use crate::pin::Applicability;
 use crate::scan::{self, Kind, Reference};
 use crate::source::SourceFile;
 

@@ -14,7 +14,6 @@ pub mod fix;
 pub mod maven;
 pub mod pin;
 pub mod plugin_pins;
-pub mod policy;
 pub mod reference;
 pub mod registry;
 pub mod render;

@@ -1,5 +1,7 @@
-//! What a pin writes: a domain choice shared by the config (`pin:`), the command line (`--pin`)
-//! and the resolver. It lives below all three so none of them imports another for it.
+//! What a pin is: the style a user chooses (shared by the config's `pin:`, the command line's
+//! `--pin` and the resolver), and what one pin writes and how safe it is (made by the rules and
+//! the registry's answers, joined into a finding by `Finding::pin`). It lives below all of
+//! them so that none imports another for it.
 
 use serde::Serialize;
 
@@ -22,6 +24,65 @@ impl PinStyle {
             "digest" => Some(PinStyle::Digest),
             "version+digest" => Some(PinStyle::VersionDigest),
             _ => None,
+        }
+    }
+}
+
+/// How safe applying a fix is (ruff's applicability).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Applicability {
+    /// Keeps what runs today (same digest).
+    Safe,
+    /// Changes what runs: needs `--unsafe-fixes`.
+    Unsafe,
+}
+
+/// What a pin writes into a finding's target, known from a rule or a registry answer.
+#[derive(Debug, Clone)]
+pub struct Pin {
+    /// Imperative: "Pin to `v2.0.5`".
+    pub title: String,
+    /// The whole reference once pinned.
+    pub recommendation: String,
+    /// The target's new bytes.
+    pub text: String,
+    pub applicability: Applicability,
+    /// The digest the pin names, when it names one.
+    pub digest: Option<String>,
+}
+
+impl Pin {
+    /// A pin that keeps what runs (the same digest).
+    pub fn safe(title: String, recommendation: String, text: String) -> Pin {
+        Pin::applicable(title, recommendation, text, Applicability::Safe)
+    }
+
+    /// A pin that changes what runs: applied only with `--unsafe-fixes`.
+    pub fn unsafe_(title: String, recommendation: String, text: String) -> Pin {
+        Pin::applicable(title, recommendation, text, Applicability::Unsafe)
+    }
+
+    pub fn applicable(
+        title: String,
+        recommendation: String,
+        text: String,
+        applicability: Applicability,
+    ) -> Pin {
+        Pin {
+            title,
+            recommendation,
+            text,
+            applicability,
+            digest: None,
+        }
+    }
+
+    /// The same pin, naming `digest`.
+    pub fn with_digest(self, digest: impl Into<String>) -> Pin {
+        Pin {
+            digest: Some(digest.into()),
+            ..self
         }
     }
 }

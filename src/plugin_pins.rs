@@ -5,8 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::check::{KestraImage, PluginSite, Plugins};
-use crate::finding::{Applicability, Finding, Pin};
+use crate::finding::Finding;
 use crate::maven::{Coordinate, Maven, PluginPin, Requested, compare, core_of_tag};
+use crate::pin::{Applicability, Pin};
 use crate::reference::Image;
 use crate::registry::{ErrorKind, RegistryError};
 use crate::rules::{Rule, incompatible_plugin};

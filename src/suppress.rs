@@ -6,8 +6,8 @@
 
 use std::cell::Cell;
 
-use crate::finding::FileError;
 use crate::rules;
+use crate::source::FileError;
 use crate::source::{SourceFile, Span};
 
 /// The word every suppression holds: a file without it has none.

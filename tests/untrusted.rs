@@ -47,11 +47,12 @@ fn hostile_tree(top: &Path) -> std::path::PathBuf {
         "FROM kestra/kestra:latest # \x1b[31m\x07\nRUN echo \x1b[2J\n",
     )
     .unwrap();
-    // A file that does not parse, with control characters in what the parser quotes.
+    // A file that does not parse, with control characters in what the parser quotes (and a
+    // word the pre-filter lets through to the parser).
     fs::create_dir_all(repo.join("bad\x1b[31m")).unwrap();
     fs::write(
         repo.join("bad\x1b[31m/docker-compose.yml"),
-        "services:\n  a: [\x1b[2J\x07\n  b: \"\x1b]0;x\n",
+        "services:\n  a: [\x1b[2J\x07 image\n  b: \"\x1b]0;x\n",
     )
     .unwrap();
     repo

@@ -3,11 +3,11 @@
 use std::io::{self, Write};
 
 use super::{Context, Error, Result, Status, stdout};
-use crate::policy::{self, ReleaseTable, Support};
 use crate::reference::Image;
 use crate::render::releases::{LineStatus, ReleaseLine, Releases};
 use crate::render::{self, ListFormat};
 use crate::resolve;
+use crate::rules::policy::{self, ReleaseTable, Support};
 
 pub fn releases(ctx: &Context, image: &str, format: ListFormat) -> Result<Status> {
     let settings = &ctx.settings;

@@ -6,8 +6,9 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::{Diagnostics, Report, write_errors};
-use crate::finding::{Applicability, FileError};
+use crate::finding::FileError;
 use crate::fix::Applied;
+use crate::pin::Applicability;
 use crate::scan::FileKind;
 
 pub struct Json;

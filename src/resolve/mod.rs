@@ -10,12 +10,13 @@ use futures::StreamExt;
 use jiff::civil::Date;
 
 use crate::check::Pinned;
-use crate::finding::{Finding, Pin};
+use crate::finding::Finding;
+use crate::pin::Pin;
 use crate::pin::PinStyle;
-use crate::policy::ReleaseTable;
 use crate::reference::Image;
 use crate::registry::{ErrorKind, Registry, RegistryError, Resolution};
 use crate::rules::data::RuleData;
+use crate::rules::policy::ReleaseTable;
 use crate::rules::{
     Rule, digest_mismatch, outdated_patch, platform_digest, shorten, unknown_tag,
     unsupported_release,
@@ -180,7 +181,7 @@ async fn verify_targets(
                 return Some(tag.to_string());
             }
             let version = release(tag)?;
-            crate::policy::existing_on(&tags, image_rules, &version.line(), &version.variant)
+            crate::rules::policy::existing_on(&tags, image_rules, &version.line(), &version.variant)
         };
         let mut replacements = Vec::new();
         for word in finding.message.split([' ', '`', ',', ';']).chain(
@@ -264,7 +265,7 @@ fn suggest_existing(
     finding.message = unknown_tag::not_in(&finding.image, &image.registry);
     // The newest release of the same line, else the nearest tag by spelling.
     let same_line = TagVersion::parse(&scheme, &rules.variants)
-        .and_then(|v| crate::policy::existing_on(tags, rules, &v.line(), &v.variant));
+        .and_then(|v| crate::rules::policy::existing_on(tags, rules, &v.line(), &v.variant));
     let suggestion = same_line.or_else(|| closest_tag(tag, tags, Some(rules)));
     finding.help = Some(unknown_tag::did_you_mean(name, suggestion.as_deref()));
 }
@@ -468,7 +469,7 @@ async fn verify_tag(
     }
     // A newer patch in the same variant, as the registry lists it.
     let newest = tags.as_deref().and_then(|tags| {
-        crate::policy::newest_on(
+        crate::rules::policy::newest_on(
             tags,
             &image_rules.variants,
             &version.prefix,

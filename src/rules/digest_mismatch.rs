@@ -2,7 +2,7 @@
 //! registry has no such digest). The fix re-pins the digest the tag has now (unsafe).
 
 use super::{Diagnosis, Rule, Tagged};
-use crate::finding::{Applicability, Pin};
+use crate::pin::{Applicability, Pin};
 
 /// The registry has no manifest of the pinned digest.
 pub(crate) fn missing(t: &Tagged, registry: &str) -> Diagnosis {

@@ -13,6 +13,7 @@ pub mod invalid_reference;
 pub mod missing_tag;
 pub mod outdated_patch;
 pub mod platform_digest;
+pub mod policy;
 pub mod stale_tag;
 pub mod unknown_tag;
 pub mod unresolved_variable;
@@ -24,7 +25,7 @@ use jiff::civil::Date;
 use serde::Serialize;
 
 use crate::escape;
-use crate::finding::Pin;
+use crate::pin::Pin;
 use crate::reference::Image;
 use crate::rules::data::{ImageRules, RuleData};
 use crate::source::Span;

@@ -2,7 +2,7 @@
 //! moves to it (unsafe: what runs changes).
 
 use super::{Diagnosis, Rule, Tagged};
-use crate::finding::Pin;
+use crate::pin::Pin;
 
 pub(crate) fn check(t: &Tagged, patch: &str) -> Diagnosis {
     let name = t.name();

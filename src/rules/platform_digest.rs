@@ -3,7 +3,7 @@
 
 use super::digest_mismatch::{repin, short};
 use super::{Diagnosis, Rule, Tagged};
-use crate::finding::Applicability;
+use crate::pin::Applicability;
 
 pub(crate) fn check(t: &Tagged, digest: &str, platform: &str, index: &str) -> Diagnosis {
     let message = format!(

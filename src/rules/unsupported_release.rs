@@ -4,9 +4,9 @@
 //! is unsafe: it moves to the newest patch of the line the upgrade path allows.
 
 use super::{Diagnosis, Rule, Tagged};
-use crate::finding::Pin;
-use crate::policy::{ReleaseTable, Support, line_key};
+use crate::pin::Pin;
 use crate::rules::data::{ImageRules, LineKind};
+use crate::rules::policy::{ReleaseTable, Support, line_key};
 use crate::version::TagVersion;
 
 /// The release a tag names, if the rule data can place it on a line.

@@ -2,15 +2,10 @@
 //! nothing in this run (`suppress` finds them).
 
 use super::{Diagnosis, Rule};
-use crate::suppress::Unused;
+use crate::source::Span;
 
-pub(crate) fn check(unused: Unused) -> Diagnosis {
+/// The comment (or the code in it) at `span`, and what `suppress` says of it.
+pub(crate) fn check(span: Span, message: String) -> Diagnosis {
     let help = "remove it, or the codes that no longer apply".to_string();
-    Diagnosis::new(
-        Rule::UnusedSuppression,
-        unused.span,
-        None,
-        unused.message,
-        Some(help),
-    )
+    Diagnosis::new(Rule::UnusedSuppression, span, None, message, Some(help))
 }
