@@ -244,6 +244,12 @@ fn is_separator(b: u8) -> bool {
     matches!(b, b'.' | b'_' | b'-')
 }
 
+/// Whether `tag` is a tag the distribution grammar allows: what a registry lists is written
+/// into files by `--fix`, so a tag that is not one (a hostile or broken registry) is never used.
+pub fn is_valid_tag(tag: &str) -> bool {
+    check_tag(tag).is_ok()
+}
+
 /// `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
 fn check_tag(tag: &str) -> Result<(), ReferenceError> {
     if tag.is_empty() {

@@ -427,5 +427,26 @@ fn read_tag_page(
             endpoint.host
         ))
     })?;
-    Ok(list.tags.unwrap_or_default())
+    let mut tags = list.tags.unwrap_or_default();
+    tags.retain(|tag| crate::reference::is_valid_tag(tag));
+    Ok(tags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tag_list_keeps_only_tags_the_grammar_allows() {
+        let body = r#"{"tags": ["v1.0.0", "v9.9.9\u001b[2J", "../../etc", "-x", "latest", ""]}"#;
+        let page = transport::Answer {
+            status: StatusCode::OK,
+            headers: Default::default(),
+            body: body.as_bytes().to_vec(),
+        };
+        let endpoint = Endpoint::from_url("https://registry.example").unwrap();
+        let image = Image::parse("app").unwrap();
+        let tags = read_tag_page(&page, &endpoint, &image).unwrap();
+        assert_eq!(tags, ["v1.0.0", "latest"]);
+    }
 }
