@@ -20,7 +20,7 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
 use crate::config::Exclude;
 use crate::finding::FileError;
-use crate::scan::{Kind, classify};
+use crate::scan::{FileKind, Kind, classify};
 use crate::source::{absolute, display_path};
 
 const VCS_FOLDERS: [&str; 4] = [".git", ".hg", ".svn", ".jj"];
@@ -72,13 +72,29 @@ pub fn discover(
             Ok(meta) if meta.is_dir() => walk(path, &excludes, follow, &mut found, &mut hand),
             // A file named on the command line is always read: its content decides when its
             // name does not.
-            Ok(meta) if meta.is_file() => hand(
-                Candidate {
-                    path: path.clone(),
-                    kind: classify(path).unwrap_or(Kind::Unnamed),
-                },
-                &mut found,
-            ),
+            Ok(meta) if meta.is_file() => {
+                let kind = classify(path).unwrap_or(Kind::Unnamed);
+                hand(
+                    Candidate {
+                        path: path.clone(),
+                        kind,
+                    },
+                    &mut found,
+                );
+                // Compose reads the `.env` beside it: a floating value there is this file's too
+                // (pre-commit names only the compose file that changed).
+                let env = path.with_file_name(".env");
+                if kind == Kind::Known(FileKind::Compose)
+                    && env.is_file()
+                    && !excludes.covers(&env, false)
+                {
+                    let env = Candidate {
+                        path: env,
+                        kind: Kind::Env,
+                    };
+                    hand(env, &mut found);
+                }
+            }
             Ok(_) => found.errors.push(not_regular(path)),
             Err(e) => found.errors.push(error(path, format!("cannot read: {e}"))),
         }

@@ -373,3 +373,46 @@ fn real_files_of_the_new_kinds() {
     assert!(!run.stderr.contains("error"), "{}", run.stderr);
     insta::assert_snapshot!("real_files_of_the_new_kinds", run.stdout);
 }
+
+/// A compose file named alone (as pre-commit names the one that changed) brings the `.env`
+/// beside it: the floating value there is found at its `.env` line, and the inventory says
+/// where the compose reference's value came from.
+#[test]
+fn a_compose_file_named_alone_brings_its_env() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = kinds().join("env");
+    let check = tagpin(
+        cache.path(),
+        &dir,
+        &[
+            "check",
+            "--offline",
+            "--no-config",
+            "--format",
+            "concise",
+            "compose.yaml",
+        ],
+    );
+    assert_eq!(check.code, 1, "{}", check.stderr);
+    assert!(
+        check.stdout.starts_with(".env:"),
+        "the finding is at the .env line: {}",
+        check.stdout
+    );
+    let images = tagpin(
+        cache.path(),
+        &dir,
+        &["images", "--no-config", "--format", "json", "compose.yaml"],
+    );
+    let json: serde_json::Value = serde_json::from_str(&images.stdout).unwrap();
+    let compose = json["references"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["path"] == "compose.yaml")
+        .expect("the compose reference");
+    assert!(
+        compose["context"].as_str().unwrap().contains("from .env:"),
+        "{compose}"
+    );
+}

@@ -29,6 +29,9 @@ struct Entry<'a> {
     repository: Option<&'a str>,
     tag: Option<&'a str>,
     digest: Option<&'a str>,
+    /// Where in the file it sits, and where its value came from (a `.env` line, the
+    /// kustomization that pins it).
+    context: &'a str,
 }
 
 pub fn json(inventory: &Inventory, out: &mut dyn Write) -> io::Result<()> {
@@ -45,6 +48,7 @@ pub fn json(inventory: &Inventory, out: &mut dyn Write) -> io::Result<()> {
             repository: r.parsed.as_ref().map(|p| p.repository.as_str()),
             tag: r.parsed.as_ref().and_then(|p| p.tag.as_deref()),
             digest: r.parsed.as_ref().and_then(|p| p.digest.as_deref()),
+            context: &r.context,
         })
         .collect();
     escape::json(
@@ -67,12 +71,24 @@ pub fn table(inventory: &Inventory, out: &mut dyn Write) -> io::Result<()> {
         .map(|l| l.chars().count())
         .max()
         .unwrap_or(0);
-    for (reference, location) in inventory.references.iter().zip(&locations) {
+    let kinds = inventory
+        .references
+        .iter()
+        .map(|r| r.kind.as_str().len())
+        .max()
+        .unwrap_or(0);
+    let images: Vec<_> = inventory
+        .references
+        .iter()
+        .map(|r| escape::text(&r.image))
+        .collect();
+    let image_width = images.iter().map(|i| i.chars().count()).max().unwrap_or(0);
+    for ((reference, location), image) in inventory.references.iter().zip(&locations).zip(&images) {
         writeln!(
             out,
-            "{location:width$}  {:10}  {}",
+            "{location:width$}  {:kinds$}  {image:image_width$}  {}",
             reference.kind.as_str(),
-            escape::text(&reference.image)
+            escape::text(&reference.context)
         )?;
     }
     let files: std::collections::BTreeSet<&str> = inventory
