@@ -6,6 +6,7 @@ use jiff::civil::Date;
 use serde::Serialize;
 
 use super::ListFormat;
+use crate::escape;
 use crate::rules::data::LineKind;
 
 /// The release table of one image as the command reports it. Fields are in the JSON's order.
@@ -50,10 +51,7 @@ impl LineStatus {
 
 pub fn write(releases: &Releases, format: ListFormat, out: &mut dyn Write) -> io::Result<()> {
     match format {
-        ListFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out, releases)?;
-            writeln!(out)
-        }
+        ListFormat::Json => escape::json(out, releases),
         ListFormat::Human => table(releases, out),
     }
 }

@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::ListFormat;
+use crate::escape;
 
 /// The answer for one image reference. Fields are in the JSON's order.
 #[derive(Debug, Serialize)]
@@ -50,13 +51,7 @@ pub fn images(
     err: &mut dyn Write,
 ) -> io::Result<()> {
     if format == ListFormat::Json {
-        let document = Document {
-            plugins: None,
-            resolutions: Some(answers),
-            version: 1,
-        };
-        serde_json::to_writer_pretty(&mut *out, &document)?;
-        return writeln!(out);
+        return document(out, None, Some(answers));
     }
     let width = answers
         .iter()
@@ -97,13 +92,7 @@ pub fn plugins(
     err: &mut dyn Write,
 ) -> io::Result<()> {
     if format == ListFormat::Json {
-        let document = Document {
-            plugins: Some(answers),
-            resolutions: None,
-            version: 1,
-        };
-        serde_json::to_writer_pretty(&mut *out, &document)?;
-        return writeln!(out);
+        return document(out, Some(answers), None);
     }
     let width = answers
         .iter()
@@ -127,4 +116,18 @@ pub fn plugins(
 
 fn no_answer(err: &mut dyn Write, what: &str, error: Option<&str>) -> io::Result<()> {
     writeln!(err, "error: {what}: {}", error.unwrap_or("no answer"))
+}
+
+/// The JSON document of `tagpin resolve`: registry answers or plugin pins.
+fn document<T: Serialize>(
+    out: &mut dyn Write,
+    plugins: Option<&[T]>,
+    resolutions: Option<&[T]>,
+) -> io::Result<()> {
+    let document = Document {
+        plugins,
+        resolutions,
+        version: 1,
+    };
+    escape::json(out, &document)
 }
