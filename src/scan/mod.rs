@@ -380,13 +380,33 @@ fn ci_kind(path: &Path, stem: &str) -> Option<FileKind> {
         _ if folder(1) == Some(".gitlab-ci") => FileKind::GitlabCi,
         "bitbucket-pipelines" => FileKind::Bitbucket,
         "config" if folder(1) == Some(".circleci") => FileKind::Circleci,
-        _ if stem.starts_with("azure-pipelines") || folder(1) == Some(".azure-pipelines") => {
-            FileKind::AzurePipelines
-        }
+        _ if is_azure_pipelines(path) => FileKind::AzurePipelines,
         ".woodpecker" | ".drone" => FileKind::Woodpecker,
         _ if folder(1) == Some(".woodpecker") => FileKind::Woodpecker,
         _ => return None,
     })
+}
+
+/// Renovate's patterns for Azure Pipelines: any YAML under `.azuredevops/`, and `azure…pipeline…`
+/// in the path (`azure-pipelines.yml`, `azure-pipeline.yml`, `.azure-pipelines/ci.yml`,
+/// `azure/pipelines/deploy.yml`), here in the name and the two folders above it only.
+fn is_azure_pipelines(path: &Path) -> bool {
+    let in_azuredevops = path
+        .ancestors()
+        .skip(1)
+        .any(|dir| dir.file_name().is_some_and(|d| d == ".azuredevops"));
+    let mut tail: Vec<String> = path
+        .components()
+        .rev()
+        .take(3)
+        .map(|c| c.as_os_str().to_string_lossy().to_ascii_lowercase())
+        .collect();
+    tail.reverse();
+    let tail = tail.join("/");
+    in_azuredevops
+        || tail
+            .find("azure")
+            .is_some_and(|at| tail[at..].contains("pipeline"))
 }
 
 fn beside_chart(path: &Path) -> bool {
@@ -524,6 +544,10 @@ fn scan_yaml(file: &SourceFile, kind: Option<FileKind>) -> Result<Scan, FileErro
             Some(FileKind::Kustomize) => kustomize::scan(&doc, root, out),
             Some(FileKind::GithubActions) => github::scan(&doc, root, out),
             Some(FileKind::GitlabCi) => gitlab::scan(&doc, root, out),
+            // Azure's broad names also match manifests that deploy its agents.
+            Some(FileKind::AzurePipelines) if kubernetes::is_manifest(&doc, root) => {
+                kubernetes::scan(&doc, root, out)
+            }
             Some(
                 ci @ (FileKind::Bitbucket
                 | FileKind::Circleci
@@ -926,6 +950,28 @@ mod tests {
                 "azure-pipelines.yml",
                 Some(Kind::Known(FileKind::AzurePipelines)),
             ),
+            (
+                "azure-pipeline.yaml",
+                Some(Kind::Known(FileKind::AzurePipelines)),
+            ),
+            (
+                "ci/azure_pipelines_build.yml",
+                Some(Kind::Known(FileKind::AzurePipelines)),
+            ),
+            (
+                ".azure-pipelines/ci.yml",
+                Some(Kind::Known(FileKind::AzurePipelines)),
+            ),
+            (
+                ".azuredevops/templates/build.yml",
+                Some(Kind::Known(FileKind::AzurePipelines)),
+            ),
+            (
+                "azure/pipelines/deploy.yml",
+                Some(Kind::Known(FileKind::AzurePipelines)),
+            ),
+            ("azure/values.yaml", Some(Kind::Known(FileKind::Helm))),
+            ("pipelines/pr.yml", Some(Kind::Yaml)),
             (".drone.yml", Some(Kind::Known(FileKind::Woodpecker))),
             (
                 ".woodpecker/test.yaml",
@@ -937,6 +983,23 @@ mod tests {
         for (name, expected) in cases {
             assert_eq!(classify(Path::new(name)), expected, "{name}");
         }
+    }
+
+    #[test]
+    fn a_manifest_with_an_azure_pipelines_name_is_kubernetes() {
+        let agent = "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - name: agent\n        image: example/azp-agent:latest\n";
+        let refs = test_support::scan_named("k8s/azure-pipelines-agent/deployment.yaml", agent);
+        let found: Vec<_> = refs.iter().map(|r| (r.kind, r.context.as_str())).collect();
+        assert_eq!(
+            found,
+            [(
+                FileKind::Kubernetes,
+                "spec.template.spec.containers[0].image"
+            )]
+        );
+        let pipeline = "resources:\n  containers:\n  - container: build\n    image: ubuntu:22.04\n";
+        let refs = test_support::scan_named(".azuredevops/build.yml", pipeline);
+        assert_eq!(refs[0].kind, FileKind::AzurePipelines);
     }
 
     #[test]
