@@ -177,24 +177,35 @@ fn kustomizations_below(dir: &Path) -> Arc<Vec<PathBuf>> {
     if let Some(found) = cache().lock().ok().and_then(|c| c.below.get(dir).cloned()) {
         return found;
     }
-    let found: Vec<PathBuf> = ignore::WalkBuilder::new(dir)
-        .max_depth(Some(DEPTH))
-        .hidden(true)
-        .build()
-        .flatten()
-        .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
-        .map(|e| e.into_path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| NAMES.contains(&n))
-        })
-        .collect();
+    let mut found = Vec::new();
+    find_below(dir, 1, &mut found);
+    found.sort();
     let found = Arc::new(found);
     if let Ok(mut c) = cache().lock() {
         c.below.insert(dir.to_path_buf(), found.clone());
     }
     found
+}
+
+/// The kustomizations at most [`DEPTH`] levels below `dir` (entries of `dir` are level 1),
+/// hidden folders left out. Names come from the folder listing and kinds from its entry types,
+/// so no file is opened or stat-ed: on a large tree this walk runs for every manifest's folder.
+fn find_below(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_file() && NAMES.contains(&name) {
+            found.push(entry.path());
+        } else if kind.is_dir() && depth < DEPTH && !name.starts_with('.') {
+            find_below(&entry.path(), depth + 1, found);
+        }
+    }
 }
 
 fn parse(file: &Path) -> Option<Arc<Kustomization>> {
