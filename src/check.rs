@@ -1,7 +1,8 @@
 //! References to findings: runs the offline rules (`rules::<name>::check`) on each reference,
 //! applies rule selection, `ignore-images` and inline suppressions (and TP014, the suppressions
 //! that suppressed nothing), and hands the pinned references and plugin versions on to the
-//! registry and Maven rules. [`Site::finding`] is where every finding is made.
+//! registry and Maven rules. The tag rules the registry completes run once, on what it said
+//! ([`Pinned::findings`]). [`Site::finding`] is where every finding is made.
 
 use jiff::civil::Date;
 
@@ -11,17 +12,17 @@ use crate::maven::Requested;
 use crate::reference::Image;
 use crate::rules::data::RuleData;
 use crate::rules::{
-    Diagnosis, Rule, Tagged, floating_plugin, floating_tag, imprecise_version, invalid_reference,
-    missing_tag, shorten, stale_tag, unknown_tag, unresolved_variable, unsupported_release,
-    unused_suppression, unversioned_tag,
+    Diagnosis, Rule, TagFacts, Tagged, floating_plugin, floating_tag, imprecise_version,
+    invalid_reference, missing_tag, outdated_patch, shorten, stale_tag, unknown_tag,
+    unresolved_variable, unsupported_release, unused_suppression, unversioned_tag,
 };
 use crate::scan::{FileKind, Place, Reference, Scan};
 use crate::source::{Position, SourceFile, Span};
 use crate::suppress::{self, Suppressions};
 
 /// A pinned reference the registry can say more about (a digest: TP008, TP009; a tag: TP005,
-/// TP006, TP007), with everything a finding on it needs decided while the file is at hand:
-/// location, selection, suppressions.
+/// TP006, TP007; a line beside its TP003: TP006), with everything a finding on it needs
+/// decided while the file is at hand: location, selection, suppressions.
 #[derive(Debug, Clone)]
 pub struct Pinned {
     pub image: Image,
@@ -56,6 +57,20 @@ impl Pinned {
             span: self.site.span.clone(),
             target: self.site.target.clone(),
         }
+    }
+
+    /// The tag rules the registry completes (TP005, TP006, TP007) on this pin, from what the
+    /// registry said about it (nothing: the rule data alone); the most specific rule wins.
+    pub fn findings(&self, data: &RuleData, today: Date, facts: &TagFacts) -> Option<Finding> {
+        if self.image.digest.is_some() {
+            return None;
+        }
+        let text = shorten(&self.written);
+        let t = self.tagged(&text, data, today);
+        unknown_tag::check(&t, facts)
+            .or_else(|| unsupported_release::check(&t, facts))
+            .or_else(|| outdated_patch::check(&t, facts))
+            .and_then(|d| self.finding(d))
     }
 
     /// The finding of a diagnosis on this pin (at the pin's bytes), unless its rule is
@@ -215,31 +230,38 @@ pub fn check_file_with_plugins(
     let mut findings = Vec::new();
     let mut pinned = Vec::new();
     for (index, reference) in scan.references.iter().enumerate() {
-        let diagnoses = diagnose(reference, settings);
-        if !diagnoses.is_empty() {
-            for d in diagnoses {
-                if allowed(d.rule, &d.span, Some(reference)) {
-                    let site = Site::new(
-                        file,
-                        d.span.clone(),
-                        d.target.clone(),
-                        reference.kind,
-                        Some(index),
-                    );
-                    findings.push(site.finding(
-                        &reference.value.text,
-                        reference.image.as_ref().ok(),
-                        d,
-                    ));
-                }
+        let diagnosis = diagnose(reference, settings);
+        let imprecise = diagnosis
+            .as_ref()
+            .is_some_and(|d| d.rule == Rule::ImpreciseVersion);
+        if let Some(d) = diagnosis {
+            if allowed(d.rule, &d.span, Some(reference)) {
+                let site = Site::new(
+                    file,
+                    d.span.clone(),
+                    d.target.clone(),
+                    reference.kind,
+                    Some(index),
+                );
+                findings.push(site.finding(
+                    &reference.value.text,
+                    reference.image.as_ref().ok(),
+                    d,
+                ));
             }
-            continue;
+            // A line out of support (`v1.0`) gets TP006 beside TP003.
+            if !imprecise {
+                continue;
+            }
         }
         let Some(image) = pinned_image(reference, settings) else {
             continue;
         };
         let (range, checks): (_, fn(Rule) -> bool) = match &image.digest_range {
             Some(digest) => (digest.clone(), Rule::checks_digest_pin),
+            None if imprecise => (image.tag_range.clone().unwrap_or_default(), |rule| {
+                rule == Rule::UnsupportedRelease
+            }),
             None => (
                 image.tag_range.clone().unwrap_or_default(),
                 Rule::checks_tag_pin,
@@ -365,26 +387,26 @@ fn pinned_image(reference: &Reference, settings: &Settings) -> Option<Image> {
     .then_some(image)
 }
 
-/// What the rules find on a reference: the most specific rule wins, and a release line out of
-/// support (`v1.0`) gets TP006 beside TP003.
-fn diagnose(reference: &Reference, settings: &Settings) -> Vec<Diagnosis> {
+/// What the rules find on a reference from the file and the rule data alone: the most specific
+/// rule wins. The rules the registry completes come after it ([`Pinned::findings`]).
+fn diagnose(reference: &Reference, settings: &Settings) -> Option<Diagnosis> {
     let text = &shorten(&reference.value.text);
     let value = &reference.value;
     if let Some(variable) = &reference.unresolved {
-        return vec![unresolved_variable::check(text, variable)];
+        return Some(unresolved_variable::check(text, variable));
     }
     if reference.pinned_elsewhere() {
-        return vec![];
+        return None;
     }
     let image = match &reference.image {
         Ok(image) => image,
-        Err(error) => return vec![invalid_reference::check(text, reference, error)],
+        Err(error) => return Some(invalid_reference::check(text, reference, error)),
     };
     if settings.ignores_image(image, &value.text) || image.digest.is_some() {
-        return vec![];
+        return None;
     }
     let Some(tag) = &image.tag else {
-        return vec![missing_tag::check(text, reference, image)];
+        return Some(missing_tag::check(text, reference, image));
     };
     let target = image.tag_range.clone().and_then(|r| value.span_of(r));
     let tagged = Tagged {
@@ -399,21 +421,8 @@ fn diagnose(reference: &Reference, settings: &Settings) -> Vec<Diagnosis> {
         target,
     };
     let t = &tagged;
-    if let Some(d) = stale_tag::check(t)
+    stale_tag::check(t)
         .or_else(|| floating_tag::check(t))
         .or_else(|| unversioned_tag::check(t))
-    {
-        return vec![d];
-    }
-    match imprecise_version::check(t) {
-        // Its TP006 has no fix of its own: the TP003 pin keeps what runs, and the pinned
-        // release then gets TP006's upgrade.
-        Some(imprecise) => std::iter::once(imprecise)
-            .chain(unsupported_release::check(t).map(|d| Diagnosis { pin: None, ..d }))
-            .collect(),
-        None => unknown_tag::check(t)
-            .or_else(|| unsupported_release::check(t))
-            .into_iter()
-            .collect(),
-    }
+        .or_else(|| imprecise_version::check(t))
 }

@@ -13,6 +13,7 @@ use crate::check::check_file;
 use crate::config::Settings;
 use crate::finding::{Edit, FileError, Finding};
 use crate::pin::Applicability;
+use crate::resolve::Known;
 use crate::scan::{self, Kind, Reference};
 use crate::source::SourceFile;
 
@@ -81,15 +82,23 @@ pub fn apply(text: &str, edits: &[Edit]) -> (String, Vec<Edit>) {
     (out, applied)
 }
 
-/// Fix one file: the first pass applies `findings`' fixes; later passes re-check the new text
-/// and `refix` gives the offline findings their fixes again, until no edit is left. The result
-/// must scan to the same references, each unchanged or exactly its recommendation.
+/// What the registry and Maven answered, for the findings on a text a fix wrote.
+pub struct Answers<'a> {
+    /// What the registry said about the pinned tags (the tag rules read it).
+    pub known: &'a Known,
+    /// Gives a finding found again the pin its answer gave.
+    pub attach: &'a dyn Fn(&mut Finding),
+}
+
+/// Fix one file: the first pass applies `findings`' fixes; later passes check the new text
+/// again with the same `answers`, until no edit is left. The result must scan to the same
+/// references, each unchanged or exactly its recommendation.
 pub fn fix_file(
     file: &SourceFile,
     kind: Kind,
     settings: &Settings,
     findings: &[&Finding],
-    refix: &dyn Fn(&mut Finding),
+    answers: &Answers,
     unsafe_fixes: bool,
 ) -> Result<Option<FileFix>, FileError> {
     let error = |message: String| FileError {
@@ -157,8 +166,13 @@ pub fn fix_file(
                 e.message
             ))
         })?;
-        current = check_file(&rescanned, &scanned, settings).0;
-        current.iter_mut().for_each(refix);
+        let (found, pinned) = check_file(&rescanned, &scanned, settings);
+        current = found;
+        current.extend(pinned.iter().filter_map(|pin| {
+            let facts = answers.known.facts(&pin.image);
+            pin.findings(&settings.data, settings.today, &facts)
+        }));
+        current.iter_mut().for_each(answers.attach);
     }
     if text == file.text {
         return Ok(None);

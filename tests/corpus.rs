@@ -116,6 +116,7 @@ fn fixing_the_whole_corpus_touches_only_reference_bytes() {
             notes: vec![],
             resolutions,
             style,
+            known: Default::default(),
         };
         outcome
             .findings
@@ -137,7 +138,10 @@ fn fixing_the_whole_corpus_touches_only_reference_bytes() {
                 kind,
                 &settings,
                 &findings,
-                &|f| recommended.attach(f),
+                &fix::Answers {
+                    known: &recommended.known,
+                    attach: &|f| recommended.attach(f),
+                },
                 false,
             )
             .unwrap_or_else(|e| panic!("{path}: {}", e.message))

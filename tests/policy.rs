@@ -232,7 +232,7 @@ fn the_upgrade_is_an_unsafe_fix_through_the_stepping_stone() {
     registry.seed_kestra("kestra/kestra");
     let cache = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
-    let text = "services:\n  a:\n    image: kestra/kestra:v1.0.40-no-plugins\n";
+    let text = "services:\n  a:\n    image: kestra/kestra:v1.0.60-no-plugins\n";
     fs::write(work.path().join("compose.yaml"), text).unwrap();
     let mirror = format!("docker.io={}", registry.url);
     let args = [

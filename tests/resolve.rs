@@ -492,7 +492,7 @@ fn unsafe_fixes_write_only_tags_the_registry_has() {
     for (seed, tags) in [
         ("0.17.0-full", &["v0.17.0-full"][..]),
         ("1.0.2", &["v1.0.2"]),
-        ("1.0.2-np", &["v1.0.2-no-plugins"]),
+        ("1.0.2-np", &["v1.0.2-no-plugins", "v1.0-no-plugins"]),
         ("1.0.3", &["v1.0.3"]),
         ("1.3.29-np", &["v1.3.29-no-plugins"]),
         ("1.3.30", &["v1.3.30"]),
@@ -510,6 +510,9 @@ fn unsafe_fixes_write_only_tags_the_registry_has() {
         ("2026-11-24", "v1.0.2-no-plugins", "v1.3.29-no-plugins"),
         // A newer patch: the registry's v1.0.3, not the data's v1.0.60.
         ("2026-06-01", "v1.0.2", "v1.0.3"),
+        // A line: pinned to its release (TP003), which the second pass upgrades (TP006) to
+        // what the registry lists, as for a release written in the file.
+        ("2026-11-24", "v1.0-no-plugins", "v1.3.29-no-plugins"),
     ];
     for (today, tag, written) in cases {
         let work = tempfile::tempdir().unwrap();

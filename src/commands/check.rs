@@ -91,21 +91,21 @@ pub fn check(ctx: &Context, options: &Options) -> Result<Status> {
     Ok(Status::of(&outcome, settings.fail_on))
 }
 
-/// Ask the registry about the outcome's digest pins (TP008, TP009) and give the floating
-/// references their pins.
+/// Ask the registry about the outcome's pins (TP005 to TP009) and give the floating references
+/// their pins.
 fn ask_registry(
     runtime: &tokio::runtime::Runtime,
     registry: &Registry,
     settings: &Settings,
     outcome: &mut Outcome,
 ) -> resolve::Recommended {
-    let (pin_findings, problems) = runtime.block_on(resolve::verify_pins(
+    let verified = runtime.block_on(resolve::verify_pins(
         registry,
         &settings.data,
         settings.today,
         &outcome.pinned,
     ));
-    outcome.add_findings(pin_findings);
+    outcome.add_findings(verified.findings);
     let progress = io::stderr().is_terminal();
     let mut recommended = runtime.block_on(resolve::recommend(
         registry,
@@ -114,7 +114,8 @@ fn ask_registry(
         &mut outcome.findings,
         progress,
     ));
-    recommended.notes.extend(problems);
+    recommended.notes.extend(verified.notes);
+    recommended.known = verified.known;
     recommended.notes.sort();
     recommended.notes.dedup();
     recommended
@@ -175,9 +176,12 @@ fn fix(
             kind,
             settings,
             &findings,
-            &|f| {
-                recommended.attach(f);
-                plugin_pins.attach(f);
+            &fix::Answers {
+                known: &recommended.known,
+                attach: &|f| {
+                    recommended.attach(f);
+                    plugin_pins.attach(f);
+                },
             },
             options.unsafe_fixes,
         ) {

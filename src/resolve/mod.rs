@@ -17,11 +17,7 @@ use crate::reference::Image;
 use crate::registry::{ErrorKind, Registry, RegistryError, Resolution};
 use crate::rules::data::RuleData;
 use crate::rules::policy::ReleaseTable;
-use crate::rules::{
-    Rule, digest_mismatch, outdated_patch, platform_digest, shorten, unknown_tag,
-    unsupported_release,
-};
-use crate::version::TagVersion;
+use crate::rules::{Rule, TagFacts, digest_mismatch, platform_digest, shorten};
 
 /// Pin checks in flight at once; each host's own connection limit applies below it.
 const PINS_IN_FLIGHT: usize = 64;
@@ -116,7 +112,6 @@ pub async fn recommend(
             None => {}
         }
     }
-    problems.extend(verify_targets(registry, rules, findings).await);
     let mut notes: Vec<String> = problems.into_iter().collect();
     if !offline.is_empty() {
         let n = offline.len();
@@ -133,161 +128,8 @@ pub async fn recommend(
         notes,
         resolutions,
         style,
+        known: Known::default(),
     }
-}
-
-/// Findings made from the rule data name tags the registry may not have. In an upgrade (TP006,
-/// TP007) each tag becomes the newest release the registry lists on that tag's line, in its
-/// variant, its renamed variant or the plain image, whichever exists; a fix whose line the
-/// registry has no release of is dropped. A TP005 suggestion becomes a tag the registry lists.
-/// Offline, without cached tags, they stay as the data says, with a note.
-async fn verify_targets(
-    registry: &Registry,
-    rules: &RuleData,
-    findings: &mut [Finding],
-) -> Option<String> {
-    let mut unchecked = 0;
-    for finding in findings.iter_mut().filter(|f| {
-        f.rule == Rule::UnknownTag
-            || (matches!(f.rule, Rule::UnsupportedRelease | Rule::OutdatedPatch)
-                && f.recommendation.is_some())
-    }) {
-        let Some(image) = finding.parsed.clone() else {
-            continue;
-        };
-        let Some(image_rules) = rules.image_rules(&image) else {
-            continue;
-        };
-        let tags = match registry.tags(&image).await {
-            Ok(tags) => tags,
-            Err(_) => {
-                unchecked += 1;
-                continue;
-            }
-        };
-        if finding.rule == Rule::UnknownTag {
-            suggest_existing(finding, &image, image_rules, &tags);
-            continue;
-        }
-        let release = |word: &str| {
-            TagVersion::parse(word, &image_rules.variants).filter(|v| {
-                v.is_release()
-                    && v.prefix == image_rules.version_prefix
-                    && Some(v.components.len()) == image_rules.release_components
-            })
-        };
-        let existing = |tag: &str| -> Option<String> {
-            if tags.iter().any(|t| t == tag) {
-                return Some(tag.to_string());
-            }
-            let version = release(tag)?;
-            crate::rules::policy::existing_on(&tags, image_rules, &version.line(), &version.variant)
-        };
-        let mut replacements = Vec::new();
-        for word in finding.message.split([' ', '`', ',', ';']).chain(
-            finding
-                .help
-                .as_deref()
-                .unwrap_or("")
-                .split([' ', '`', ',', ';', ':']),
-        ) {
-            if release(word).is_some()
-                && !replacements.iter().any(|(w, _)| w == word)
-                && !finding.image.ends_with(&format!(":{word}"))
-            {
-                replacements.push((word.to_string(), existing(word)));
-            }
-        }
-        for (old, new) in &replacements {
-            let new = new
-                .clone()
-                .unwrap_or_else(|| "(none in the registry)".to_string());
-            finding.message = replace_word(&finding.message, old, &new);
-            finding.help = finding.help.as_deref().map(|h| replace_word(h, old, &new));
-        }
-        let Some(fix) = &mut finding.fix else {
-            continue;
-        };
-        let Some(edit) = fix.edits.first_mut() else {
-            continue;
-        };
-        match replacements
-            .iter()
-            .find(|(old, _)| *old == edit.text)
-            .map(|(_, new)| new.clone())
-            .unwrap_or_else(|| existing(&edit.text))
-        {
-            Some(tag) => {
-                let name = &finding.image
-                    [..finding.image.len() - image.tag.as_deref().map_or(0, |t| t.len() + 1)];
-                fix.title = replace_word(&fix.title, &edit.text, &tag);
-                finding.recommendation = Some(format!("{name}:{tag}"));
-                edit.text = tag;
-            }
-            None => {
-                finding.fix = None;
-                finding.recommendation = None;
-            }
-        }
-    }
-    let findings = if unchecked == 1 {
-        "finding"
-    } else {
-        "findings"
-    };
-    (unchecked > 0).then(|| match registry.is_offline() {
-        true => format!(
-            "offline: the tags {unchecked} {findings} name come from the rule data and were not checked against the registry"
-        ),
-        false => format!(
-            "the tags {unchecked} {findings} name come from the rule data: the registry's tag list could not be read"
-        ),
-    })
-}
-
-/// A TP005 made from the tag scheme alone (`1.0.3` → `v1.0.3`) suggests a tag the registry
-/// lists: the prefixed tag if it exists, else the newest release of its line, else the
-/// closest existing tag.
-fn suggest_existing(
-    finding: &mut Finding,
-    image: &Image,
-    rules: &crate::rules::data::ImageRules,
-    tags: &[String],
-) {
-    let Some(tag) = image.tag.as_deref() else {
-        return;
-    };
-    let scheme = format!("{}{tag}", rules.version_prefix);
-    if tags.contains(&scheme) {
-        return;
-    }
-    let name = &finding.image[image.name_range.clone()];
-    finding.message = unknown_tag::not_in(&finding.image, &image.registry);
-    // The newest release of the same line, else the nearest tag by spelling.
-    let same_line = TagVersion::parse(&scheme, &rules.variants)
-        .and_then(|v| crate::rules::policy::existing_on(tags, rules, &v.line(), &v.variant));
-    let suggestion = same_line.or_else(|| closest_tag(tag, tags, Some(rules)));
-    finding.help = Some(unknown_tag::did_you_mean(name, suggestion.as_deref()));
-}
-
-/// `text` with every whole-word `old` (a tag) replaced by `new`.
-fn replace_word(text: &str, old: &str, new: &str) -> String {
-    let is_tag_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find(old) {
-        let before = rest[..at].chars().next_back();
-        let after = rest[at + old.len()..].chars().next();
-        out.push_str(&rest[..at]);
-        if before.is_some_and(is_tag_char) || after.is_some_and(is_tag_char) {
-            out.push_str(old);
-        } else {
-            out.push_str(new);
-        }
-        rest = &rest[at + old.len()..];
-    }
-    out.push_str(rest);
-    out
 }
 
 /// What [`recommend`] found: notes on what could not be had, and every resolution, by image.
@@ -295,6 +137,8 @@ pub struct Recommended {
     pub notes: Vec<String>,
     pub resolutions: BTreeMap<String, Resolution>,
     pub style: PinStyle,
+    /// What the registry said about the pinned tags, for the text a fix writes.
+    pub known: Known,
 }
 
 impl Recommended {
@@ -312,36 +156,71 @@ impl Recommended {
     }
 }
 
-/// TP008 and TP009: ask the registry about every digest pin.
+/// What the registry said about each pinned image's tags: the rules on a pinned tag read it
+/// ([`Pinned::findings`]), and so do they on the text `--fix` writes.
+#[derive(Debug, Default)]
+pub struct Known {
+    tags: BTreeMap<String, Vec<String>>,
+    tables: BTreeMap<String, ReleaseTable>,
+}
+
+impl Known {
+    /// The facts on `image`'s tag; whether the registry has it, from its tag list when one was
+    /// read.
+    pub fn facts(&self, image: &Image) -> TagFacts<'_> {
+        let key = image.full_name();
+        let tags = self.tags.get(&key).map(Vec::as_slice);
+        TagFacts {
+            exists: tags.zip(image.tag.as_ref()).map(|(t, tag)| t.contains(tag)),
+            tags,
+            table: self.tables.get(&key),
+        }
+    }
+}
+
+/// What [`verify_pins`] found.
+pub struct Verified {
+    pub findings: Vec<Finding>,
+    pub notes: Vec<String>,
+    pub known: Known,
+}
+
+/// The registry rules on every pin: a digest's (TP008, TP009) and a tag's (TP005, TP006,
+/// TP007). A tag rule the registry cannot answer for falls back on the rule data, with a note.
 pub async fn verify_pins(
     registry: &Registry,
     rules: &RuleData,
     today: Date,
     pins: &[Pinned],
-) -> (Vec<Finding>, Vec<String>) {
-    let mut tables = BTreeMap::new();
+) -> Verified {
+    let mut known = Known::default();
     for pin in pins.iter().filter(|p| p.image.digest.is_none()) {
         let key = pin.image.full_name();
-        if !tables.contains_key(&key)
+        if !known.tables.contains_key(&key)
             && let Some(table) = completed_table(registry, rules, &pin.image).await
         {
-            tables.insert(key, table);
+            known.tables.insert(key.clone(), table);
+            if let Ok(tags) = registry.tags(&pin.image).await {
+                known.tags.insert(key, tags);
+            }
         }
     }
     // A bounded window of checks in flight: a future per pin of a large tree at once costs
     // tens of megabytes, and the registry client limits its connections anyway.
+    enum Answer {
+        Digest(Option<Box<Finding>>),
+        TagExists(bool),
+    }
     let checks: Vec<_> = futures::stream::iter(pins.iter().map(|pin| async {
-        match &pin.image.digest {
-            Some(_) => verify_pin(registry, rules, today, pin).await,
+        let image = &pin.image;
+        match image.digest {
+            Some(_) => Ok::<_, RegistryError>(Answer::Digest(
+                verify_pin(registry, rules, today, pin).await?.map(Box::new),
+            )),
             None => {
-                verify_tag(
-                    registry,
-                    rules,
-                    today,
-                    tables.get(&pin.image.full_name()),
-                    pin,
-                )
-                .await
+                let tag = image.tag.as_deref().unwrap_or_default();
+                let manifest = registry.manifest(image, tag).await?;
+                Ok(Answer::TagExists(manifest.is_some()))
             }
         }
     }))
@@ -350,16 +229,52 @@ pub async fn verify_pins(
     .await;
     let mut findings = Vec::new();
     let mut problems = BTreeSet::new();
-    for check in checks {
-        match check {
-            Ok(found) => findings.extend(found),
-            Err(error) if error.kind == ErrorKind::Offline => {}
+    let mut unchecked = 0;
+    for (pin, check) in pins.iter().zip(checks) {
+        let exists = match check {
+            Ok(Answer::Digest(found)) => {
+                findings.extend(found.map(|f| *f));
+                continue;
+            }
+            Ok(Answer::TagExists(exists)) => Some(exists),
+            Err(error) if error.kind == ErrorKind::Offline => None,
             Err(error) => {
                 problems.insert(error.message);
+                None
             }
+        };
+        let key = pin.image.full_name();
+        if exists == Some(false)
+            && !known.tags.contains_key(&key)
+            && let Ok(tags) = registry.tags(&pin.image).await
+        {
+            known.tags.insert(key.clone(), tags);
+        }
+        let listed = known.facts(&pin.image);
+        let facts = TagFacts {
+            exists: exists.or(listed.exists),
+            ..listed
+        };
+        if let Some(finding) = pin.findings(rules, today, &facts) {
+            let from_data = matches!(finding.rule, Rule::UnknownTag | Rule::UnsupportedRelease);
+            unchecked += usize::from(from_data && facts.tags.is_none());
+            findings.push(finding);
         }
     }
-    (findings, problems.into_iter().collect())
+    let s = if unchecked == 1 { "" } else { "s" };
+    problems.extend((unchecked > 0).then(|| match registry.is_offline() {
+        true => format!(
+            "offline: the tags {unchecked} finding{s} name come from the rule data and were not checked against the registry"
+        ),
+        false => format!(
+            "the tags {unchecked} finding{s} name come from the rule data: the registry's tag list could not be read"
+        ),
+    }));
+    Verified {
+        findings,
+        notes: problems.into_iter().collect(),
+        known,
+    }
 }
 
 async fn verify_pin(
@@ -427,91 +342,6 @@ pub async fn completed_table(
         &image_rules.variants,
     );
     Some(table)
-}
-
-/// A pinned tag: TP005 when the registry does not have it (with the closest tag it has),
-/// TP006 when the completed release table says its line is out of support, TP007 when a newer
-/// patch of its line exists.
-async fn verify_tag(
-    registry: &Registry,
-    rules: &RuleData,
-    today: Date,
-    table: Option<&ReleaseTable>,
-    pin: &Pinned,
-) -> Result<Option<Finding>, RegistryError> {
-    let image = &pin.image;
-    let Some(tag) = image.tag.as_deref() else {
-        return Ok(None);
-    };
-    let text = shorten(&pin.written);
-    let t = pin.tagged(&text, rules, today);
-    if registry.manifest(image, tag).await?.is_none() {
-        let tags = registry.tags(image).await.unwrap_or_default();
-        let suggestion = closest_tag(tag, &tags, t.rules);
-        let d = unknown_tag::not_in_registry(&t, &image.registry, suggestion.as_deref());
-        return Ok(pin.finding(d));
-    }
-    let (Some(table), Some(image_rules)) = (table, t.rules) else {
-        return Ok(None);
-    };
-    let Some(version) = TagVersion::parse(tag, &image_rules.variants).filter(|v| v.is_release())
-    else {
-        return Ok(None);
-    };
-    if Some(version.components.len()) != image_rules.release_components {
-        return Ok(None);
-    }
-    let tags = registry.tags(image).await.ok();
-    if let Some(d) =
-        unsupported_release::check_with(&t, image_rules, &version, table, tags.as_deref())
-    {
-        return Ok(pin.finding(d));
-    }
-    // A newer patch in the same variant, as the registry lists it.
-    let newest = tags.as_deref().and_then(|tags| {
-        crate::rules::policy::newest_on(
-            tags,
-            &image_rules.variants,
-            &version.prefix,
-            version.components.len(),
-            &version.line(),
-            &version.variant,
-        )
-    });
-    let newer = newest.filter(|n| {
-        TagVersion::parse(n, &image_rules.variants).is_some_and(|n| n.semver() > version.semver())
-    });
-    Ok(newer.and_then(|patch| pin.finding(outdated_patch::check(&t, &patch))))
-}
-
-/// The existing tag a missing one most likely meant: the scheme's prefix added (`1.0.3` →
-/// `v1.0.3`), a renamed variant (`v2.0.5-no-plugins` → `v2.0.5-slim`), else the nearest by
-/// edit distance.
-pub fn closest_tag(
-    tag: &str,
-    tags: &[String],
-    rules: Option<&crate::rules::data::ImageRules>,
-) -> Option<String> {
-    let exists = |candidate: &str| tags.iter().any(|t| t == candidate);
-    if let Some(rules) = rules {
-        let prefixed = format!("{}{tag}", rules.version_prefix);
-        if exists(&prefixed) {
-            return Some(prefixed);
-        }
-        for candidate in [tag.to_string(), prefixed] {
-            if let Some(version) = TagVersion::parse(&candidate, &rules.variants) {
-                let renamed = rules.variant_on(&version.variant, &version.line());
-                if renamed != version.variant {
-                    let base = &candidate[..candidate.len() - version.variant.len()];
-                    let target = format!("{base}{renamed}");
-                    if exists(&target) {
-                        return Some(target);
-                    }
-                }
-            }
-        }
-    }
-    crate::suggest::closest(tag, tags.iter().map(String::as_str)).map(str::to_string)
 }
 
 /// Attach the pin a resolution gives to a TP001/TP002/TP003 finding: the recommendation, the

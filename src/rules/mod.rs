@@ -28,6 +28,7 @@ use crate::escape;
 use crate::pin::Pin;
 use crate::reference::Image;
 use crate::rules::data::{ImageRules, RuleData};
+use crate::rules::policy::ReleaseTable;
 use crate::source::Span;
 
 /// How serious a finding is; `--fail-on` compares against it.
@@ -253,6 +254,18 @@ impl Tagged<'_> {
     }
 }
 
+/// What the registry said about a pinned tag, for the rules it completes (TP005, TP006,
+/// TP007). The default is nothing: offline, the rule data alone decides.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TagFacts<'a> {
+    /// Whether the registry has the tag; `None` when it was not asked or did not answer.
+    pub exists: Option<bool>,
+    /// Every tag the registry lists for the image.
+    pub tags: Option<&'a [String]>,
+    /// The image's release table completed by the registry.
+    pub table: Option<&'a ReleaseTable>,
+}
+
 /// A reference as quoted in a message: on one line, long ones (hostile input) cut to a
 /// readable length.
 pub(crate) fn shorten(text: &str) -> std::borrow::Cow<'_, str> {
@@ -300,41 +313,72 @@ mod tests {
 
 /// One fixture per rule (`testdata/rules/<code>.yaml`), checked offline on a fixed day; the
 /// snapshots in `src/rules/snapshots/` show every finding of that rule with its help and fix.
-/// The rules that need a registry or Maven answer (TP007, TP008, TP009, TP015, and TP005 and
-/// TP006 as the registry completes them) are tested against real servers in `tests/`.
+/// The rules the registry completes (TP005, TP006, TP007) have a second fixture
+/// (`<code>-registry.yaml`) checked with what `testdata/rules/registry.yaml` says the registry
+/// lists. The rules that need a registry's manifests or a Maven answer (TP008, TP009, TP015)
+/// are tested against real servers in `tests/`.
 #[cfg(test)]
 mod fixtures {
+    use std::collections::BTreeMap;
     use std::fmt::Write;
-    use std::path::Path;
+    use std::path::{Path, PathBuf};
 
+    use serde::Deserialize;
     use test_case::test_case;
 
-    use super::Rule;
+    use super::{Rule, TagFacts};
     use crate::config::Settings;
+    use crate::finding::Finding;
+    use crate::rules::policy::ReleaseTable;
     use crate::source::SourceFile;
 
-    #[test_case(Rule::MissingTag, "TP001.yaml")]
-    #[test_case(Rule::FloatingTag, "TP002.yaml")]
-    #[test_case(Rule::ImpreciseVersion, "TP003.yaml")]
-    #[test_case(Rule::StaleTag, "TP004.yaml")]
-    #[test_case(Rule::UnknownTag, "TP005.yaml")]
-    #[test_case(Rule::UnsupportedRelease, "TP006.yaml")]
-    #[test_case(Rule::InvalidReference, "TP010.yaml")]
-    #[test_case(Rule::UnresolvedVariable, "TP011.yaml")]
-    #[test_case(Rule::FloatingPlugin, "TP012.yaml")]
-    #[test_case(Rule::UnversionedTag, "TP013.yaml")]
-    #[test_case(Rule::UnusedSuppression, "TP014.yaml")]
-    fn rule(rule: Rule, fixture: &str) {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+    /// What the registry lists for an image.
+    #[derive(Deserialize)]
+    struct Listed {
+        tags: Vec<String>,
+        #[serde(rename = "latest-lts")]
+        latest_lts: Option<String>,
+    }
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("testdata/rules")
-            .join(fixture);
+            .join(name)
+    }
+
+    /// Every finding of a fixture, the tag rules given what the registry lists (by image).
+    fn check(name: &str, registry: &BTreeMap<String, Listed>) -> Vec<Finding> {
+        let path = fixture(name);
         let text = std::fs::read_to_string(&path).unwrap();
-        let file = SourceFile::new(fixture.into(), text);
+        let file = SourceFile::new(name.into(), text);
         let kind = crate::scan::classify(&path).unwrap();
         let scan = crate::scan::scan(&file, kind).unwrap();
         let mut settings = Settings::default();
         settings.today = "2026-11-24".parse().unwrap();
-        let (findings, _) = crate::check::check_file(&file, &scan, &settings);
+        let (mut findings, pinned) = crate::check::check_file(&file, &scan, &settings);
+        for pin in &pinned {
+            let listed = registry.get(&pin.image.short_name());
+            let rules = settings.data.image_rules(&pin.image);
+            let table = listed.zip(rules).and_then(|(listed, rules)| {
+                let releases = rules.releases.as_ref()?;
+                let mut table = ReleaseTable::new(rules, releases);
+                let lts = listed.latest_lts.as_deref();
+                table.complete(releases, &listed.tags, lts, &rules.variants);
+                Some(table)
+            });
+            let tags = listed.map(|l| l.tags.as_slice());
+            let tag = pin.image.tag.clone().unwrap_or_default();
+            let facts = TagFacts {
+                exists: tags.map(|t| t.contains(&tag)),
+                tags,
+                table: table.as_ref(),
+            };
+            findings.extend(pin.findings(&settings.data, settings.today, &facts));
+        }
+        findings
+    }
+
+    fn render(rule: Rule, findings: &[Finding]) -> String {
         let mut out = String::new();
         for f in findings.iter().filter(|f| f.rule == rule) {
             writeln!(
@@ -365,7 +409,34 @@ mod fixtures {
                 .unwrap();
             }
         }
+        out
+    }
+
+    #[test_case(Rule::MissingTag, "TP001.yaml")]
+    #[test_case(Rule::FloatingTag, "TP002.yaml")]
+    #[test_case(Rule::ImpreciseVersion, "TP003.yaml")]
+    #[test_case(Rule::StaleTag, "TP004.yaml")]
+    #[test_case(Rule::UnknownTag, "TP005.yaml")]
+    #[test_case(Rule::UnsupportedRelease, "TP006.yaml")]
+    #[test_case(Rule::InvalidReference, "TP010.yaml")]
+    #[test_case(Rule::UnresolvedVariable, "TP011.yaml")]
+    #[test_case(Rule::FloatingPlugin, "TP012.yaml")]
+    #[test_case(Rule::UnversionedTag, "TP013.yaml")]
+    #[test_case(Rule::UnusedSuppression, "TP014.yaml")]
+    fn rule(rule: Rule, fixture: &str) {
+        let out = render(rule, &check(fixture, &BTreeMap::new()));
         assert!(!out.is_empty(), "no {rule} in {fixture}");
         insta::assert_snapshot!(rule.code(), out);
+    }
+
+    #[test_case(Rule::UnknownTag, "TP005-registry.yaml")]
+    #[test_case(Rule::UnsupportedRelease, "TP006-registry.yaml")]
+    #[test_case(Rule::OutdatedPatch, "TP007-registry.yaml")]
+    fn registry_rule(rule: Rule, name: &str) {
+        let listed = std::fs::read_to_string(fixture("registry.yaml")).unwrap();
+        let registry: BTreeMap<String, Listed> = serde_norway::from_str(&listed).unwrap();
+        let out = render(rule, &check(name, &registry));
+        assert!(!out.is_empty(), "no {rule} in {name}");
+        insta::assert_snapshot!(format!("{}-registry", rule.code()), out);
     }
 }

@@ -1,9 +1,9 @@
 //! TP006 unsupported-release: a release on a line past its support window. The release table
 //! is the rule data's offline, and the registry's completion of it online (a newer line, where
-//! the LTS channel points, the patches it lists); both paths build the finding here. The fix
-//! is unsafe: it moves to the newest patch of the line the upgrade path allows.
+//! the LTS channel points, the patches it lists); one check builds the finding from either. The
+//! fix is unsafe: it moves to the newest patch of the line the upgrade path allows.
 
-use super::{Diagnosis, Rule, Tagged};
+use super::{Diagnosis, Rule, TagFacts, Tagged};
 use crate::pin::Pin;
 use crate::rules::data::{ImageRules, LineKind};
 use crate::rules::policy::{ReleaseTable, Support, line_key};
@@ -20,22 +20,20 @@ fn release(t: &Tagged, rules: &ImageRules) -> Option<TagVersion> {
     (precise || rules.is_imprecise(t.tag)).then_some(version)
 }
 
-/// Offline: the rule data's release table.
-pub(crate) fn check(t: &Tagged) -> Option<Diagnosis> {
+/// TP006 on a release, or on a line (`v1.0`, beside TP003); with the registry's facts the
+/// table is the completed one and only tags it lists are named.
+pub(crate) fn check(t: &Tagged, facts: &TagFacts) -> Option<Diagnosis> {
     let rules = t.rules?;
     let version = release(t, rules)?;
-    let table = ReleaseTable::new(rules, rules.releases.as_ref()?);
-    check_with(t, rules, &version, &table, None)
-}
-
-/// TP006 for `version` in `table`; with the registry's `tags`, only tags it lists are named.
-pub(crate) fn check_with(
-    t: &Tagged,
-    rules: &ImageRules,
-    version: &TagVersion,
-    table: &ReleaseTable,
-    tags: Option<&[String]>,
-) -> Option<Diagnosis> {
+    let data;
+    let table = match facts.table {
+        Some(table) => table,
+        None => {
+            data = ReleaseTable::new(rules, rules.releases.as_ref()?);
+            &data
+        }
+    };
+    let tags = facts.tags;
     let line = version.line();
     let ended = match table.support(&line, t.today) {
         Support::Supported { .. } => return None,
@@ -70,14 +68,13 @@ pub(crate) fn check_with(
             })
         })
         .collect();
-    let message = format!(
-        "`{}` is on {line}{kind}, {ended}; move to {}",
-        t.text,
-        targets.join(" or ")
-    );
+    let to = match targets.is_empty() {
+        true => "the registry lists no release of a supported line".to_string(),
+        false => format!("move to {}", targets.join(" or ")),
+    };
+    let message = format!("`{}` is on {line}{kind}, {ended}; {to}", t.text);
     let mut d = t.diagnosis(Rule::UnsupportedRelease, message, None);
-    let upgrade = table.upgrade(&line, t.today);
-    if let Some(upgrade) = upgrade
+    if let Some(upgrade) = table.upgrade(&line, t.today)
         && let Some(new_tag) = table.target(upgrade, &version.variant, rules, tags)
     {
         let name = t.name();
@@ -88,11 +85,16 @@ pub(crate) fn check_with(
             .map(|later| format!(" ({} requires {}.x first)", later.line, upgrade.line))
             .unwrap_or_default();
         d.help = Some(format!("upgrade to `{name}:{new_tag}`{step}"));
-        d.pin = Some(Pin::unsafe_(
-            format!("Pin to `{name}:{new_tag}`"),
-            format!("{name}:{new_tag}"),
-            new_tag,
-        ));
+        // A line (`v1.0`) gets no fix of its own: the TP003 pin keeps what runs, and the
+        // pinned release then gets this upgrade.
+        let precise = Some(version.components.len()) == rules.release_components;
+        d.pin = precise.then(|| {
+            Pin::unsafe_(
+                format!("Pin to `{name}:{new_tag}`"),
+                format!("{name}:{new_tag}"),
+                new_tag,
+            )
+        });
     }
     Some(d)
 }
