@@ -69,14 +69,17 @@ impl Edit {
 }
 
 impl Finding {
-    /// Give the finding its pin: the recommendation, the digest and, where the file holds the
-    /// target's bytes, the fix. The one place a finding gets a fix.
+    /// Give the finding its pin: the recommendation, the digest, the pin's help and, where the
+    /// file holds the target's bytes, the fix. The one place a finding gets a fix.
     pub fn pin(&mut self, pin: Pin) {
         self.fix = self.target.clone().map(|span| {
             Fix::applicable(pin.title, Edit::replace(span, pin.text), pin.applicability)
         });
         self.recommendation = Some(pin.recommendation);
         self.digest = pin.digest;
+        if pin.help.is_some() {
+            self.help = pin.help;
+        }
     }
 
     pub fn severity(&self) -> Severity {

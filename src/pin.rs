@@ -50,6 +50,8 @@ pub struct Pin {
     pub applicability: Applicability,
     /// The digest the pin names, when it names one.
     pub digest: Option<String>,
+    /// What to tell the user, when the answer behind the pin says more than the rule did.
+    pub help: Option<String>,
 }
 
 impl Pin {
@@ -75,6 +77,7 @@ impl Pin {
             text,
             applicability,
             digest: None,
+            help: None,
         }
     }
 
@@ -82,6 +85,14 @@ impl Pin {
     pub fn with_digest(self, digest: impl Into<String>) -> Pin {
         Pin {
             digest: Some(digest.into()),
+            ..self
+        }
+    }
+
+    /// The same pin, with the help its answer gives.
+    pub fn with_help(self, help: String) -> Pin {
+        Pin {
+            help: Some(help),
             ..self
         }
     }

@@ -58,13 +58,13 @@ impl PluginPins {
 }
 
 fn apply(finding: &mut Finding, pinning: &Pinning) {
-    finding.help = Some(pinning.help.clone());
-    finding.pin(Pin::applicable(
+    let pin = Pin::applicable(
         format!("Pin to `{}`", pinning.recommendation),
         pinning.recommendation.clone(),
         pinning.text.clone(),
         pinning.applicability,
-    ));
+    );
+    finding.pin(pin.with_help(pinning.help.clone()));
 }
 
 type Ask = (Coordinate, String, Option<String>);

@@ -349,10 +349,10 @@ pub async fn completed_table(
 pub fn attach_pin(finding: &mut Finding, image: &Image, resolution: &Resolution, style: PinStyle) {
     let pinned = pin(&finding.image, image, resolution, style);
     let tag = image.tag.as_deref().unwrap_or("latest");
-    finding.help = Some(match &resolution.release {
+    let help = match &resolution.release {
         Some(_) => format!("pin to `{pinned}` (what `{tag}` points to now)"),
         None => format!("pin to `{pinned}` (no release tag shares what `{tag}` points to now)"),
-    });
+    };
     // The text after the name: `:v2.0.5`, `:latest@sha256:…` or `@sha256:…`; a tag's bytes are
     // replaced without its `:`, a missing tag is inserted with it.
     let suffix = &pinned[image.name_range.end..];
@@ -363,7 +363,7 @@ pub fn attach_pin(finding: &mut Finding, image: &Image, resolution: &Resolution,
     };
     let title = format!("Pin to `{pinned}`");
     let pin = Pin::safe(title, pinned.clone(), text.to_string());
-    finding.pin(pin.with_digest(&resolution.digest));
+    finding.pin(pin.with_digest(&resolution.digest).with_help(help));
 }
 
 #[cfg(test)]
