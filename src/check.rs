@@ -12,9 +12,10 @@ use crate::maven::Requested;
 use crate::reference::Image;
 use crate::rules::data::RuleData;
 use crate::rules::{
-    Diagnosis, Rule, TagFacts, Tagged, floating_plugin, floating_tag, imprecise_version,
-    invalid_reference, missing_tag, outdated_patch, shorten, stale_tag, unknown_tag,
-    unresolved_variable, unsupported_release, unused_suppression, unversioned_tag,
+    Diagnosis, DigestFacts, Rule, TagFacts, Tagged, digest_mismatch, floating_plugin, floating_tag,
+    imprecise_version, invalid_reference, missing_tag, outdated_patch, platform_digest, shorten,
+    stale_tag, unknown_tag, unresolved_variable, unsupported_release, unused_suppression,
+    unversioned_tag,
 };
 use crate::scan::{FileKind, Place, Reference, Scan};
 use crate::source::{Position, SourceFile, Span};
@@ -70,6 +71,21 @@ impl Pinned {
         unknown_tag::check(&t, facts)
             .or_else(|| unsupported_release::check(&t, facts))
             .or_else(|| outdated_patch::check(&t, facts))
+            .and_then(|d| self.finding(d))
+    }
+
+    /// The digest rules (TP009, else TP008) on this pin, from what the registry said about it.
+    pub fn digest_findings(
+        &self,
+        data: &RuleData,
+        today: Date,
+        facts: &DigestFacts,
+    ) -> Option<Finding> {
+        let digest = self.image.digest.as_deref()?;
+        let text = shorten(&self.written);
+        let t = self.tagged(&text, data, today);
+        platform_digest::check(&t, digest, facts)
+            .or_else(|| digest_mismatch::check(&t, digest, facts))
             .and_then(|d| self.finding(d))
     }
 

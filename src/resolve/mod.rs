@@ -17,7 +17,7 @@ use crate::reference::Image;
 use crate::registry::{ErrorKind, Registry, RegistryError, Resolution};
 use crate::rules::data::RuleData;
 use crate::rules::policy::ReleaseTable;
-use crate::rules::{Rule, TagFacts, digest_mismatch, platform_digest, shorten};
+use crate::rules::{DigestFacts, Rule, TagFacts};
 
 /// Pin checks in flight at once; each host's own connection limit applies below it.
 const PINS_IN_FLIGHT: usize = 64;
@@ -208,15 +208,13 @@ pub async fn verify_pins(
     // A bounded window of checks in flight: a future per pin of a large tree at once costs
     // tens of megabytes, and the registry client limits its connections anyway.
     enum Answer {
-        Digest(Option<Box<Finding>>),
+        Digest(DigestFacts),
         TagExists(bool),
     }
     let checks: Vec<_> = futures::stream::iter(pins.iter().map(|pin| async {
         let image = &pin.image;
         match image.digest {
-            Some(_) => Ok::<_, RegistryError>(Answer::Digest(
-                verify_pin(registry, rules, today, pin).await?.map(Box::new),
-            )),
+            Some(_) => Ok::<_, RegistryError>(Answer::Digest(digest_facts(registry, image).await?)),
             None => {
                 let tag = image.tag.as_deref().unwrap_or_default();
                 let manifest = registry.manifest(image, tag).await?;
@@ -232,8 +230,8 @@ pub async fn verify_pins(
     let mut unchecked = 0;
     for (pin, check) in pins.iter().zip(checks) {
         let exists = match check {
-            Ok(Answer::Digest(found)) => {
-                findings.extend(found.map(|f| *f));
+            Ok(Answer::Digest(facts)) => {
+                findings.extend(pin.digest_findings(rules, today, &facts));
                 continue;
             }
             Ok(Answer::TagExists(exists)) => Some(exists),
@@ -277,39 +275,41 @@ pub async fn verify_pins(
     }
 }
 
-async fn verify_pin(
-    registry: &Registry,
-    rules: &RuleData,
-    today: Date,
-    pin: &Pinned,
-) -> Result<Option<Finding>, RegistryError> {
-    let image = &pin.image;
-    let Some(digest) = image.digest.as_deref() else {
-        return Ok(None);
-    };
-    let text = shorten(&pin.written);
-    let t = pin.tagged(&text, rules, today);
+/// What the registry says about a digest pin: whether it has the digest, where the tag points
+/// now and, when that is an index holding the pinned digest, for which platform.
+async fn digest_facts(registry: &Registry, image: &Image) -> Result<DigestFacts, RegistryError> {
+    let digest = image.digest.as_deref().unwrap_or_default();
     let Some(tag) = image.tag.as_deref() else {
-        if registry.manifest(image, digest).await?.is_some() {
-            return Ok(None);
-        }
-        return Ok(pin.finding(digest_mismatch::missing(&t, &image.registry)));
+        let pinned_exists = registry.manifest(image, digest).await?.is_some();
+        return Ok(DigestFacts {
+            pinned_exists,
+            ..DigestFacts::default()
+        });
     };
     let Some(current) = registry.manifest(image, tag).await? else {
-        return Ok(None);
+        return Ok(DigestFacts::default());
     };
     if current.digest == digest {
-        return Ok(None);
+        return Ok(DigestFacts {
+            pinned_exists: true,
+            current: Some(current.digest),
+            platform: None,
+        });
     }
     let pinned = registry.manifest(image, digest).await?;
+    let mut platform = None;
     if current.is_index() && pinned.as_ref().is_some_and(|m| !m.is_index()) {
         let entries = registry.index_entries(image, &current.digest).await?;
-        if let Some((_, platform)) = entries.iter().find(|(d, _)| d == digest) {
-            let d = platform_digest::check(&t, digest, platform, &current.digest);
-            return Ok(pin.finding(d));
-        }
+        platform = entries
+            .into_iter()
+            .find(|(d, _)| d == digest)
+            .map(|(_, p)| p);
     }
-    Ok(pin.finding(digest_mismatch::moved(&t, digest, &current.digest)))
+    Ok(DigestFacts {
+        pinned_exists: pinned.is_some(),
+        current: Some(current.digest),
+        platform,
+    })
 }
 
 /// An image's release table completed by the registry: its tags and where `latest-lts` points;

@@ -1,21 +1,14 @@
 //! TP008 digest-mismatch: `tag@digest` where the tag no longer points to the digest (or the
 //! registry has no such digest). The fix re-pins the digest the tag has now (unsafe).
 
-use super::{Diagnosis, Rule, Tagged};
+use super::{Diagnosis, DigestFacts, Rule, Tagged};
 use crate::pin::{Applicability, Pin};
 
-/// The registry has no manifest of the pinned digest.
-pub(crate) fn missing(t: &Tagged, registry: &str) -> Diagnosis {
-    let message = format!("`{}` names a digest {registry} does not have", t.written);
-    t.diagnosis(
-        Rule::DigestMismatch,
-        message,
-        Some("pin a digest that exists".into()),
-    )
-}
-
-/// `tag` points to `current` now, not to the pinned `digest`.
-pub(crate) fn moved(t: &Tagged, digest: &str, current: &str) -> Diagnosis {
+pub(crate) fn check(t: &Tagged, digest: &str, facts: &DigestFacts) -> Option<Diagnosis> {
+    if t.tag.is_empty() {
+        return (!facts.pinned_exists).then(|| missing(t));
+    }
+    let current = facts.current.as_deref().filter(|c| *c != digest)?;
     let tag = t.tag;
     let message = format!(
         "`{}:{tag}@{}…` is pinned to a digest `{tag}` no longer points to",
@@ -25,7 +18,18 @@ pub(crate) fn moved(t: &Tagged, digest: &str, current: &str) -> Diagnosis {
     let help = format!("`{tag}` now points to `{current}`: check what changed, then re-pin");
     let mut d = t.diagnosis(Rule::DigestMismatch, message, Some(help));
     d.pin = Some(repin(t, current, Applicability::Unsafe));
-    d
+    Some(d)
+}
+
+/// The registry has no manifest of the pinned digest.
+fn missing(t: &Tagged) -> Diagnosis {
+    let registry = &t.image.registry;
+    let message = format!("`{}` names a digest {registry} does not have", t.written);
+    t.diagnosis(
+        Rule::DigestMismatch,
+        message,
+        Some("pin a digest that exists".into()),
+    )
 }
 
 /// A digest as quoted in a message.

@@ -266,6 +266,17 @@ pub struct TagFacts<'a> {
     pub table: Option<&'a ReleaseTable>,
 }
 
+/// What the registry said about a `tag@digest` (or `@digest`) pin, for TP008 and TP009.
+#[derive(Debug, Clone, Default)]
+pub struct DigestFacts {
+    /// Whether the registry has the pinned digest.
+    pub pinned_exists: bool,
+    /// The digest the tag points to now (`None`: no tag, or the registry no longer has it).
+    pub current: Option<String>,
+    /// The platform the pinned digest is built for, inside the index the tag points to now.
+    pub platform: Option<String>,
+}
+
 /// A reference as quoted in a message: on one line, long ones (hostile input) cut to a
 /// readable length.
 pub(crate) fn shorten(text: &str) -> std::borrow::Cow<'_, str> {
@@ -313,10 +324,10 @@ mod tests {
 
 /// One fixture per rule (`testdata/rules/<code>.yaml`), checked offline on a fixed day; the
 /// snapshots in `src/rules/snapshots/` show every finding of that rule with its help and fix.
-/// The rules the registry completes (TP005, TP006, TP007) have a second fixture
+/// The rules that read the registry's answers (TP005 to TP009) have a fixture
 /// (`<code>-registry.yaml`) checked with what `testdata/rules/registry.yaml` says the registry
-/// lists. The rules that need a registry's manifests or a Maven answer (TP008, TP009, TP015)
-/// are tested against real servers in `tests/`.
+/// has; how those answers are asked for is tested against real servers in `tests/`, and so is
+/// TP015, which needs a Maven repository.
 #[cfg(test)]
 mod fixtures {
     use std::collections::BTreeMap;
@@ -326,18 +337,46 @@ mod fixtures {
     use serde::Deserialize;
     use test_case::test_case;
 
-    use super::{Rule, TagFacts};
+    use super::{DigestFacts, Rule, TagFacts};
     use crate::config::Settings;
     use crate::finding::Finding;
     use crate::rules::policy::ReleaseTable;
     use crate::source::SourceFile;
 
-    /// What the registry lists for an image.
+    /// What the registry has of an image.
     #[derive(Deserialize)]
+    #[serde(rename_all = "kebab-case")]
     struct Listed {
         tags: Vec<String>,
-        #[serde(rename = "latest-lts")]
         latest_lts: Option<String>,
+        /// Where tags point now.
+        #[serde(default)]
+        points_to: BTreeMap<String, String>,
+        /// The platform manifests of an index, by digest.
+        #[serde(default)]
+        indexes: BTreeMap<String, BTreeMap<String, String>>,
+        /// Manifests no tag points to any more.
+        #[serde(default)]
+        untagged: Vec<String>,
+    }
+
+    impl Listed {
+        fn digest_facts(&self, tag: Option<&str>, digest: &str) -> DigestFacts {
+            let pinned_exists = self.points_to.values().any(|d| d == digest)
+                || self.indexes.values().any(|i| i.contains_key(digest))
+                || self.untagged.iter().any(|d| d == digest);
+            let current = tag.and_then(|t| self.points_to.get(t)).cloned();
+            let platform = current
+                .as_ref()
+                .filter(|c| *c != digest)
+                .and_then(|c| self.indexes.get(c)?.get(digest))
+                .cloned();
+            DigestFacts {
+                pinned_exists,
+                current,
+                platform,
+            }
+        }
     }
 
     fn fixture(name: &str) -> PathBuf {
@@ -374,6 +413,11 @@ mod fixtures {
                 table: table.as_ref(),
             };
             findings.extend(pin.findings(&settings.data, settings.today, &facts));
+            if let (Some(listed), Some(digest)) = (listed, &pin.image.digest) {
+                let facts = listed.digest_facts(pin.image.tag.as_deref(), digest);
+                let found = pin.digest_findings(&settings.data, settings.today, &facts);
+                findings.extend(found);
+            }
         }
         findings
     }
@@ -432,6 +476,8 @@ mod fixtures {
     #[test_case(Rule::UnknownTag, "TP005-registry.yaml")]
     #[test_case(Rule::UnsupportedRelease, "TP006-registry.yaml")]
     #[test_case(Rule::OutdatedPatch, "TP007-registry.yaml")]
+    #[test_case(Rule::DigestMismatch, "TP008-registry.yaml")]
+    #[test_case(Rule::PlatformDigest, "TP009-registry.yaml")]
     fn registry_rule(rule: Rule, name: &str) {
         let listed = std::fs::read_to_string(fixture("registry.yaml")).unwrap();
         let registry: BTreeMap<String, Listed> = serde_norway::from_str(&listed).unwrap();

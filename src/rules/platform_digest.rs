@@ -2,10 +2,11 @@
 //! tag points to. The fix pins the index (safe: every platform keeps its image).
 
 use super::digest_mismatch::{repin, short};
-use super::{Diagnosis, Rule, Tagged};
+use super::{Diagnosis, DigestFacts, Rule, Tagged};
 use crate::pin::Applicability;
 
-pub(crate) fn check(t: &Tagged, digest: &str, platform: &str, index: &str) -> Diagnosis {
+pub(crate) fn check(t: &Tagged, digest: &str, facts: &DigestFacts) -> Option<Diagnosis> {
+    let (platform, index) = (facts.platform.as_deref()?, facts.current.as_deref()?);
     let message = format!(
         "`{}:{}@{}…` pins the {platform} manifest, not the multi-arch index",
         t.name(),
@@ -15,5 +16,5 @@ pub(crate) fn check(t: &Tagged, digest: &str, platform: &str, index: &str) -> Di
     let help = format!("pin the index `{index}` so that every platform gets its image");
     let mut d = t.diagnosis(Rule::PlatformDigest, message, Some(help));
     d.pin = Some(repin(t, index, Applicability::Safe));
-    d
+    Some(d)
 }
