@@ -165,6 +165,24 @@ pub struct Known {
 }
 
 impl Known {
+    /// The completed release table (and so the tag list) of every pinned image with release
+    /// data.
+    async fn with_tables(registry: &Registry, rules: &RuleData, pins: &[Pinned]) -> Known {
+        let mut known = Known::default();
+        for pin in pins.iter().filter(|p| p.image.digest.is_none()) {
+            let key = pin.image.full_name();
+            if !known.tables.contains_key(&key)
+                && let Some(table) = completed_table(registry, rules, &pin.image).await
+            {
+                known.tables.insert(key.clone(), table);
+                if let Ok(tags) = registry.tags(&pin.image).await {
+                    known.tags.insert(key, tags);
+                }
+            }
+        }
+        known
+    }
+
     /// The facts on `image`'s tag; whether the registry has it, from its tag list when one was
     /// read.
     pub fn facts(&self, image: &Image) -> TagFacts<'_> {
@@ -193,24 +211,13 @@ pub async fn verify_pins(
     today: Date,
     pins: &[Pinned],
 ) -> Verified {
-    let mut known = Known::default();
-    for pin in pins.iter().filter(|p| p.image.digest.is_none()) {
-        let key = pin.image.full_name();
-        if !known.tables.contains_key(&key)
-            && let Some(table) = completed_table(registry, rules, &pin.image).await
-        {
-            known.tables.insert(key.clone(), table);
-            if let Ok(tags) = registry.tags(&pin.image).await {
-                known.tags.insert(key, tags);
-            }
-        }
-    }
-    // A bounded window of checks in flight: a future per pin of a large tree at once costs
-    // tens of megabytes, and the registry client limits its connections anyway.
     enum Answer {
         Digest(DigestFacts),
         TagExists(bool),
     }
+    let mut known = Known::with_tables(registry, rules, pins).await;
+    // A bounded window of checks in flight: a future per pin of a large tree at once costs
+    // tens of megabytes, and the registry client limits its connections anyway.
     let checks: Vec<_> = futures::stream::iter(pins.iter().map(|pin| async {
         let image = &pin.image;
         match image.digest {
