@@ -2,7 +2,7 @@
 //! applies rule selection, `ignore-images` and inline suppressions (and TP014, the suppressions
 //! that suppressed nothing), and hands the pinned references and plugin versions on to the
 //! registry and Maven rules. The tag rules the registry completes run once, on what it said
-//! ([`Pinned::findings`]). [`Site::finding`] is where every finding is made.
+//! ([`Pinned::tag_finding`]). [`Site::finding`] is where every finding is made.
 
 use jiff::civil::Date;
 
@@ -22,7 +22,7 @@ use crate::source::{Position, SourceFile, Span};
 use crate::suppress::{self, Suppressions};
 
 /// A pinned reference the registry can say more about (a digest: TP008, TP009; a tag: TP005,
-/// TP006, TP007; a line beside its TP003: TP006), with everything a finding on it needs
+/// TP006, TP007; a line beside its TP003: TP005, TP006), with everything a finding on it needs
 /// decided while the file is at hand: location, selection, suppressions.
 #[derive(Debug, Clone)]
 pub struct Pinned {
@@ -61,21 +61,23 @@ impl Pinned {
     }
 
     /// The tag rules the registry completes (TP005, TP006, TP007) on this pin, from what the
-    /// registry said about it (nothing: the rule data alone); the most specific rule wins.
-    pub fn findings(&self, data: &RuleData, today: Date, facts: &TagFacts) -> Option<Finding> {
+    /// registry said about it (nothing: the rule data alone): the most specific selected rule.
+    pub fn tag_finding(&self, data: &RuleData, today: Date, facts: &TagFacts) -> Option<Finding> {
         if self.image.digest.is_some() {
             return None;
         }
         let text = shorten(&self.written);
         let t = self.tagged(&text, data, today);
-        unknown_tag::check(&t, facts)
-            .or_else(|| unsupported_release::check(&t, facts))
-            .or_else(|| outdated_patch::check(&t, facts))
-            .and_then(|d| self.finding(d))
+        let checks = [
+            unknown_tag::check,
+            unsupported_release::check,
+            outdated_patch::check,
+        ];
+        self.first(checks.into_iter().filter_map(|check| check(&t, facts)))
     }
 
     /// The digest rules (TP009, else TP008) on this pin, from what the registry said about it.
-    pub fn digest_findings(
+    pub fn digest_finding(
         &self,
         data: &RuleData,
         today: Date,
@@ -84,9 +86,17 @@ impl Pinned {
         let digest = self.image.digest.as_deref()?;
         let text = shorten(&self.written);
         let t = self.tagged(&text, data, today);
-        platform_digest::check(&t, digest, facts)
-            .or_else(|| digest_mismatch::check(&t, digest, facts))
-            .and_then(|d| self.finding(d))
+        let checks = [platform_digest::check, digest_mismatch::check];
+        self.first(
+            checks
+                .into_iter()
+                .filter_map(|check| check(&t, digest, facts)),
+        )
+    }
+
+    /// The finding of the first diagnosis whose rule is selected and not suppressed here.
+    fn first(&self, diagnoses: impl Iterator<Item = Diagnosis>) -> Option<Finding> {
+        diagnoses.filter_map(|d| self.finding(d)).next()
     }
 
     /// The finding of a diagnosis on this pin (at the pin's bytes), unless its rule is
@@ -276,7 +286,7 @@ pub fn check_file_with_plugins(
         let (range, checks): (_, fn(Rule) -> bool) = match &image.digest_range {
             Some(digest) => (digest.clone(), Rule::checks_digest_pin),
             None if imprecise => (image.tag_range.clone().unwrap_or_default(), |rule| {
-                rule == Rule::UnsupportedRelease
+                matches!(rule, Rule::UnknownTag | Rule::UnsupportedRelease)
             }),
             None => (
                 image.tag_range.clone().unwrap_or_default(),
@@ -404,7 +414,7 @@ fn pinned_image(reference: &Reference, settings: &Settings) -> Option<Image> {
 }
 
 /// What the rules find on a reference from the file and the rule data alone: the most specific
-/// rule wins. The rules the registry completes come after it ([`Pinned::findings`]).
+/// rule wins. The rules the registry completes come after it ([`Pinned::tag_finding`]).
 fn diagnose(reference: &Reference, settings: &Settings) -> Option<Diagnosis> {
     let text = &shorten(&reference.value.text);
     let value = &reference.value;

@@ -170,7 +170,7 @@ pub fn fix_file(
         current = found;
         current.extend(pinned.iter().filter_map(|pin| {
             let facts = answers.known.facts(&pin.image);
-            pin.findings(&settings.data, settings.today, &facts)
+            pin.tag_finding(&settings.data, settings.today, &facts)
         }));
         current.iter_mut().for_each(answers.attach);
     }

@@ -1,6 +1,7 @@
 //! Inline suppressions: `# tagpin: ignore` or `# tagpin: ignore[TP002,floating-tag]` on the
 //! line of a finding or on the line above (ruff's `noqa`, in the comment syntax of YAML and
-//! Dockerfiles). Spaces around the colon are optional; codes and rule names both work. Each
+//! Dockerfiles). Spaces around the colon and before the list are optional; codes and rule names
+//! both work. Each
 //! suppression remembers what it suppressed, so that one that suppresses nothing is reported
 //! (TP014, ruff's RUF100), and a name that is no rule is a warning naming the comment.
 
@@ -179,10 +180,12 @@ fn directive(line: &str) -> Option<(Span, Option<&str>)> {
             continue;
         };
         let end = line.len() - rest.len();
-        if let Some(list) = rest.strip_prefix('[')
+        let spaced = rest.trim_start();
+        if let Some(list) = spaced.strip_prefix('[')
             && let Some((list, _)) = list.split_once(']')
         {
-            return Some((at..end + list.len() + 2, Some(list)));
+            let end = line.len() - spaced.len() + list.len() + 2;
+            return Some((at..end, Some(list)));
         }
         // `ignore` must end there: `# tagpin: ignored` is prose.
         if rest.starts_with(|c: char| c.is_alphanumeric() || c == '-' || c == '_') {
@@ -241,6 +244,14 @@ e: y #tagpin : ignore
         assert!(s.covers(&[9, 2], "TP002"), "any of the lines");
         let (_, prose) = parse("# tagpin: ignored, see below\nf: y\n");
         assert!(!prose.covers(&[0, 1], "TP010"), "`ignored` is no directive");
+        let (file, spaced) = parse("g: x:stable # tagpin: ignore [TP001]\n");
+        assert!(
+            !spaced.covers(&[0], "TP002"),
+            "a list after a space is still a list"
+        );
+        assert!(spaced.covers(&[0], "TP001"));
+        let span = spaced.all[0].span.clone();
+        assert_eq!(&file.text[span], "tagpin: ignore [TP001]");
     }
 
     #[test]

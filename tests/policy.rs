@@ -306,3 +306,39 @@ fn a_release_line_out_of_support_is_imprecise_and_unsupported() {
         "one reference, one fix: {stderr}"
     );
 }
+
+#[test]
+fn a_line_the_registry_does_not_have_is_an_unknown_tag() {
+    let registry = TestRegistry::start(None);
+    registry.seed_kestra("kestra/kestra");
+    let found = verdicts(&registry, &["kestra/kestra:v2.9"], "2026-11-24");
+    let codes: Vec<&str> = found.iter().map(|f| f.1.as_str()).collect();
+    assert_eq!(codes, ["TP003", "TP005"], "the pull would fail: {found:?}");
+}
+
+#[test]
+fn a_deselected_rule_leaves_the_next_one_its_say() {
+    let registry = TestRegistry::start(None);
+    registry.seed_kestra("kestra/kestra");
+    let cache = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let text = "services:\n  a:\n    image: kestra/kestra:v1.0.99\n";
+    fs::write(work.path().join("compose.yaml"), text).unwrap();
+    let mirror = format!("docker.io={}", registry.url);
+    let run = |extra: &[&str]| {
+        let args = [
+            &["check", "--format", "concise", "--no-config"][..],
+            &["--today", "2026-11-24", "--registry-mirror", &mirror],
+            extra,
+            &["."],
+        ]
+        .concat();
+        tagpin(cache.path(), work.path(), &args).1
+    };
+    assert!(run(&[]).contains("TP005"), "{}", run(&[]));
+    let without = run(&["--ignore", "TP005"]);
+    assert!(
+        without.contains("TP006 `kestra/kestra:v1.0.99` is on 1.0 LTS"),
+        "as offline: {without}"
+    );
+}

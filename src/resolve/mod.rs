@@ -157,7 +157,7 @@ impl Recommended {
 }
 
 /// What the registry said about each pinned image's tags: the rules on a pinned tag read it
-/// ([`Pinned::findings`]), and so do they on the text `--fix` writes.
+/// ([`Pinned::tag_finding`]), and so do they on the text `--fix` writes.
 #[derive(Debug, Default)]
 pub struct Known {
     tags: BTreeMap<String, Vec<String>>,
@@ -238,7 +238,7 @@ pub async fn verify_pins(
     for (pin, check) in pins.iter().zip(checks) {
         let exists = match check {
             Ok(Answer::Digest(facts)) => {
-                findings.extend(pin.digest_findings(rules, today, &facts));
+                findings.extend(pin.digest_finding(rules, today, &facts));
                 continue;
             }
             Ok(Answer::TagExists(exists)) => Some(exists),
@@ -260,7 +260,7 @@ pub async fn verify_pins(
             exists: exists.or(listed.exists),
             ..listed
         };
-        if let Some(finding) = pin.findings(rules, today, &facts) {
+        if let Some(finding) = pin.tag_finding(rules, today, &facts) {
             let from_data = matches!(finding.rule, Rule::UnknownTag | Rule::UnsupportedRelease);
             unchecked += usize::from(from_data && facts.tags.is_none());
             findings.push(finding);

@@ -412,10 +412,10 @@ mod fixtures {
                 tags,
                 table: table.as_ref(),
             };
-            findings.extend(pin.findings(&settings.data, settings.today, &facts));
+            findings.extend(pin.tag_finding(&settings.data, settings.today, &facts));
             if let (Some(listed), Some(digest)) = (listed, &pin.image.digest) {
                 let facts = listed.digest_facts(pin.image.tag.as_deref(), digest);
-                let found = pin.digest_findings(&settings.data, settings.today, &facts);
+                let found = pin.digest_finding(&settings.data, settings.today, &facts);
                 findings.extend(found);
             }
         }
