@@ -168,6 +168,30 @@ fn gitlab_code_quality() {
     assert_eq!(fingerprints.len(), issues.len());
 }
 
+#[test]
+fn gitlab_tells_the_same_reference_twice_in_a_file_apart() {
+    let work = tempfile::tempdir().unwrap();
+    let text = "services:\n  a:\n    image: nginx:latest\n  b:\n    image: nginx:latest\n";
+    std::fs::write(work.path().join("compose.yaml"), text).unwrap();
+    let args = [
+        "check",
+        "--offline",
+        "--no-config",
+        "--format",
+        "gitlab",
+        ".",
+    ];
+    let output = tagpin(work.path(), &args);
+    let issues: Vec<serde_json::Value> = serde_json::from_str(&output).unwrap();
+    let fingerprints: Vec<&str> = issues
+        .iter()
+        .map(|i| i["fingerprint"].as_str().unwrap())
+        .collect();
+    assert_eq!(fingerprints.len(), 2, "{output}");
+    assert_ne!(fingerprints[0], fingerprints[1], "two issues, not one");
+    assert_eq!(output, tagpin(work.path(), &args), "stable across runs");
+}
+
 /// A CI job that exits 2 says why: in its log (stderr) and in the report it uploads.
 #[test]
 fn every_format_carries_file_errors_and_stderr_names_them() {

@@ -1,6 +1,7 @@
 //! GitLab Code Quality: a JSON array of issues with a stable fingerprint, for merge requests;
 //! files that could not be checked are issues too.
 
+use std::collections::HashMap;
 use std::io::{self, Write};
 
 use serde_json::json;
@@ -19,6 +20,9 @@ impl Report for Gitlab {
         err: &mut dyn Write,
     ) -> io::Result<()> {
         write_errors(report.errors, err)?;
+        // How often each fingerprint's text came before: the same reference twice in a file
+        // is two issues (ruff's GitLab emitter salts repeats the same way).
+        let mut seen: HashMap<String, usize> = HashMap::new();
         let mut issues: Vec<serde_json::Value> = report
             .findings
             .iter()
@@ -30,8 +34,13 @@ impl Report for Gitlab {
                 } else {
                     &f.image
                 };
-                let fingerprint =
-                    Sha256::digest(format!("{}\0{}\0{subject}", f.rule.code(), f.path).as_bytes());
+                let mut text = format!("{}\0{}\0{subject}", f.rule.code(), f.path);
+                let repeat = seen.entry(text.clone()).or_default();
+                if *repeat > 0 {
+                    text.push_str(&format!("\0{repeat}"));
+                }
+                *repeat += 1;
+                let fingerprint = Sha256::digest(text.as_bytes());
                 json!({
                     "description": f.message,
                     "check_name": format!("{} {}", f.rule.code(), f.rule.name()),
