@@ -305,6 +305,29 @@ fn offline_without_a_cached_answer_fixes_nothing() {
         fs::read_to_string(work.path().join("compose.yaml")).unwrap(),
         text
     );
+    // Quiet, in JSON: the log still says why it exits 2.
+    let quiet = tagpin(
+        cache.path(),
+        work.path(),
+        &[
+            "check",
+            "--fix",
+            "--offline",
+            "--no-config",
+            "-q",
+            "--format",
+            "json",
+            ".",
+        ],
+    );
+    assert_eq!(quiet.code, 2);
+    assert!(
+        quiet
+            .stderr
+            .contains("error: 1 finding got no pin and could not be fixed: offline:"),
+        "{}",
+        quiet.stderr
+    );
 }
 
 #[test]

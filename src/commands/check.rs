@@ -213,21 +213,23 @@ fn fix(
             .iter()
             .filter(|f| f.severity() >= settings.fail_on)
             .count();
-        write!(
-            err,
-            "{} in {} would be applied",
-            plural(fixed, "fix", "es"),
-            plural(fixes.len(), "file", "s")
-        )?;
-        if failing > 0 {
-            let at = settings.fail_on.as_str();
+        if !ctx.output.quiet() {
             write!(
                 err,
-                "; {} at or above {at}",
-                plural(failing, "finding", "s")
+                "{} in {} would be applied",
+                plural(fixed, "fix", "es"),
+                plural(fixes.len(), "file", "s")
             )?;
+            if failing > 0 {
+                let at = settings.fail_on.as_str();
+                write!(
+                    err,
+                    "; {} at or above {at}",
+                    plural(failing, "finding", "s")
+                )?;
+            }
+            writeln!(err)?;
         }
-        writeln!(err)?;
         out.flush()?;
         // Nothing is written: every finding remains, and a diff is a change CI should see.
         let status = Status::of(&outcome, settings.fail_on);
@@ -254,24 +256,38 @@ fn fix(
     let runtime = ctx.runtime()?;
     let again = ask_registry(runtime, ctx.registry()?, settings, &mut after);
     ask_maven(runtime, ctx.maven()?, &mut after);
-    let could_not_pin = unpinned(&after) > 0 && !again.notes.is_empty();
+    let unfixed = unpinned(&after);
+    let could_not_pin = unfixed > 0 && !again.notes.is_empty();
     after.errors.extend(errors);
     let done = applied(written.iter().copied());
     let fixed: usize = written.iter().map(|f| f.fixed).sum();
-    writeln!(
-        err,
-        "Fixed {} in {}",
-        plural(fixed, "finding", "s"),
-        plural(written.len(), "file", "s")
-    )?;
+    if !ctx.output.quiet() {
+        writeln!(
+            err,
+            "Fixed {} in {}",
+            plural(fixed, "finding", "s"),
+            plural(written.len(), "file", "s")
+        )?;
+    }
     let report = diagnostics(&after, Some(&done));
     render::reporter(options.format, style).report(&report, &mut out, &mut err)?;
     out.flush()?;
-    Ok(if could_not_pin {
-        Status::Failed
-    } else {
-        Status::of(&after, settings.fail_on)
-    })
+    if could_not_pin {
+        // Exit 2 says the fix was not complete; the log says why, even with `-q`.
+        let why: Vec<String> = again
+            .notes
+            .iter()
+            .map(|n| escape::text(n).into_owned())
+            .collect();
+        writeln!(
+            err,
+            "error: {} got no pin and could not be fixed: {}",
+            plural(unfixed, "finding", "s"),
+            why.join("; ")
+        )?;
+        return Ok(Status::Failed);
+    }
+    Ok(Status::of(&after, settings.fail_on))
 }
 
 fn applied<'a>(fixes: impl Iterator<Item = &'a fix::FileFix>) -> Vec<fix::Applied> {
