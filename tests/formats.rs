@@ -317,3 +317,28 @@ fn line_formats_keep_one_line_per_finding() {
     assert_eq!(images.lines().count(), 3, "{images}");
     assert!(images.contains("kestra/kestra:\\nlatest"), "{images}");
 }
+
+/// Every format says the same line and column: characters, counted after a BOM.
+#[test]
+fn the_human_header_counts_columns_as_every_other_format() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("Dockerfile"), "\u{feff}FROM nginx:latest\n").unwrap();
+    fs::write(
+        dir.path().join("compose.yaml"),
+        "services:\n  b: {x: \"éé\", image: nginx:latest}\n",
+    )
+    .unwrap();
+    let run = |format: &str| {
+        let args = ["check", "--offline", "--no-config", "--color", "never"];
+        tagpin(
+            dir.path(),
+            &[&args[..], &["--format", format, "."]].concat(),
+        )
+    };
+    let concise = run("concise");
+    let human = run("human");
+    for location in ["Dockerfile:1:12", "compose.yaml:2:29"] {
+        assert!(concise.contains(location), "{concise}");
+        assert!(human.contains(&format!("[{location}]")), "{human}");
+    }
+}

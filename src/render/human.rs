@@ -16,9 +16,15 @@ pub struct Human {
     pub style: Style,
 }
 
-/// Lets miette read a file's text, escaped once per file, without copying it per finding.
+/// Lets miette read a file's text, escaped once per file, without copying it per finding. The
+/// finding's own line and column (in characters, after a BOM) head the snippet: miette would
+/// count bytes of the escaped text.
 #[derive(Debug, Clone)]
-struct Text(Arc<Snippet>);
+struct Text {
+    snippet: Arc<Snippet>,
+    /// The finding's span in the escaped text, and its 0-based line and column in the file.
+    at: (usize, usize, usize),
+}
 
 impl SourceCode for Text {
     fn read_span<'a>(
@@ -27,7 +33,18 @@ impl SourceCode for Text {
         before: usize,
         after: usize,
     ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
-        self.0.text.read_span(span, before, after)
+        let contents = self.snippet.text.read_span(span, before, after)?;
+        let (offset, line, column) = self.at;
+        if (before, after) != (0, 0) || span.offset() != offset {
+            return Ok(contents);
+        }
+        Ok(Box::new(miette::MietteSpanContents::new(
+            contents.data(),
+            *contents.span(),
+            line,
+            column,
+            contents.line_count(),
+        )))
     }
 }
 
@@ -61,13 +78,19 @@ impl Report for Human {
             };
             let label = finding.rule.name().replace('-', " ");
             let source = report.sources.get(&finding.path).map(|source| {
-                snippets
+                let snippet = snippets
                     .entry(&finding.path)
-                    .or_insert_with(|| Text(Arc::new(Snippet::new(&source.text))))
-                    .clone()
+                    .or_insert_with(|| Arc::new(Snippet::new(&source.text)));
+                let span = snippet.offset(finding.span.start)..snippet.offset(finding.span.end);
+                let (line, column) = (finding.start.line - 1, finding.start.column - 1);
+                let text = Text {
+                    snippet: snippet.clone(),
+                    at: (span.start, line, column),
+                };
+                (text, span)
             });
             let span = match &source {
-                Some(text) => text.0.offset(finding.span.start)..text.0.offset(finding.span.end),
+                Some((_, span)) => span.clone(),
                 None => finding.span.clone(),
             };
             let mut diagnostic = MietteDiagnostic::new(escape::text(&finding.message))
@@ -79,7 +102,7 @@ impl Report for Human {
             }
             let mut rendered = String::new();
             match source {
-                Some(text) => {
+                Some((text, _)) => {
                     let named = NamedSource::new(escape::text(&finding.path), text);
                     let report = miette::Report::new(diagnostic).with_source_code(named);
                     handler.render_report(&mut rendered, report.as_ref())
