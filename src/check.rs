@@ -222,7 +222,7 @@ pub struct Plugins {
     pub kestra: Vec<KestraImage>,
 }
 
-/// The findings of one file, and its digest pins for the registry to check.
+/// The findings of one file, and its pins (tags and digests) for the registry to check.
 pub fn check_file(
     file: &SourceFile,
     scan: &Scan,

@@ -112,10 +112,10 @@ fn ask_registry(
         &settings.data,
         settings.pin,
         &mut outcome.findings,
+        verified.known,
         progress,
     ));
     recommended.notes.extend(verified.notes);
-    recommended.known = verified.known;
     recommended.notes.sort();
     recommended.notes.dedup();
     recommended
@@ -133,7 +133,6 @@ fn ask_maven(
         &mut findings,
         &outcome.plugins,
     ));
-    outcome.findings = Vec::new();
     outcome.add_findings(findings);
     pins
 }

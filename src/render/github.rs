@@ -8,13 +8,10 @@ use crate::rules::Severity;
 
 pub struct Github;
 
-/// Message data: control characters escaped, then `%`, CR and LF as the workflow-command
-/// format requires.
+/// Message data: control characters escaped (so no CR or LF is left to encode), then `%` as the
+/// workflow-command format requires.
 fn data(text: &str) -> String {
-    escape::text(text)
-        .replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
+    escape::text(text).replace('%', "%25")
 }
 
 /// Property values: also `:` and `,`.

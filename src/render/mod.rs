@@ -1,8 +1,8 @@
 //! Renderers: one per output format, each over the same plain [`Diagnostics`] — the findings,
 //! the files that could not be checked and a summary, never the pipeline that made them
-//! (typos' `Report` model). `images`, `releases` and `resolve` have their own typed rows. Findings go to stdout; problems reading files go to stderr in every
-//! format (a CI job that exits 2 says why in its log), and inside the document as well in the
-//! machine formats.
+//! (typos' `Report` model). `images`, `releases` and `resolve` have their own typed rows.
+//! Findings go to stdout; problems reading files go to stderr in every format (a CI job that
+//! exits 2 says why in its log), and inside the document as well in the machine formats.
 
 mod concise;
 mod github;

@@ -74,13 +74,15 @@ pub async fn resolve_all(
     distinct.into_keys().zip(answers).collect()
 }
 
-/// Attach recommendations to the findings that a pin fixes; returns the distinct reasons some
-/// could not be had (an unreachable registry, offline without a cached answer).
+/// Attach recommendations to the findings that a pin fixes, and keep every answer (with what
+/// `verify_pins` learnt, `known`) for the text a fix writes; the notes say why some could not be
+/// had (an unreachable registry, offline without a cached answer).
 pub async fn recommend(
     registry: &Registry,
     rules: &RuleData,
     style: PinStyle,
     findings: &mut [Finding],
+    known: Known,
     progress: bool,
 ) -> Recommended {
     let images: Vec<Image> = findings
@@ -90,46 +92,35 @@ pub async fn recommend(
         .collect();
     let answers = resolve_all(registry, rules, &images, progress).await;
     let mut problems = BTreeSet::new();
-    let mut offline = BTreeSet::new();
-    for finding in findings
-        .iter_mut()
-        .filter(|f| f.rule.pinned_by_registry_answer())
-    {
-        let Some(image) = finding.parsed.clone() else {
-            continue;
-        };
-        match answers.get(&image.to_string()) {
-            Some(Ok(resolution)) => {
+    let mut offline = 0;
+    let mut resolutions = BTreeMap::new();
+    for (image, answer) in answers {
+        match answer {
+            Ok(resolution) => {
                 problems.extend(resolution.note.clone());
-                attach_pin(finding, &image, resolution, style);
+                resolutions.insert(image, resolution);
             }
-            Some(Err(error)) if error.kind == ErrorKind::Offline => {
-                offline.insert(image.to_string());
+            Err(error) if error.kind == ErrorKind::Offline => offline += 1,
+            Err(error) => {
+                problems.insert(error.message);
             }
-            Some(Err(error)) => {
-                problems.insert(error.message.clone());
-            }
-            None => {}
         }
     }
     let mut notes: Vec<String> = problems.into_iter().collect();
-    if !offline.is_empty() {
-        let n = offline.len();
+    if offline > 0 {
         notes.push(format!(
-            "offline: {n} reference{} no cached registry answer; run without --offline to resolve",
-            if n == 1 { " has" } else { "s have" }
+            "offline: {offline} reference{} no cached registry answer; run without --offline to resolve",
+            if offline == 1 { " has" } else { "s have" }
         ));
     }
-    let resolutions = answers
-        .into_iter()
-        .filter_map(|(image, answer)| Some((image, answer.ok()?)))
-        .collect();
-    Recommended {
+    let recommended = Recommended {
         notes,
         resolutions,
         style,
-        known: Known::default(),
-    }
+        known,
+    };
+    findings.iter_mut().for_each(|f| recommended.attach(f));
+    recommended
 }
 
 /// What [`recommend`] found: notes on what could not be had, and every resolution, by image.
@@ -142,7 +133,7 @@ pub struct Recommended {
 }
 
 impl Recommended {
-    /// Give a finding found again (on a fixed text) the pin its image resolved to.
+    /// Give a finding the pin its image resolved to.
     pub fn attach(&self, finding: &mut Finding) {
         if !finding.rule.pinned_by_registry_answer() {
             return;
@@ -351,7 +342,7 @@ pub async fn completed_table(
     Some(table)
 }
 
-/// Attach the pin a resolution gives to a TP001/TP002/TP003 finding: the recommendation, the
+/// Attach the pin a resolution gives to a TP001, TP002, TP003 or TP013 finding: the recommendation, the
 /// help line and, where the bytes of the tag are known, the safe fix (same digest).
 pub fn attach_pin(finding: &mut Finding, image: &Image, resolution: &Resolution, style: PinStyle) {
     let pinned = pin(&finding.image, image, resolution, style);

@@ -9,22 +9,23 @@ use crate::rules::data::{ImageRules, LineKind};
 use crate::rules::policy::{ReleaseTable, Support, line_key};
 use crate::version::TagVersion;
 
-/// The release a tag names, if the rule data can place it on a line.
-fn release(t: &Tagged, rules: &ImageRules) -> Option<TagVersion> {
+/// The release a tag names, if the rule data can place it on a line, and whether it is one
+/// release (`v1.0.60`) rather than the line (`v1.0`).
+fn release(t: &Tagged, rules: &ImageRules) -> Option<(TagVersion, bool)> {
     let version = TagVersion::parse(t.tag, &rules.variants).filter(|v| v.is_release())?;
     // Without the scheme's prefix, the tag does not exist (TP005).
     if !rules.version_prefix.is_empty() && version.prefix.is_empty() {
         return None;
     }
     let precise = Some(version.components.len()) == rules.release_components;
-    (precise || rules.is_imprecise(t.tag)).then_some(version)
+    (precise || rules.is_imprecise(t.tag)).then_some((version, precise))
 }
 
 /// TP006 on a release, or on a line (`v1.0`, beside TP003); with the registry's facts the
 /// table is the completed one and only tags it lists are named.
 pub(crate) fn check(t: &Tagged, facts: &TagFacts) -> Option<Diagnosis> {
     let rules = t.rules?;
-    let version = release(t, rules)?;
+    let (version, precise) = release(t, rules)?;
     let data;
     let table = match facts.table {
         Some(table) => table,
@@ -87,7 +88,6 @@ pub(crate) fn check(t: &Tagged, facts: &TagFacts) -> Option<Diagnosis> {
         d.help = Some(format!("upgrade to `{name}:{new_tag}`{step}"));
         // A line (`v1.0`) gets no fix of its own: the TP003 pin keeps what runs, and the
         // pinned release then gets this upgrade.
-        let precise = Some(version.components.len()) == rules.release_components;
         d.pin = precise.then(|| {
             Pin::unsafe_(
                 format!("Pin to `{name}:{new_tag}`"),
