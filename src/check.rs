@@ -204,13 +204,11 @@ impl PluginSite {
         self.site.target.as_ref()
     }
 
-    /// A finding of `rule` here, unless the rule is deselected or suppressed.
-    pub fn finding(&self, rule: Rule, message: String, help: Option<String>) -> Option<Finding> {
-        let site = &self.site;
-        self.allowed.contains(&rule).then(|| {
-            let d = Diagnosis::new(rule, site.span.clone(), site.target.clone(), message, help);
-            site.finding(&self.written, None, d)
-        })
+    /// The finding of a diagnosis here, unless its rule is deselected or suppressed.
+    pub(crate) fn finding(&self, d: Diagnosis) -> Option<Finding> {
+        self.allowed
+            .contains(&d.rule)
+            .then(|| self.site.finding(&self.written, None, d))
     }
 }
 
@@ -329,7 +327,7 @@ pub fn check_file_with_plugins(
     let mut sites = Vec::new();
     for plugin in &scan.plugins {
         let floating = floating_plugin::check(plugin);
-        if let Some((message, help)) = &floating
+        if let Some(d) = &floating
             && allowed(Rule::FloatingPlugin, &plugin.span, None)
         {
             let site = Site::new(
@@ -339,14 +337,7 @@ pub fn check_file_with_plugins(
                 plugin.kind,
                 None,
             );
-            let d = Diagnosis::new(
-                Rule::FloatingPlugin,
-                plugin.span.clone(),
-                plugin.target.clone(),
-                message.clone(),
-                Some(help.clone()),
-            );
-            findings.push(site.finding(&plugin.coordinate, None, d));
+            findings.push(site.finding(&plugin.coordinate, None, d.clone()));
         }
         let Some(artifact) = &plugin.artifact else {
             continue;

@@ -6,12 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::check::{KestraImage, PluginSite, Plugins};
 use crate::finding::Finding;
-use crate::maven::{Coordinate, Maven, PluginPin, Requested, compare, core_of_tag};
-use crate::pin::{Applicability, Pin};
+use crate::maven::{Coordinate, Maven, PluginPin, Requested, core_of_tag};
+use crate::pin::Pin;
 use crate::reference::Image;
 use crate::registry::{ErrorKind, RegistryError};
-use crate::rules::{Rule, incompatible_plugin};
-use crate::scan::Place;
+use crate::rules::{Rule, floating_plugin, incompatible_plugin};
 
 /// The Kestra core a reference runs: its release tag, or the release its floating tag
 /// resolved to (the recommendation of the finding on it).
@@ -29,17 +28,8 @@ pub fn core_of(image: &KestraImage, findings: &[Finding]) -> Option<String> {
 /// What the Maven phase found: the pins by plugin as written, and why some are missing.
 #[derive(Debug, Default)]
 pub struct PluginPins {
-    pins: BTreeMap<(String, String), Pinning>,
+    pins: BTreeMap<(String, String), Pin>,
     pub notes: Vec<String>,
-}
-
-#[derive(Debug, Clone)]
-struct Pinning {
-    recommendation: String,
-    /// The target's new bytes.
-    text: String,
-    applicability: Applicability,
-    help: String,
 }
 
 impl PluginPins {
@@ -48,23 +38,13 @@ impl PluginPins {
         if finding.rule != Rule::FloatingPlugin {
             return;
         }
-        if let Some(pinning) = self
+        if let Some(pin) = self
             .pins
             .get(&(finding.path.clone(), finding.image.clone()))
         {
-            apply(finding, pinning);
+            finding.pin(pin.clone());
         }
     }
-}
-
-fn apply(finding: &mut Finding, pinning: &Pinning) {
-    let pin = Pin::applicable(
-        format!("Pin to `{}`", pinning.recommendation),
-        pinning.recommendation.clone(),
-        pinning.text.clone(),
-        pinning.applicability,
-    );
-    finding.pin(pin.with_help(pinning.help.clone()));
 }
 
 type Ask = (Coordinate, String, Option<String>);
@@ -128,7 +108,7 @@ pub async fn pin_plugins(
     for (site, coordinate, core) in &sites {
         if let (Requested::Exact(version), Some(core)) = (&site.requested, core)
             && let Some(Ok(Some(need))) = needs.get(&(coordinate.clone(), version.clone()))
-            && compare(need, core).is_gt()
+            && incompatible_plugin::needs_newer(need, core)
         {
             asks.insert(
                 (
@@ -165,16 +145,17 @@ pub async fn pin_plugins(
             Requested::Exact(version) => {
                 let Some(core) = core else { continue };
                 let need = match needs.get(&(coordinate.clone(), version.clone())) {
-                    Some(Ok(Some(need))) if compare(need, core).is_gt() => need,
+                    Some(Ok(Some(need))) => need,
                     Some(Err(error)) => {
                         note(error);
                         continue;
                     }
                     _ => continue,
                 };
-                let message =
-                    incompatible_plugin::message(&format!("{coordinate}:{version}"), need, core);
-                let Some(mut finding) = site.finding(Rule::IncompatiblePlugin, message, None)
+                let written = format!("{coordinate}:{version}");
+                let at = (site.span().clone(), site.target().cloned());
+                let Some(mut finding) = incompatible_plugin::check(&written, at, need, core)
+                    .and_then(|d| site.finding(d))
                 else {
                     continue;
                 };
@@ -184,10 +165,9 @@ pub async fn pin_plugins(
                     Some(core.clone()),
                 )) {
                     Some(Ok(pin)) => {
-                        let mut pinning = pinning(site, coordinate, pin);
-                        pinning.applicability = Applicability::Unsafe;
-                        pinning.help = incompatible_plugin::help(&pin.version, core);
-                        apply(&mut finding, &pinning);
+                        let floating =
+                            floating_plugin::pin(site.place, &site.requested, coordinate, pin);
+                        finding.pin(incompatible_plugin::pin(floating, &pin.version, core));
                     }
                     Some(Err(error)) => note(error),
                     None => {}
@@ -196,16 +176,16 @@ pub async fn pin_plugins(
             }
             requested => match answers.get(&(coordinate.clone(), key(requested), core.clone())) {
                 Some(Ok(pin)) => {
-                    let pinning = pinning(site, coordinate, pin);
+                    let pin = floating_plugin::pin(site.place, requested, coordinate, pin);
                     if let Some(finding) = findings.iter_mut().find(|f| {
                         f.rule == Rule::FloatingPlugin
                             && f.path == site.path()
                             && &f.span == site.span()
                     }) {
-                        apply(finding, &pinning);
+                        finding.pin(pin.clone());
                     }
                     pins.pins
-                        .insert((site.path().to_string(), site.written.clone()), pinning);
+                        .insert((site.path().to_string(), site.written.clone()), pin);
                 }
                 Some(Err(error)) => note(error),
                 None => {}
@@ -229,41 +209,5 @@ fn key(requested: &Requested) -> String {
         Requested::Oldest(_) => "OLDEST".into(),
         Requested::Range(range) => range.text.clone(),
         Requested::Exact(version) => version.clone(),
-    }
-}
-
-/// The pin of one site: the recommendation as the user reads it and the bytes a fix writes.
-fn pinning(site: &PluginSite, coordinate: &Coordinate, pin: &PluginPin) -> Pinning {
-    let (recommendation, text) = match (site.place, &site.requested) {
-        (Place::Install, Requested::Missing) => (
-            format!("{coordinate}:{}", pin.version),
-            format!(":{}", pin.version),
-        ),
-        (Place::Install, _) => (format!("{coordinate}:{}", pin.version), pin.version.clone()),
-        _ => (pin.version.clone(), pin.version.clone()),
-    };
-    let help = match (&pin.core, pin.incompatible.first()) {
-        (Some(core), Some((newest, need))) => format!(
-            "`{newest}` (what it installs now) needs Kestra {need}; the image runs {core}: pin `{}`, the newest it supports",
-            pin.version
-        ),
-        (Some(core), None) => format!(
-            "pin `{}`, what it installs now (supports Kestra {core})",
-            pin.version
-        ),
-        (None, _) => format!(
-            "pin `{}`, the newest release (compatibility with the Kestra core not checked)",
-            pin.version
-        ),
-    };
-    Pinning {
-        recommendation,
-        text,
-        applicability: if pin.is_safe() {
-            Applicability::Safe
-        } else {
-            Applicability::Unsafe
-        },
-        help,
     }
 }

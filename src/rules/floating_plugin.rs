@@ -2,11 +2,25 @@
 //! snapshot repository, `defaultVersion: LATEST`). The fix pins the newest release the Kestra
 //! core of the image supports, from the Maven repository (`plugin_pins`).
 
-use crate::maven::Requested;
+use super::{Diagnosis, Rule};
+use crate::maven::{Coordinate, PluginPin, Requested};
+use crate::pin::{Applicability, Pin};
 use crate::scan::{Place, Plugin};
 
 /// A plugin version that moves, with the help that says what to do.
-pub(crate) fn check(plugin: &Plugin) -> Option<(String, String)> {
+pub(crate) fn check(plugin: &Plugin) -> Option<Diagnosis> {
+    let (message, help) = moves(plugin)?;
+    let (span, target) = (plugin.span.clone(), plugin.target.clone());
+    Some(Diagnosis::new(
+        Rule::FloatingPlugin,
+        span,
+        target,
+        message,
+        Some(help),
+    ))
+}
+
+fn moves(plugin: &Plugin) -> Option<(String, String)> {
     let written = &plugin.coordinate;
     let pin_help = "pin a version that matches the Kestra version of the image".to_string();
     let version = plugin.version.as_deref();
@@ -56,4 +70,39 @@ fn version_text(requested: &Requested) -> &str {
         Requested::Range(range) => &range.text,
         Requested::Missing => "",
     }
+}
+
+/// The pin Maven's answer gives a plugin written at `place` as `requested`: safe when it is what
+/// the request installs now and the core can load it.
+pub(crate) fn pin(
+    place: Place,
+    requested: &Requested,
+    coordinate: &Coordinate,
+    pin: &PluginPin,
+) -> Pin {
+    let version = &pin.version;
+    let (recommendation, text) = match (place, requested) {
+        (Place::Install, Requested::Missing) => {
+            (format!("{coordinate}:{version}"), format!(":{version}"))
+        }
+        (Place::Install, _) => (format!("{coordinate}:{version}"), version.clone()),
+        _ => (version.clone(), version.clone()),
+    };
+    let help = match (&pin.core, pin.incompatible.first()) {
+        (Some(core), Some((newest, need))) => format!(
+            "`{newest}` (what it installs now) needs Kestra {need}; the image runs {core}: pin `{version}`, the newest it supports"
+        ),
+        (Some(core), None) => {
+            format!("pin `{version}`, what it installs now (supports Kestra {core})")
+        }
+        (None, _) => format!(
+            "pin `{version}`, the newest release (compatibility with the Kestra core not checked)"
+        ),
+    };
+    let applicability = match pin.is_safe() {
+        true => Applicability::Safe,
+        false => Applicability::Unsafe,
+    };
+    let title = format!("Pin to `{recommendation}`");
+    Pin::applicable(title, recommendation, text, applicability).with_help(help)
 }

@@ -324,10 +324,9 @@ mod tests {
 
 /// One fixture per rule (`testdata/rules/<code>.yaml`), checked offline on a fixed day; the
 /// snapshots in `src/rules/snapshots/` show every finding of that rule with its help and fix.
-/// The rules that read the registry's answers (TP005 to TP009) have a fixture
-/// (`<code>-registry.yaml`) checked with what `testdata/rules/registry.yaml` says the registry
-/// has; how those answers are asked for is tested against real servers in `tests/`, and so is
-/// TP015, which needs a Maven repository.
+/// The rules that read a registry's or Maven's answers (TP005 to TP009, TP015) have a fixture
+/// (`<code>-registry.yaml`) checked with what `testdata/rules/answers.yaml` says they answer;
+/// how those answers are asked for is tested against real servers in `tests/`.
 #[cfg(test)]
 mod fixtures {
     use std::collections::BTreeMap;
@@ -340,8 +339,17 @@ mod fixtures {
     use super::{DigestFacts, Rule, TagFacts};
     use crate::config::Settings;
     use crate::finding::Finding;
+    use crate::maven::Requested;
     use crate::rules::policy::ReleaseTable;
     use crate::source::SourceFile;
+
+    /// What the registry and Maven answer.
+    #[derive(Deserialize, Default)]
+    struct Answers {
+        images: BTreeMap<String, Listed>,
+        /// The Kestra core each `group:artifact:version` needs.
+        plugins: BTreeMap<String, String>,
+    }
 
     /// What the registry has of an image.
     #[derive(Deserialize)]
@@ -386,7 +394,7 @@ mod fixtures {
     }
 
     /// Every finding of a fixture, the tag rules given what the registry lists (by image).
-    fn check(name: &str, registry: &BTreeMap<String, Listed>) -> Vec<Finding> {
+    fn check(name: &str, answers: &Answers) -> Vec<Finding> {
         let path = fixture(name);
         let text = std::fs::read_to_string(&path).unwrap();
         let file = SourceFile::new(name.into(), text);
@@ -394,9 +402,10 @@ mod fixtures {
         let scan = crate::scan::scan(&file, kind).unwrap();
         let mut settings = Settings::default();
         settings.today = "2026-11-24".parse().unwrap();
-        let (mut findings, pinned) = crate::check::check_file(&file, &scan, &settings);
+        let (mut findings, pinned, plugins) =
+            crate::check::check_file_with_plugins(&file, &scan, &settings);
         for pin in &pinned {
-            let listed = registry.get(&pin.image.short_name());
+            let listed = answers.images.get(&pin.image.short_name());
             let rules = settings.data.image_rules(&pin.image);
             let table = listed.zip(rules).and_then(|(listed, rules)| {
                 let releases = rules.releases.as_ref()?;
@@ -417,6 +426,19 @@ mod fixtures {
                 let facts = listed.digest_facts(pin.image.tag.as_deref(), digest);
                 let found = pin.digest_finding(&settings.data, settings.today, &facts);
                 findings.extend(found);
+            }
+        }
+        for site in &plugins.sites {
+            let (Requested::Exact(version), Some(image)) = (&site.requested, &site.image) else {
+                continue;
+            };
+            let written = format!("{}:{version}", site.artifact);
+            let tag = crate::reference::Image::parse(&image.text).unwrap().tag;
+            let core = tag.as_deref().and_then(crate::maven::core_of_tag);
+            if let (Some(need), Some(core)) = (answers.plugins.get(&written), core) {
+                let at = (site.span().clone(), site.target().cloned());
+                let d = super::incompatible_plugin::check(&written, at, need, &core);
+                findings.extend(d.and_then(|d| site.finding(d)));
             }
         }
         findings
@@ -468,7 +490,7 @@ mod fixtures {
     #[test_case(Rule::UnversionedTag, "TP013.yaml")]
     #[test_case(Rule::UnusedSuppression, "TP014.yaml")]
     fn rule(rule: Rule, fixture: &str) {
-        let out = render(rule, &check(fixture, &BTreeMap::new()));
+        let out = render(rule, &check(fixture, &Answers::default()));
         assert!(!out.is_empty(), "no {rule} in {fixture}");
         insta::assert_snapshot!(rule.code(), out);
     }
@@ -478,10 +500,11 @@ mod fixtures {
     #[test_case(Rule::OutdatedPatch, "TP007-registry.yaml")]
     #[test_case(Rule::DigestMismatch, "TP008-registry.yaml")]
     #[test_case(Rule::PlatformDigest, "TP009-registry.yaml")]
+    #[test_case(Rule::IncompatiblePlugin, "TP015-registry.yaml")]
     fn registry_rule(rule: Rule, name: &str) {
-        let listed = std::fs::read_to_string(fixture("registry.yaml")).unwrap();
-        let registry: BTreeMap<String, Listed> = serde_norway::from_str(&listed).unwrap();
-        let out = render(rule, &check(name, &registry));
+        let answers = std::fs::read_to_string(fixture("answers.yaml")).unwrap();
+        let answers: Answers = serde_norway::from_str(&answers).unwrap();
+        let out = render(rule, &check(name, &answers));
         assert!(!out.is_empty(), "no {rule} in {name}");
         insta::assert_snapshot!(format!("{}-registry", rule.code()), out);
     }
