@@ -7,7 +7,7 @@
 use jiff::civil::Date;
 
 use crate::config::Settings;
-use crate::finding::Finding;
+use crate::finding::{Finding, Subject};
 use crate::maven::Requested;
 use crate::reference::Image;
 use crate::rules::data::RuleData;
@@ -117,7 +117,7 @@ struct Site {
     end: Position,
     kind: FileKind,
     target: Option<Span>,
-    reference: Option<usize>,
+    subject: Option<Subject>,
 }
 
 impl Site {
@@ -126,10 +126,10 @@ impl Site {
         span: Span,
         target: Option<Span>,
         kind: FileKind,
-        reference: Option<usize>,
+        subject: Option<Subject>,
     ) -> Site {
         Site {
-            reference,
+            subject,
             path: file.display_path(),
             start: file.position(span.start),
             end: file.position(span.end),
@@ -155,7 +155,7 @@ impl Site {
             recommendation: None,
             digest: None,
             target: self.target.clone(),
-            reference: self.reference,
+            subject: self.subject,
             fix: None,
         };
         if let Some(pin) = d.pin {
@@ -265,7 +265,7 @@ pub fn check_file_with_plugins(
                     d.span.clone(),
                     d.target.clone(),
                     reference.kind,
-                    Some(index),
+                    Some(Subject::Reference(index)),
                 );
                 findings.push(site.finding(
                     &reference.value.text,
@@ -299,7 +299,13 @@ pub fn check_file_with_plugins(
             .filter(|&rule| checks(rule) && allowed(rule, &span, Some(reference)))
             .collect();
         if !codes.is_empty() {
-            let site = Site::new(file, span, target, reference.kind, Some(index));
+            let site = Site::new(
+                file,
+                span,
+                target,
+                reference.kind,
+                Some(Subject::Reference(index)),
+            );
             pinned.push(Pinned {
                 image,
                 written: reference.value.text.clone(),
@@ -325,18 +331,18 @@ pub fn check_file_with_plugins(
         })
         .collect();
     let mut sites = Vec::new();
-    for plugin in &scan.plugins {
+    for (index, plugin) in scan.plugins.iter().enumerate() {
+        let site = Site::new(
+            file,
+            plugin.span.clone(),
+            plugin.target.clone(),
+            plugin.kind,
+            Some(Subject::Plugin(index)),
+        );
         let floating = floating_plugin::check(plugin);
         if let Some(d) = &floating
             && allowed(Rule::FloatingPlugin, &plugin.span, None)
         {
-            let site = Site::new(
-                file,
-                plugin.span.clone(),
-                plugin.target.clone(),
-                plugin.kind,
-                None,
-            );
             findings.push(site.finding(&plugin.coordinate, None, d.clone()));
         }
         let Some(artifact) = &plugin.artifact else {
@@ -369,19 +375,13 @@ pub fn check_file_with_plugins(
             written: plugin.coordinate.clone(),
             place: plugin.place,
             image: image.cloned(),
-            site: Site::new(
-                file,
-                plugin.span.clone(),
-                plugin.target.clone(),
-                plugin.kind,
-                None,
-            ),
+            site,
             allowed: codes,
         });
     }
     // TP014 sits in a file of the kind its references have.
     let kind = scan.references.first().map(|r| r.kind);
-    let kind = kind.or((!scan.plugins.is_empty()).then_some(FileKind::Dockerfile));
+    let kind = kind.or(scan.plugins.first().map(|p| p.kind));
     if let Some(kind) = kind.filter(|_| settings.selects(Rule::UnusedSuppression.code())) {
         for unused in suppressions.unused(file) {
             let site = Site::new(file, unused.span.clone(), None, kind, None);

@@ -26,9 +26,9 @@ pub struct Finding {
     /// The bytes a fix rewrites (the tag, the digest, or where a missing tag goes), when the
     /// file holds them verbatim; `None` when no byte-exact edit is possible.
     pub target: Option<Span>,
-    /// Which of its file's references (in scan order) the finding is about; `None` for a
-    /// plugin or a comment.
-    pub reference: Option<usize>,
+    /// Which of its file's references or plugin versions the finding is about; `None` for a
+    /// comment.
+    pub subject: Option<Subject>,
     pub fix: Option<Fix>,
 }
 
@@ -66,6 +66,13 @@ impl Edit {
             text: text.into(),
         }
     }
+}
+
+/// What a finding is about, by its place in its file's scan (in scan order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Subject {
+    Reference(usize),
+    Plugin(usize),
 }
 
 impl Finding {

@@ -11,11 +11,11 @@ use serde::Serialize;
 
 use crate::check::check_file;
 use crate::config::Settings;
-use crate::finding::{Edit, FileError, Finding};
+use crate::finding::{Edit, FileError, Finding, Subject};
 use crate::pin::Applicability;
 use crate::resolve::Known;
-use crate::scan::{self, Kind, Reference};
-use crate::source::SourceFile;
+use crate::scan::{self, Kind, Place, Scan};
+use crate::source::{SourceFile, Span};
 
 /// Passes over one file before giving up on converging.
 const MAX_PASSES: usize = 4;
@@ -107,11 +107,9 @@ pub fn fix_file(
         column: None,
         message,
     };
-    let original = scan::scan(file, kind)
-        .map_err(|e| error(e.message))?
-        .references;
+    let original = scan::scan(file, kind).map_err(|e| error(e.message))?;
     let mut text = file.text.clone();
-    let mut becomes: HashMap<Option<usize>, String> = HashMap::new();
+    let mut becomes: HashMap<Subject, String> = HashMap::new();
     let mut first_edits = None;
     let mut applied_fixes = Vec::new();
     let mut current: Vec<Finding> = findings.iter().map(|f| (*f).clone()).collect();
@@ -139,10 +137,12 @@ pub fn fix_file(
             if edits.iter().all(|e| applied.contains(e))
                 && let Some(recommendation) = &finding.recommendation
             {
-                becomes.insert(finding.reference, recommendation.clone());
+                if let Some(subject) = finding.subject {
+                    becomes.insert(subject, recommendation.clone());
+                }
                 // Later passes see a rewritten text: their positions come from the original.
-                let at = match finding.reference.and_then(|i| original.get(i)) {
-                    Some(reference) if !first_pass => file.position(reference.span.start),
+                let at = match span_of(&original, finding.subject) {
+                    Some(span) if !first_pass => file.position(span.start),
                     _ => finding.start,
                 };
                 applied_fixes.push(Applied {
@@ -191,32 +191,66 @@ pub fn fix_file(
     }))
 }
 
-/// The fixed text scans to the same references, each unchanged or become its recommendation.
+/// Where a finding on a subject of a scan is: at a reference's tag (or the whole reference
+/// when it has none), at a plugin's version.
+fn span_of(scan: &Scan, subject: Option<Subject>) -> Option<Span> {
+    match subject? {
+        Subject::Reference(i) => scan.references.get(i).map(|r| {
+            let tag = r.image.as_ref().ok().and_then(|i| i.tag_range.clone());
+            tag.and_then(|range| r.value.span_of(range))
+                .unwrap_or_else(|| r.span.clone())
+        }),
+        Subject::Plugin(i) => scan.plugins.get(i).map(|p| p.span.clone()),
+    }
+}
+
+/// The fixed text scans to the same references and plugin versions, each unchanged or become
+/// its recommendation.
 fn verify(
     file: &SourceFile,
     kind: Kind,
-    original: &[Reference],
+    original: &Scan,
     text: &str,
-    becomes: &HashMap<Option<usize>, String>,
+    becomes: &HashMap<Subject, String>,
 ) -> Result<(), String> {
     let fixed = SourceFile::new(file.path.clone(), text.to_string());
-    let references = scan::scan(&fixed, kind)
-        .map_err(|e| format!("a fix would break the file ({})", e.message))?
-        .references;
-    if references.len() != original.len() {
+    let scanned = scan::scan(&fixed, kind)
+        .map_err(|e| format!("a fix would break the file ({})", e.message))?;
+    let counts = |scan: &Scan| (scan.references.len(), scan.plugins.len());
+    if counts(&scanned) != counts(original) {
         return Err(format!(
-            "a fix would change the number of references from {} to {}",
-            original.len(),
-            references.len()
+            "a fix would change the number of references and plugins from {:?} to {:?}",
+            counts(original),
+            counts(&scanned)
         ));
     }
-    for (index, (old, new)) in original.iter().zip(&references).enumerate() {
-        let want = becomes.get(&Some(index)).unwrap_or(&old.value.text);
+    let references = original.references.iter().zip(&scanned.references);
+    for (index, (old, new)) in references.enumerate() {
+        let want = becomes.get(&Subject::Reference(index));
+        let want = want.unwrap_or(&old.value.text);
         if new.value.text != *want {
             let line = fixed.position(new.span.start).line;
             return Err(format!(
                 "line {line}: `{}` would become `{}`, not `{want}`",
                 old.value.text, new.value.text
+            ));
+        }
+    }
+    for (index, (old, new)) in original.plugins.iter().zip(&scanned.plugins).enumerate() {
+        let unchanged = new.coordinate == old.coordinate && new.version == old.version;
+        let fine = match becomes.get(&Subject::Plugin(index)) {
+            // An install names the whole coordinate; a flow, a default, its version.
+            Some(want) => match new.place {
+                Place::Install => new.coordinate == *want,
+                _ => new.version.as_deref() == Some(want),
+            },
+            None => unchanged,
+        };
+        if !fine {
+            let line = fixed.position(new.span.start).line;
+            return Err(format!(
+                "line {line}: plugin `{}` would not become its recommendation",
+                old.coordinate
             ));
         }
     }
@@ -302,6 +336,31 @@ mod tests {
             span,
             text: text.to_string(),
         }
+    }
+
+    #[test]
+    fn plugin_versions_are_verified_too() {
+        let before = "FROM kestra/kestra:v1.3.30\nRUN kestra plugins install io.kestra.plugin:plugin-aws:LATEST\n";
+        let file = SourceFile::new("Dockerfile".into(), before.into());
+        let kind = Kind::Known(scan::FileKind::Dockerfile);
+        let original = scan::scan(&file, kind).unwrap();
+        let after = before.replace("LATEST", "1.3.4");
+        let want = |version: &str| {
+            let coordinate = format!("io.kestra.plugin:plugin-aws:{version}");
+            HashMap::from([(Subject::Plugin(0), coordinate)])
+        };
+        assert_eq!(
+            verify(&file, kind, &original, &after, &want("1.3.4")),
+            Ok(())
+        );
+        let wrong = verify(&file, kind, &original, &after, &want("1.3.5"));
+        assert!(
+            wrong
+                .unwrap_err()
+                .contains("plugin `io.kestra.plugin:plugin-aws:LATEST`")
+        );
+        let unasked = verify(&file, kind, &original, &after, &HashMap::new());
+        assert!(unasked.is_err(), "a plugin no fix was for changed");
     }
 
     #[test]

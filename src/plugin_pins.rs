@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::check::{KestraImage, PluginSite, Plugins};
-use crate::finding::Finding;
+use crate::finding::{Finding, Subject};
 use crate::maven::{Coordinate, Maven, PluginPin, Requested, core_of_tag};
 use crate::pin::Pin;
 use crate::reference::Image;
@@ -19,7 +19,9 @@ pub fn core_of(image: &KestraImage, findings: &[Finding]) -> Option<String> {
     core_of_tag(&tag).or_else(|| {
         findings
             .iter()
-            .filter(|f| f.path == image.path && f.reference == Some(image.reference))
+            .filter(|f| {
+                f.path == image.path && f.subject == Some(Subject::Reference(image.reference))
+            })
             .filter_map(|f| Image::parse(f.recommendation.as_deref()?).ok()?.tag)
             .find_map(|tag| core_of_tag(&tag))
     })

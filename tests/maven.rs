@@ -483,6 +483,12 @@ fn a_kestra_stack_is_found_pinned_and_fixed_at_every_place() {
     // Unsafe fixes too: an older version for the older core, a version where none was.
     let all = check(&["--fix", "--unsafe-fixes"]);
     assert_eq!(all.code, 1, "{}", all.stderr);
+    // Each plugin version is a fix of its own: two in the Dockerfile.
+    assert!(
+        all.stderr.contains("Fixed 5 findings in 4 files"),
+        "{}",
+        all.stderr
+    );
     assert_eq!(
         std::fs::read_to_string(dir.path().join("Dockerfile")).unwrap(),
         DOCKERFILE
