@@ -8,7 +8,7 @@ use jiff::civil::Date;
 
 use crate::config::Settings;
 use crate::finding::{Finding, Subject};
-use crate::maven::Requested;
+use crate::plugin::Requested;
 use crate::reference::Image;
 use crate::rules::data::RuleData;
 use crate::rules::{

@@ -1,6 +1,8 @@
 //! Findings are plain data: what a rule found, where, and what to do. Renderers turn them into
 //! text; nothing here prints.
 
+use serde::Serialize;
+
 use crate::pin::{Applicability, Pin};
 use crate::reference::Image;
 use crate::rules::{Rule, Severity};
@@ -66,6 +68,18 @@ impl Edit {
             text: text.into(),
         }
     }
+}
+
+/// A finding a fix resolves (`--format json`'s `fixes`): where it was, and the reference
+/// before and after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Applied {
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    pub code: &'static str,
+    pub old: String,
+    pub new: String,
 }
 
 /// What a finding is about, by its place in its file's scan (in scan order).

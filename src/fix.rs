@@ -7,11 +7,9 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
-use serde::Serialize;
-
 use crate::check::check_file;
 use crate::config::Settings;
-use crate::finding::{Edit, FileError, Finding, Subject};
+use crate::finding::{Applied, Edit, FileError, Finding, Subject};
 use crate::pin::Applicability;
 use crate::resolve::Known;
 use crate::scan::{self, Kind, Place, Scan};
@@ -32,18 +30,6 @@ pub struct FileFix {
     pub edits: Vec<Edit>,
     /// The findings the fix resolves, in the order they were fixed.
     pub applied: Vec<Applied>,
-}
-
-/// A finding a fix resolves (`--format json`'s `fixes`): where it was, and the reference
-/// before and after.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Applied {
-    pub path: String,
-    pub line: usize,
-    pub column: usize,
-    pub code: &'static str,
-    pub old: String,
-    pub new: String,
 }
 
 /// Which fixes may be applied.

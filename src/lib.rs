@@ -13,6 +13,7 @@ pub mod finding;
 pub mod fix;
 pub mod maven;
 pub mod pin;
+pub mod plugin;
 pub mod plugin_pins;
 pub mod reference;
 pub mod registry;

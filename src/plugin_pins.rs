@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::check::{KestraImage, PluginSite, Plugins};
 use crate::finding::{Finding, Subject};
-use crate::maven::{Coordinate, Maven, PluginPin, Requested, core_of_tag};
+use crate::maven::Maven;
 use crate::pin::Pin;
+use crate::plugin::{Coordinate, PluginPin, Requested, core_of_tag};
 use crate::reference::Image;
 use crate::registry::{ErrorKind, RegistryError};
 use crate::rules::{Rule, floating_plugin, incompatible_plugin};

@@ -5,7 +5,7 @@ use std::io::{self, IsTerminal, Write};
 use super::{Context, Error, Inputs, Result, Status, stdout};
 use crate::config::Settings;
 use crate::escape;
-use crate::finding::Finding;
+use crate::finding::{Applied, Finding};
 use crate::fix;
 use crate::maven::Maven;
 use crate::plugin_pins::{self, PluginPins};
@@ -289,12 +289,12 @@ fn fix(
     Ok(Status::of(&after, settings.fail_on))
 }
 
-fn applied<'a>(fixes: impl Iterator<Item = &'a fix::FileFix>) -> Vec<fix::Applied> {
+fn applied<'a>(fixes: impl Iterator<Item = &'a fix::FileFix>) -> Vec<Applied> {
     fixes.flat_map(|f| f.applied.iter().cloned()).collect()
 }
 
 /// What the renderers see of a run.
-fn diagnostics<'a>(outcome: &'a Outcome, fixes: Option<&'a [fix::Applied]>) -> Diagnostics<'a> {
+fn diagnostics<'a>(outcome: &'a Outcome, fixes: Option<&'a [Applied]>) -> Diagnostics<'a> {
     Diagnostics {
         findings: &outcome.findings,
         errors: &outcome.errors,

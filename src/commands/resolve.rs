@@ -3,7 +3,7 @@
 use std::io::{self, IsTerminal, Write};
 
 use super::{Context, Error, Result, Status, stdout};
-use crate::maven::{Coordinate, Requested, core_of_tag};
+use crate::plugin::{Coordinate, Requested, core_of_tag};
 use crate::reference::Image;
 use crate::render::resolve::{ImageAnswer, PluginAnswer};
 use crate::render::{self, ListFormat};

@@ -8,7 +8,6 @@
 //! transport (timeouts, retries, 429, Basic challenges) and answers into the same cache with
 //! the same TTL; `--offline` reads the cache only.
 
-mod version;
 mod xml;
 
 use std::collections::HashMap;
@@ -19,11 +18,11 @@ use tokio::sync::OnceCell;
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 
+use crate::plugin::{Coordinate, PluginPin, Requested, compare, is_release};
 use crate::registry::auth::{Credential, Secret};
 use crate::registry::endpoint::{Endpoint, host_of};
 use crate::registry::transport::Transport;
 use crate::registry::{Cache, Credentials, ErrorKind, Network, RegistryError};
-pub use version::{Requested, compare, core_of_tag, is_release};
 pub use xml::Metadata;
 
 /// Maven Central, where Kestra's open-source plugins are published.
@@ -47,64 +46,10 @@ pub struct MavenSettings {
     pub mirror: Option<String>,
 }
 
-/// `group:artifact`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Coordinate {
-    pub group: String,
-    pub artifact: String,
-}
-
-impl Coordinate {
-    /// `group:artifact[:version]` → the coordinate and the version as written.
-    pub fn parse(text: &str) -> Option<(Coordinate, Option<&str>)> {
-        let mut parts = text.splitn(3, ':');
-        let group = parts.next()?;
-        let artifact = parts.next()?;
-        let valid = |s: &str| {
-            !s.is_empty()
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-        };
-        (valid(group) && valid(artifact)).then(|| {
-            let coordinate = Coordinate {
-                group: group.to_string(),
-                artifact: artifact.to_string(),
-            };
-            (coordinate, parts.next())
-        })
-    }
-
-    fn path(&self) -> String {
-        format!("{}/{}", self.group.replace('.', "/"), self.artifact)
-    }
-}
-
-impl std::fmt::Display for Coordinate {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}", self.group, self.artifact)
-    }
-}
-
-/// What a plugin version should be pinned to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PluginPin {
-    /// The recommended version.
-    pub version: String,
-    /// What the request resolves to now (`LATEST`: the newest release).
-    pub current: String,
-    /// The Kestra core the recommended version needs, when its POM says.
-    pub min_core: Option<String>,
-    /// The core the pin was checked against; `None`: compatibility not checked.
-    pub core: Option<String>,
-    /// Newer versions passed over because the core is too old for them: (version, core needed).
-    pub incompatible: Vec<(String, String)>,
-}
-
-impl PluginPin {
-    /// The pin keeps what runs today and the core can load it.
-    pub fn is_safe(&self) -> bool {
-        self.version == self.current && self.core.is_some() && self.incompatible.is_empty()
-    }
+/// Where a plugin's files are in a Maven repository: `io/kestra/plugin/plugin-aws`.
+fn path(coordinate: &Coordinate) -> String {
+    let group = coordinate.group.replace('.', "/");
+    format!("{group}/{}", coordinate.artifact)
 }
 
 /// Answers made in this run, one request however many asks need them at once.
@@ -300,7 +245,7 @@ impl Maven {
         let key = format!("maven-metadata {} {coordinate}", self.labels());
         let what = format!("plugin {coordinate}");
         let ask = self.remembered(&key, &what, async {
-            let path = format!("{}/maven-metadata.xml", coordinate.path());
+            let path = format!("{}/maven-metadata.xml", path(coordinate));
             let mut merged = Metadata::default();
             for body in self.get_all(&path, false).await? {
                 let metadata = Metadata::parse(&body)
@@ -342,7 +287,7 @@ impl Maven {
         let ask = self.remembered(&key, &what, async {
             let path = format!(
                 "{}/{version}/{}-{version}.pom",
-                coordinate.path(),
+                path(coordinate),
                 coordinate.artifact
             );
             let Some(body) = self.get_all(&path, true).await?.pop() else {
@@ -416,7 +361,7 @@ mod tests {
     #[test]
     fn coordinates_and_user_info() {
         let (c, v) = Coordinate::parse("io.kestra.plugin:plugin-aws:[1.0,)").unwrap();
-        assert_eq!(c.path(), "io/kestra/plugin/plugin-aws");
+        assert_eq!(path(&c), "io/kestra/plugin/plugin-aws");
         assert_eq!(v, Some("[1.0,)"));
         assert!(Coordinate::parse("kestra/kestra:latest").is_none());
         let endpoint = Endpoint::from_url("https://id:finger@registry.kestra.io/maven").unwrap();

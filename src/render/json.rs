@@ -6,8 +6,8 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::{Diagnostics, Report, write_errors};
+use crate::finding::Applied;
 use crate::finding::FileError;
-use crate::fix::Applied;
 use crate::pin::Applicability;
 use crate::scan::FileKind;
 

@@ -21,8 +21,8 @@ use std::sync::Arc;
 
 use crate::escape;
 
+use crate::finding::Applied;
 use crate::finding::{FileError, Finding};
-use crate::fix::Applied;
 use crate::source::SourceFile;
 
 /// An output format of `check`.

@@ -3,8 +3,8 @@
 //! core of the image supports, from the Maven repository (`plugin_pins`).
 
 use super::{Diagnosis, Rule};
-use crate::maven::{Coordinate, PluginPin, Requested};
 use crate::pin::{Applicability, Pin};
+use crate::plugin::{Coordinate, PluginPin, Requested};
 use crate::scan::{Place, Plugin};
 
 /// A plugin version that moves, with the help that says what to do.

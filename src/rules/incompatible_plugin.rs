@@ -3,8 +3,8 @@
 //! is the newest version that core supports (unsafe: what runs changes).
 
 use super::{Diagnosis, Rule};
-use crate::maven::compare;
 use crate::pin::{Applicability, Pin};
+use crate::plugin::compare;
 use crate::source::Span;
 
 /// `plugin` (`group:artifact:version`) needs core `need`; the image runs `core`.

@@ -339,7 +339,7 @@ mod fixtures {
     use super::{DigestFacts, Rule, TagFacts};
     use crate::config::Settings;
     use crate::finding::Finding;
-    use crate::maven::Requested;
+    use crate::plugin::Requested;
     use crate::rules::policy::ReleaseTable;
     use crate::source::SourceFile;
 
@@ -434,7 +434,7 @@ mod fixtures {
             };
             let written = format!("{}:{version}", site.artifact);
             let tag = crate::reference::Image::parse(&image.text).unwrap().tag;
-            let core = tag.as_deref().and_then(crate::maven::core_of_tag);
+            let core = tag.as_deref().and_then(crate::plugin::core_of_tag);
             if let (Some(need), Some(core)) = (answers.plugins.get(&written), core) {
                 let at = (site.span().clone(), site.target().cloned());
                 let d = super::incompatible_plugin::check(&written, at, need, &core);

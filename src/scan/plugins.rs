@@ -108,7 +108,7 @@ fn installed(
     fallback: &Span,
 ) -> Option<Plugin> {
     let text = &value.text[word.clone()];
-    let (coordinate, version) = crate::maven::Coordinate::parse(text)?;
+    let (coordinate, version) = crate::plugin::Coordinate::parse(text)?;
     let version_range = version.map(|v| word.end - v.len()..word.end);
     let target = match &version_range {
         Some(range) => value.span_of(range.clone()),
