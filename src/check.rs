@@ -58,6 +58,11 @@ impl Pinned {
         }
     }
 
+    /// Where the pin is: its file and byte offset.
+    pub(crate) fn place(&self) -> (&str, usize) {
+        (&self.site.path, self.site.span.start)
+    }
+
     /// The finding of a diagnosis on this pin (at the pin's bytes), unless its rule is
     /// deselected or suppressed here.
     pub(crate) fn finding(&self, d: Diagnosis) -> Option<Finding> {

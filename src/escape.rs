@@ -106,15 +106,64 @@ impl Snippet {
 /// A JSON document, pretty-printed, with DEL, C1 and the bidirectional overrides escaped as
 /// `\u00XX` (outside strings JSON has none of them, so every one is inside a string).
 pub fn json(out: &mut dyn Write, value: &impl serde::Serialize) -> io::Result<()> {
-    let document = serde_json::to_string_pretty(value)?;
-    let mut rest = document.as_str();
-    // serde_json escaped every C0 control inside strings; the ones left are its line breaks.
-    while let Some(at) = rest.find(|c| c > '\x1f' && unsafe_char(c)) {
-        let c = rest[at..].chars().next().unwrap_or_default();
-        write!(out, "{}\\u{:04x}", &rest[..at], c as u32)?;
-        rest = &rest[at + c.len_utf8()..];
+    let mut escaped = JsonOut {
+        out,
+        pending: Vec::with_capacity(JSON_CHUNK + 1024),
+    };
+    serde_json::to_writer_pretty(&mut escaped, value)?;
+    escaped.pending.push(b'\n');
+    escaped.drain(true)
+}
+
+/// How much of a JSON document is held before it is escaped and written: a large report is
+/// streamed, never built whole in memory.
+const JSON_CHUNK: usize = 64 * 1024;
+
+/// serde_json's output on its way to `out`, held until a chunk is full so that a character is
+/// never cut between two writes.
+struct JsonOut<'a> {
+    out: &'a mut dyn Write,
+    pending: Vec<u8>,
+}
+
+impl JsonOut<'_> {
+    /// Escape and write what is held: at the `end` all of it, else up to the last whole
+    /// character.
+    fn drain(&mut self, end: bool) -> io::Result<()> {
+        let invalid = |e| io::Error::new(io::ErrorKind::InvalidData, e);
+        let JsonOut { out, pending } = self;
+        let mut rest = match std::str::from_utf8(pending) {
+            Ok(text) => text,
+            Err(e) if !end && e.error_len().is_none() => {
+                std::str::from_utf8(&pending[..e.valid_up_to()]).map_err(invalid)?
+            }
+            Err(e) => return Err(invalid(e)),
+        };
+        let whole = rest.len();
+        // serde_json escaped every C0 control inside strings; the ones left are its line breaks.
+        while let Some(at) = rest.find(|c| c > '\x1f' && unsafe_char(c)) {
+            let c = rest[at..].chars().next().unwrap_or_default();
+            write!(out, "{}\\u{:04x}", &rest[..at], c as u32)?;
+            rest = &rest[at + c.len_utf8()..];
+        }
+        out.write_all(rest.as_bytes())?;
+        pending.drain(..whole);
+        Ok(())
     }
-    writeln!(out, "{rest}")
+}
+
+impl Write for JsonOut<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        if self.pending.len() >= JSON_CHUNK {
+            self.drain(false)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -163,6 +212,23 @@ mod tests {
             printed.contains(r"\u001b[2J\u007f\u009b\u202eé"),
             "{printed}"
         );
+        let back: serde_json::Value = serde_json::from_str(&printed).unwrap();
+        assert_eq!(back, value);
+    }
+
+    #[test]
+    fn json_streams_a_large_document_without_cutting_a_character() {
+        // Characters of 1, 2 and 3 bytes fall on every chunk boundary somewhere.
+        let items: Vec<String> = (0..20_000)
+            .map(|i| format!("{}é\u{9b}\u{202e}€", "a".repeat(i % 5)))
+            .collect();
+        let value = serde_json::json!({ "items": items });
+        let mut out = Vec::new();
+        json(&mut out, &value).unwrap();
+        assert!(out.len() > 3 * JSON_CHUNK, "{}", out.len());
+        let printed = String::from_utf8(out).unwrap();
+        assert!(printed.ends_with("}\n"));
+        assert!(!printed.contains(|c| c != '\n' && unsafe_char(c)));
         let back: serde_json::Value = serde_json::from_str(&printed).unwrap();
         assert_eq!(back, value);
     }
