@@ -21,6 +21,10 @@ fn unsafe_char(c: char) -> bool {
     matches!(c, '\0'..='\x1f' | '\x7f'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// The first bytes of the UTF-8 of every unsafe character above C0 (DEL; C1; the overrides):
+/// a byte scan finds where to look.
+const UNSAFE_ABOVE_C0_START: [u8; 3] = [0x7f, 0xc2, 0xe2];
+
 fn push_escape(out: &mut String, c: char) {
     use std::fmt::Write as _;
     let _ = match c {
@@ -141,10 +145,20 @@ impl JsonOut<'_> {
         };
         let whole = rest.len();
         // serde_json escaped every C0 control inside strings; the ones left are its line breaks.
-        while let Some(at) = rest.find(|c| c > '\x1f' && unsafe_char(c)) {
+        let mut from = 0;
+        while let Some(at) = rest.as_bytes()[from..]
+            .iter()
+            .position(|b| UNSAFE_ABOVE_C0_START.contains(b))
+            .map(|i| from + i)
+        {
             let c = rest[at..].chars().next().unwrap_or_default();
-            write!(out, "{}\\u{:04x}", &rest[..at], c as u32)?;
-            rest = &rest[at + c.len_utf8()..];
+            if unsafe_char(c) {
+                write!(out, "{}\\u{:04x}", &rest[..at], c as u32)?;
+                rest = &rest[at + c.len_utf8()..];
+                from = 0;
+            } else {
+                from = at + c.len_utf8();
+            }
         }
         out.write_all(rest.as_bytes())?;
         pending.drain(..whole);
@@ -231,5 +245,14 @@ mod tests {
         assert!(!printed.contains(|c| c != '\n' && unsafe_char(c)));
         let back: serde_json::Value = serde_json::from_str(&printed).unwrap();
         assert_eq!(back, value);
+    }
+
+    #[test]
+    fn every_unsafe_character_above_c0_starts_with_a_byte_the_json_scan_looks_for() {
+        for c in ('\x20'..=char::MAX).filter(|&c| unsafe_char(c)) {
+            let mut utf8 = [0; 4];
+            let first = c.encode_utf8(&mut utf8).as_bytes()[0];
+            assert!(UNSAFE_ABOVE_C0_START.contains(&first), "{c:?}");
+        }
     }
 }

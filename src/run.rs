@@ -406,3 +406,61 @@ pub fn read_source(path: &Path, max_size: u64) -> Result<SourceFile, FileError> 
 fn line_of_bytes(bytes: &[u8], at: usize) -> Option<usize> {
     Some(bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Stacks of compose files: even ones float, odd ones pin a tag, every fifth holds nothing.
+    fn tree() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..40 {
+            let text = match i {
+                i if i % 5 == 0 => "services: {}\n".to_string(),
+                i if i % 2 == 0 => format!("services:\n  a:\n    image: app{i}:latest\n"),
+                _ => format!("services:\n  a:\n    image: app{i}:1.2.{i}\n"),
+            };
+            let stack = dir.path().join(format!("s{i:02}"));
+            std::fs::create_dir(&stack).unwrap();
+            std::fs::write(stack.join("compose.yaml"), text).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn results_merge_in_path_order_whatever_order_files_finish_in() {
+        let dir = tree();
+        let keep = Keep::default();
+        let outcome = run(&[dir.path().to_path_buf()], &Settings::default(), keep);
+        assert_eq!(outcome.files, 40);
+        assert_eq!(outcome.reference_count, 32);
+        let paths: Vec<&str> = outcome.findings.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths.len(), 16);
+        assert!(paths.is_sorted(), "{paths:?}");
+        let pins: Vec<(&str, usize)> = outcome.pinned.iter().map(|p| p.place()).collect();
+        assert_eq!(pins.len(), 16);
+        assert!(pins.is_sorted(), "{pins:?}");
+        assert!(outcome.sources.is_empty() && outcome.references.is_empty());
+    }
+
+    #[test]
+    fn sources_and_references_are_kept_only_when_asked_for() {
+        let dir = tree();
+        let keep = Keep {
+            sources: true,
+            references: true,
+        };
+        let outcome = run(&[dir.path().to_path_buf()], &Settings::default(), keep);
+        // The files with a finding or a pin: not the ones that hold nothing.
+        assert_eq!(outcome.sources.len(), 32);
+        assert_eq!(outcome.kinds.len(), 32);
+        assert!(outcome.sources.keys().all(|p| !p.contains("s00/")));
+        let images: Vec<&str> = outcome
+            .references
+            .iter()
+            .map(|r| r.image.as_str())
+            .collect();
+        assert_eq!(images.len(), 32);
+        assert_eq!(images[..2], ["app1:1.2.1", "app2:latest"]);
+    }
+}
