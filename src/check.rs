@@ -99,6 +99,11 @@ impl Pinned {
         diagnoses.filter_map(|d| self.finding(d)).next()
     }
 
+    /// Where the pin is: its file and byte offset.
+    pub(crate) fn place(&self) -> (&str, usize) {
+        (&self.site.path, self.site.span.start)
+    }
+
     /// The finding of a diagnosis on this pin (at the pin's bytes), unless its rule is
     /// deselected or suppressed here.
     pub(crate) fn finding(&self, d: Diagnosis) -> Option<Finding> {

@@ -21,6 +21,10 @@ fn unsafe_char(c: char) -> bool {
     matches!(c, '\0'..='\x1f' | '\x7f'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// The first bytes of the UTF-8 of every unsafe character above C0 (DEL; C1; the overrides):
+/// a byte scan finds where to look.
+const UNSAFE_ABOVE_C0_START: [u8; 3] = [0x7f, 0xc2, 0xe2];
+
 fn push_escape(out: &mut String, c: char) {
     use std::fmt::Write as _;
     let _ = match c {
@@ -106,15 +110,74 @@ impl Snippet {
 /// A JSON document, pretty-printed, with DEL, C1 and the bidirectional overrides escaped as
 /// `\u00XX` (outside strings JSON has none of them, so every one is inside a string).
 pub fn json(out: &mut dyn Write, value: &impl serde::Serialize) -> io::Result<()> {
-    let document = serde_json::to_string_pretty(value)?;
-    let mut rest = document.as_str();
-    // serde_json escaped every C0 control inside strings; the ones left are its line breaks.
-    while let Some(at) = rest.find(|c| c > '\x1f' && unsafe_char(c)) {
-        let c = rest[at..].chars().next().unwrap_or_default();
-        write!(out, "{}\\u{:04x}", &rest[..at], c as u32)?;
-        rest = &rest[at + c.len_utf8()..];
+    let mut escaped = JsonOut {
+        out,
+        pending: Vec::with_capacity(JSON_CHUNK + 1024),
+    };
+    serde_json::to_writer_pretty(&mut escaped, value)?;
+    escaped.pending.push(b'\n');
+    escaped.drain(true)
+}
+
+/// How much of a JSON document is held before it is escaped and written: a large report is
+/// streamed, never built whole in memory.
+const JSON_CHUNK: usize = 64 * 1024;
+
+/// serde_json's output on its way to `out`, held until a chunk is full so that a character is
+/// never cut between two writes.
+struct JsonOut<'a> {
+    out: &'a mut dyn Write,
+    pending: Vec<u8>,
+}
+
+impl JsonOut<'_> {
+    /// Escape and write what is held: at the `end` all of it, else up to the last whole
+    /// character.
+    fn drain(&mut self, end: bool) -> io::Result<()> {
+        let invalid = |e| io::Error::new(io::ErrorKind::InvalidData, e);
+        let JsonOut { out, pending } = self;
+        let mut rest = match std::str::from_utf8(pending) {
+            Ok(text) => text,
+            Err(e) if !end && e.error_len().is_none() => {
+                std::str::from_utf8(&pending[..e.valid_up_to()]).map_err(invalid)?
+            }
+            Err(e) => return Err(invalid(e)),
+        };
+        let whole = rest.len();
+        // serde_json escaped every C0 control inside strings; the ones left are its line breaks.
+        let mut from = 0;
+        while let Some(at) = rest.as_bytes()[from..]
+            .iter()
+            .position(|b| UNSAFE_ABOVE_C0_START.contains(b))
+            .map(|i| from + i)
+        {
+            let c = rest[at..].chars().next().unwrap_or_default();
+            if unsafe_char(c) {
+                write!(out, "{}\\u{:04x}", &rest[..at], c as u32)?;
+                rest = &rest[at + c.len_utf8()..];
+                from = 0;
+            } else {
+                from = at + c.len_utf8();
+            }
+        }
+        out.write_all(rest.as_bytes())?;
+        pending.drain(..whole);
+        Ok(())
     }
-    writeln!(out, "{rest}")
+}
+
+impl Write for JsonOut<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        if self.pending.len() >= JSON_CHUNK {
+            self.drain(false)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -165,5 +228,31 @@ mod tests {
         );
         let back: serde_json::Value = serde_json::from_str(&printed).unwrap();
         assert_eq!(back, value);
+    }
+
+    #[test]
+    fn json_streams_a_large_document_without_cutting_a_character() {
+        // Characters of 1, 2 and 3 bytes fall on every chunk boundary somewhere.
+        let items: Vec<String> = (0..20_000)
+            .map(|i| format!("{}é\u{9b}\u{202e}€", "a".repeat(i % 5)))
+            .collect();
+        let value = serde_json::json!({ "items": items });
+        let mut out = Vec::new();
+        json(&mut out, &value).unwrap();
+        assert!(out.len() > 3 * JSON_CHUNK, "{}", out.len());
+        let printed = String::from_utf8(out).unwrap();
+        assert!(printed.ends_with("}\n"));
+        assert!(!printed.contains(|c| c != '\n' && unsafe_char(c)));
+        let back: serde_json::Value = serde_json::from_str(&printed).unwrap();
+        assert_eq!(back, value);
+    }
+
+    #[test]
+    fn every_unsafe_character_above_c0_starts_with_a_byte_the_json_scan_looks_for() {
+        for c in ('\x20'..=char::MAX).filter(|&c| unsafe_char(c)) {
+            let mut utf8 = [0; 4];
+            let first = c.encode_utf8(&mut utf8).as_bytes()[0];
+            assert!(UNSAFE_ABOVE_C0_START.contains(&first), "{c:?}");
+        }
     }
 }

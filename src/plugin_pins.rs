@@ -2,7 +2,7 @@
 //! core of their image supports, exact ones that need a newer core are TP015. Each distinct
 //! (plugin, version, core) is asked once per run, concurrently.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::check::{KestraImage, PluginSite, Plugins};
 use crate::finding::{Finding, Subject};
@@ -15,17 +15,34 @@ use crate::rules::{Rule, floating_plugin, incompatible_plugin};
 
 /// The Kestra core a reference runs: its release tag, or the release its floating tag
 /// resolved to (the recommendation of the finding on it).
-pub fn core_of(image: &KestraImage, findings: &[Finding]) -> Option<String> {
+fn core_of(image: &KestraImage, recommended: &Recommendations<'_>) -> Option<String> {
     let tag = Image::parse(&image.text).ok()?.tag?;
     core_of_tag(&tag).or_else(|| {
-        findings
+        recommended
+            .get(&(image.path.as_str(), image.reference))?
             .iter()
-            .filter(|f| {
-                f.path == image.path && f.subject == Some(Subject::Reference(image.reference))
-            })
-            .filter_map(|f| Image::parse(f.recommendation.as_deref()?).ok()?.tag)
+            .filter_map(|r| Image::parse(r).ok()?.tag)
             .find_map(|tag| core_of_tag(&tag))
     })
+}
+
+/// The recommendations of the findings on each reference (by file and reference), in order:
+/// looked up once for every Kestra image, not by a pass over every finding.
+type Recommendations<'a> = HashMap<(&'a str, usize), Vec<&'a str>>;
+
+fn recommendations(findings: &[Finding]) -> Recommendations<'_> {
+    let mut by_reference: Recommendations<'_> = HashMap::new();
+    for f in findings {
+        if let (Some(Subject::Reference(reference)), Some(recommendation)) =
+            (f.subject, &f.recommendation)
+        {
+            by_reference
+                .entry((f.path.as_str(), reference))
+                .or_default()
+                .push(recommendation);
+        }
+    }
+    by_reference
 }
 
 /// What the Maven phase found: the pins by plugin as written, and why some are missing.
@@ -58,10 +75,11 @@ pub async fn pin_plugins(
     findings: &mut Vec<Finding>,
     plugins: &Plugins,
 ) -> PluginPins {
+    let recommended = recommendations(findings);
     let cores: BTreeSet<String> = plugins
         .kestra
         .iter()
-        .filter_map(|k| core_of(k, findings))
+        .filter_map(|k| core_of(k, &recommended))
         .collect();
     // Flows and configuration without an image of their own run on the repository's Kestra,
     // when it has one version.
@@ -72,7 +90,7 @@ pub async fn pin_plugins(
         .filter_map(|site| {
             let (coordinate, _) = Coordinate::parse(&site.artifact)?;
             let core = match &site.image {
-                Some(image) => core_of(image, findings),
+                Some(image) => core_of(image, &recommended),
                 None => run_core.clone(),
             };
             Some((site, coordinate, core))

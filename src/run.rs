@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
@@ -59,13 +59,10 @@ impl Outcome {
         self.warnings.extend(result.warnings);
         self.notes.extend(result.note);
         self.notices.extend(result.notice);
-        let shown = !result.findings.is_empty()
-            || !result.pinned.is_empty()
-            || !result.plugins.sites.is_empty();
         self.pinned.extend(result.pinned);
         self.plugins.sites.extend(result.plugins.sites);
         self.plugins.kestra.extend(result.plugins.kestra);
-        if let Some(source) = result.source.filter(|_| shown) {
+        if let Some(source) = result.source {
             self.kinds.insert(source.display_path(), result.kind);
             self.sources.insert(source.display_path(), source);
         }
@@ -172,9 +169,12 @@ pub fn run_with_stdin(
 
 /// Check every file under `paths`.
 pub fn run(paths: &[PathBuf], settings: &Settings, keep: Keep) -> Outcome {
-    // The walk runs beside the checks: files are read as soon as they are found.
+    // The walk runs beside the checks: files are read as soon as they are found, and each
+    // file's result is merged as soon as it is checked, so that a large tree never holds every
+    // file's result at once.
     let (sender, receiver) = std::sync::mpsc::channel();
-    let (discovery, mut results) = std::thread::scope(|scope| {
+    let merged = Mutex::new(Merged::default());
+    let discovery = std::thread::scope(|scope| {
         let walk = scope.spawn(move || {
             discover::discover(
                 paths,
@@ -186,28 +186,36 @@ pub fn run(paths: &[PathBuf], settings: &Settings, keep: Keep) -> Outcome {
                 },
             )
         });
-        let results: Vec<FileOutcome> = receiver
-            .into_iter()
-            .par_bridge()
-            .map(|c| check_candidate(&c, settings).kept(keep))
-            .collect();
-        (walk.join().expect("the walk does not panic"), results)
+        receiver.into_iter().par_bridge().for_each(|c| {
+            let result = check_candidate(&c, settings).kept(keep);
+            merged
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .add(result);
+        });
+        walk.join().expect("the walk does not panic")
     });
-    results.sort_by(|a, b| a.path.cmp(&b.path));
+    let Merged {
+        reference_count,
+        findings,
+        mut pinned,
+        mut rest,
+    } = merged
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    rest.sort_by(|a, b| a.path.cmp(&b.path));
+    // In place: a stable sort would take a scratch copy of a large tree's pins.
+    pinned.sort_unstable_by(|a, b| a.place().cmp(&b.place()));
     let mut outcome = Outcome {
         files: discovery.files,
+        reference_count,
+        findings,
+        pinned,
         errors: discovery.errors,
         notes: discovery.notes,
         ..Outcome::default()
     };
-    // Exact sizes: a vector doubling past a large tree's findings would hold both copies at once.
-    outcome
-        .findings
-        .reserve_exact(results.iter().map(|r| r.findings.len()).sum());
-    outcome
-        .pinned
-        .reserve_exact(results.iter().map(|r| r.pinned.len()).sum());
-    for result in results {
+    for result in rest {
         outcome.add(result);
     }
     sort_findings(&mut outcome.findings);
@@ -215,6 +223,28 @@ pub fn run(paths: &[PathBuf], settings: &Settings, keep: Keep) -> Outcome {
         .errors
         .sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
     outcome
+}
+
+/// The files' results as they come in: findings and pins (sorted at the end; each file's
+/// findings stay in order) and, of the few files with more to say, the rest, put in path order
+/// at the end.
+#[derive(Default)]
+struct Merged {
+    reference_count: usize,
+    findings: Vec<Finding>,
+    pinned: Vec<Pinned>,
+    rest: Vec<FileOutcome>,
+}
+
+impl Merged {
+    fn add(&mut self, mut result: FileOutcome) {
+        self.reference_count += std::mem::take(&mut result.reference_count);
+        self.findings.append(&mut result.findings);
+        self.pinned.append(&mut result.pinned);
+        if !result.is_empty() {
+            self.rest.push(result);
+        }
+    }
 }
 
 fn sort_findings(findings: &mut [Finding]) {
@@ -242,9 +272,11 @@ impl FileOutcome {
 }
 
 impl FileOutcome {
-    /// Only what the run keeps (see [`Keep`]).
+    /// Only what the run keeps (see [`Keep`]): the text only of a file with something to show.
     fn kept(mut self, keep: Keep) -> Self {
-        if !keep.sources {
+        let shown =
+            !self.findings.is_empty() || !self.pinned.is_empty() || !self.plugins.sites.is_empty();
+        if !keep.sources || !shown {
             self.source = None;
         }
         self.reference_count = self.references.len();
@@ -252,6 +284,20 @@ impl FileOutcome {
             self.references = Vec::new();
         }
         self
+    }
+
+    /// Whether nothing is left to merge beyond findings and the reference count.
+    fn is_empty(&self) -> bool {
+        self.findings.is_empty()
+            && self.references.is_empty()
+            && self.pinned.is_empty()
+            && self.plugins.sites.is_empty()
+            && self.plugins.kestra.is_empty()
+            && self.error.is_none()
+            && self.warnings.is_empty()
+            && self.note.is_none()
+            && self.notice.is_none()
+            && self.source.is_none()
     }
 }
 
@@ -359,4 +405,62 @@ pub fn read_source(path: &Path, max_size: u64) -> Result<SourceFile, FileError> 
 
 fn line_of_bytes(bytes: &[u8], at: usize) -> Option<usize> {
     Some(bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Stacks of compose files: even ones float, odd ones pin a tag, every fifth holds nothing.
+    fn tree() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..40 {
+            let text = match i {
+                i if i % 5 == 0 => "services: {}\n".to_string(),
+                i if i % 2 == 0 => format!("services:\n  a:\n    image: app{i}:latest\n"),
+                _ => format!("services:\n  a:\n    image: app{i}:1.2.{i}\n"),
+            };
+            let stack = dir.path().join(format!("s{i:02}"));
+            std::fs::create_dir(&stack).unwrap();
+            std::fs::write(stack.join("compose.yaml"), text).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn results_merge_in_path_order_whatever_order_files_finish_in() {
+        let dir = tree();
+        let keep = Keep::default();
+        let outcome = run(&[dir.path().to_path_buf()], &Settings::default(), keep);
+        assert_eq!(outcome.files, 40);
+        assert_eq!(outcome.reference_count, 32);
+        let paths: Vec<&str> = outcome.findings.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths.len(), 16);
+        assert!(paths.is_sorted(), "{paths:?}");
+        let pins: Vec<(&str, usize)> = outcome.pinned.iter().map(|p| p.place()).collect();
+        assert_eq!(pins.len(), 16);
+        assert!(pins.is_sorted(), "{pins:?}");
+        assert!(outcome.sources.is_empty() && outcome.references.is_empty());
+    }
+
+    #[test]
+    fn sources_and_references_are_kept_only_when_asked_for() {
+        let dir = tree();
+        let keep = Keep {
+            sources: true,
+            references: true,
+        };
+        let outcome = run(&[dir.path().to_path_buf()], &Settings::default(), keep);
+        // The files with a finding or a pin: not the ones that hold nothing.
+        assert_eq!(outcome.sources.len(), 32);
+        assert_eq!(outcome.kinds.len(), 32);
+        assert!(outcome.sources.keys().all(|p| !p.contains("s00/")));
+        let images: Vec<&str> = outcome
+            .references
+            .iter()
+            .map(|r| r.image.as_str())
+            .collect();
+        assert_eq!(images.len(), 32);
+        assert_eq!(images[..2], ["app1:1.2.1", "app2:latest"]);
+    }
 }

@@ -146,10 +146,15 @@ impl Context {
         if let Some(runtime) = self.runtime.get() {
             return Ok(runtime);
         }
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()?;
+        // Offline, answers come from the cache only: no worker threads to start.
+        let mut builder = if self.access.offline {
+            tokio::runtime::Builder::new_current_thread()
+        } else {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(2);
+            builder
+        };
+        let runtime = builder.enable_all().build()?;
         Ok(self.runtime.get_or_init(|| runtime))
     }
 

@@ -4,7 +4,9 @@
 //! so a mirror's answer is never taken for the registry's; `--offline` reads only this cache
 //! and `--refresh` only writes it.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -19,6 +21,8 @@ use crate::reference::Image;
 pub struct Cache {
     dir: PathBuf,
     ttl: Duration,
+    /// Keys this run found no file for: a large tree asks about the same few thousand times.
+    missing: Arc<Mutex<HashSet<String>>>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -35,19 +39,39 @@ impl Cache {
     }
 
     pub fn new(dir: PathBuf, ttl: Duration) -> Cache {
-        Cache { dir, ttl }
+        Cache {
+            dir,
+            ttl,
+            missing: Arc::default(),
+        }
     }
 
     fn path(&self, key: &str) -> PathBuf {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let hash = Sha256::digest(key.as_bytes());
-        let name: String = hash.iter().take(16).map(|b| format!("{b:02x}")).collect();
-        self.dir.join(format!("{name}.json"))
+        let mut name = String::with_capacity(37);
+        for b in &hash[..16] {
+            name.push(HEX[usize::from(b >> 4)].into());
+            name.push(HEX[usize::from(b & 15)].into());
+        }
+        name.push_str(".json");
+        self.dir.join(name)
+    }
+
+    fn missing(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.missing
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// A fresh value for `key`; `Err` carries a note when a bad file was discarded.
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, String> {
+        if self.missing().contains(key) {
+            return Ok(None);
+        }
         let path = self.path(key);
         let Ok(bytes) = std::fs::read(&path) else {
+            self.missing().insert(key.to_string());
             return Ok(None);
         };
         match serde_json::from_slice::<Entry<T>>(&bytes) {
@@ -83,8 +107,8 @@ impl Cache {
             return;
         };
         use std::io::Write;
-        if file.write_all(&bytes).is_ok() {
-            let _ = file.persist(self.path(key));
+        if file.write_all(&bytes).is_ok() && file.persist(self.path(key)).is_ok() {
+            self.missing().remove(key);
         }
     }
 }
@@ -177,11 +201,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path().to_path_buf(), Duration::from_secs(3600));
         cache.put("k", &vec!["a".to_string()]);
+        // The file name is the first half of the key's SHA-256: caches of earlier runs stay valid.
+        assert_eq!(
+            cache.path("k"),
+            dir.path().join("8254c329a92850f6d539dd376f4816ee.json")
+        );
         assert_eq!(
             cache.get::<Vec<String>>("k").unwrap(),
             Some(vec!["a".to_string()])
         );
         assert_eq!(cache.get::<Vec<String>>("other").unwrap(), None);
+        // A key found missing is found once stored, by this cache and its clones.
+        cache.clone().put("other", &vec!["b".to_string()]);
+        assert_eq!(
+            cache.get::<Vec<String>>("other").unwrap(),
+            Some(vec!["b".to_string()])
+        );
         std::fs::write(cache.path("k"), b"{not json").unwrap();
         assert!(
             cache

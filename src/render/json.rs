@@ -6,8 +6,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::{Diagnostics, Report, write_errors};
-use crate::finding::Applied;
-use crate::finding::FileError;
+use crate::finding::{Applied, FileError, Finding};
 use crate::pin::Applicability;
 use crate::scan::FileKind;
 
@@ -17,7 +16,7 @@ pub struct Json;
 struct Document<'a> {
     version: u32,
     summary: Summary,
-    findings: Vec<FindingJson<'a>>,
+    findings: Findings<'a>,
     errors: &'a [FileError],
     /// Only with `--fix` (written) and `--diff` (would be written).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -30,6 +29,15 @@ struct Summary {
     references: usize,
     findings: usize,
     errors: usize,
+}
+
+/// The findings, each turned into its JSON form as it is written.
+struct Findings<'a>(&'a [Finding]);
+
+impl Serialize for Findings<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(FindingJson::from))
+    }
 }
 
 #[derive(Serialize)]
@@ -50,6 +58,27 @@ struct FindingJson<'a> {
     fix: Option<Applicability>,
 }
 
+impl<'a> From<&'a Finding> for FindingJson<'a> {
+    fn from(f: &'a Finding) -> Self {
+        FindingJson {
+            code: f.rule.code(),
+            rule: f.rule.name(),
+            severity: f.severity().as_str(),
+            path: &f.path,
+            line: f.start.line,
+            column: f.start.column,
+            end_line: f.end.line,
+            end_column: f.end.column,
+            kind: f.kind,
+            image: &f.image,
+            message: &f.message,
+            recommendation: f.recommendation.as_deref(),
+            digest: f.digest.as_deref(),
+            fix: f.fix.as_ref().map(|fix| fix.applicability),
+        }
+    }
+}
+
 impl Report for Json {
     fn report(
         &self,
@@ -66,26 +95,7 @@ impl Report for Json {
                 findings: report.findings.len(),
                 errors: report.errors.len(),
             },
-            findings: report
-                .findings
-                .iter()
-                .map(|f| FindingJson {
-                    code: f.rule.code(),
-                    rule: f.rule.name(),
-                    severity: f.severity().as_str(),
-                    path: &f.path,
-                    line: f.start.line,
-                    column: f.start.column,
-                    end_line: f.end.line,
-                    end_column: f.end.column,
-                    kind: f.kind,
-                    image: &f.image,
-                    message: &f.message,
-                    recommendation: f.recommendation.as_deref(),
-                    digest: f.digest.as_deref(),
-                    fix: f.fix.as_ref().map(|fix| fix.applicability),
-                })
-                .collect(),
+            findings: Findings(report.findings),
             errors: report.errors,
             fixes: report.fixes,
         };

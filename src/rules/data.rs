@@ -11,8 +11,9 @@ use serde::Deserialize;
 use crate::reference::Image;
 use crate::source::FileError;
 
-pub const DEFAULT: &str = include_str!("../../rules/default.yaml");
-pub const KESTRA: &str = include_str!("../../rules/kestra.yaml");
+/// The embedded files, as `build.rs` wrote them in JSON.
+const DEFAULT: &str = include_str!(concat!(env!("OUT_DIR"), "/default.json"));
+const KESTRA: &str = include_str!(concat!(env!("OUT_DIR"), "/kestra.json"));
 
 /// One rule-data file.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -145,13 +146,17 @@ impl RuleData {
     }
 
     /// The embedded defaults: generic channels and Kestra's scheme. Parsed once per process
-    /// (the version string and the settings both ask for them at every start).
+    /// (the version string and the settings both ask for them at every start), from the JSON
+    /// `build.rs` made of `rules/*.yaml`.
     pub fn builtin() -> RuleData {
         static BUILTIN: OnceLock<RuleData> = OnceLock::new();
         BUILTIN
             .get_or_init(|| {
-                let mut data = RuleData::parse(DEFAULT).expect("rules/default.yaml is valid");
-                data.extend(RuleData::parse(KESTRA).expect("rules/kestra.yaml is valid"));
+                let embedded = |json| -> RuleData {
+                    serde_json::from_str(json).expect("the embedded rule data is valid")
+                };
+                let mut data = embedded(DEFAULT);
+                data.extend(embedded(KESTRA));
                 data
             })
             .clone()
@@ -295,6 +300,18 @@ impl ImageRules {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_embedded_json_reads_as_the_yaml_files() {
+        for (yaml, json) in [
+            (include_str!("../../rules/default.yaml"), DEFAULT),
+            (include_str!("../../rules/kestra.yaml"), KESTRA),
+        ] {
+            let from_yaml = RuleData::parse(yaml).unwrap();
+            let from_json: RuleData = serde_json::from_str(json).unwrap();
+            assert_eq!(format!("{from_yaml:?}"), format!("{from_json:?}"));
+        }
+    }
 
     #[test]
     fn builtin_data_parses_and_knows_kestra() {
