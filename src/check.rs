@@ -4,10 +4,12 @@
 //! registry and Maven rules. The tag rules the registry completes run once, on what it said
 //! ([`Pinned::tag_finding`]). [`Site::finding`] is where every finding is made.
 
+use std::sync::Arc;
+
 use jiff::civil::Date;
 
 use crate::config::Settings;
-use crate::finding::{Finding, Subject};
+use crate::finding::{FileError, Finding, Subject};
 use crate::plugin::Requested;
 use crate::reference::Image;
 use crate::rules::data::RuleData;
@@ -17,7 +19,7 @@ use crate::rules::{
     stale_tag, unknown_tag, unresolved_variable, unsupported_release, unused_suppression,
     unversioned_tag,
 };
-use crate::scan::{FileKind, Place, Reference, Scan};
+use crate::scan::{FileKind, Place, Plugin, Reference, Scan};
 use crate::source::{Position, SourceFile, Span};
 use crate::suppress::{self, Suppressions};
 
@@ -29,14 +31,13 @@ pub struct Pinned {
     pub image: Image,
     /// The reference as evaluated.
     pub written: String,
-    site: Site,
-    allowed: Vec<Rule>,
+    later: Later,
 }
 
 impl Pinned {
     /// The same pin with nothing to rewrite (its text came from stdin).
     pub fn read_only(mut self) -> Self {
-        self.site.target = None;
+        self.later.site.target = None;
         self
     }
 
@@ -55,8 +56,8 @@ impl Pinned {
             rules: data.image_rules(&self.image),
             data,
             today,
-            span: self.site.span.clone(),
-            target: self.site.target.clone(),
+            span: self.later.site.span.clone(),
+            target: self.later.site.target.clone(),
         }
     }
 
@@ -101,16 +102,92 @@ impl Pinned {
 
     /// Where the pin is: its file and byte offset.
     pub(crate) fn place(&self) -> (&str, usize) {
-        (&self.site.path, self.site.span.start)
+        (&self.later.site.path, self.later.site.span.start)
     }
 
     /// The finding of a diagnosis on this pin (at the pin's bytes), unless its rule is
     /// deselected or suppressed here.
     pub(crate) fn finding(&self, d: Diagnosis) -> Option<Finding> {
-        self.allowed
-            .contains(&d.rule)
-            .then(|| self.site.finding(&self.written, Some(&self.image), d))
+        self.later.finding(&self.written, Some(&self.image), d)
     }
+}
+
+/// Where the rules answered later (by the registry or Maven) put their findings: the site, the
+/// rules selected there, and the file's suppressions when one sits on the subject's lines.
+#[derive(Debug, Clone)]
+struct Later {
+    site: Site,
+    selected: Vec<Rule>,
+    suppressions: Option<(Arc<FileSuppressions>, Vec<usize>)>,
+}
+
+impl Later {
+    /// The finding of `d` here, unless its rule is deselected or suppressed; a suppression that
+    /// hides it counts as used (even of a deselected rule, as for the file's own rules).
+    fn finding(&self, image: &str, parsed: Option<&Image>, d: Diagnosis) -> Option<Finding> {
+        if let Some((file, lines)) = &self.suppressions
+            && file.suppressions.covers(lines, d.rule.code())
+        {
+            return None;
+        }
+        self.selected
+            .contains(&d.rule)
+            .then(|| self.site.finding(image, parsed, d))
+    }
+}
+
+/// A file's suppressions, with where each one's TP014 would sit: rules answered later may still
+/// use them, so their TP014 waits for those answers when a later rule could.
+#[derive(Debug)]
+struct FileSuppressions {
+    suppressions: Suppressions,
+    /// One per suppression, in file order; none when TP014 is deselected or the file has no
+    /// kind to report it under.
+    sites: Vec<Site>,
+}
+
+impl FileSuppressions {
+    fn new(file: &SourceFile, suppressions: Suppressions, kind: Option<FileKind>) -> Self {
+        let sites = match kind {
+            Some(kind) => suppressions
+                .spans()
+                .map(|span| Site::new(file, span.clone(), None, kind, None))
+                .collect(),
+            None => Vec::new(),
+        };
+        FileSuppressions {
+            suppressions,
+            sites,
+        }
+    }
+
+    /// TP014: the suppressions, or codes of one, that suppressed nothing.
+    fn unused(&self) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        for unused in self.suppressions.unused() {
+            if let Some(site) = self.sites.iter().find(|s| s.span == unused.span) {
+                let diagnosis = unused_suppression::check(unused.span, unused.message);
+                findings.push(site.finding("", None, diagnosis));
+            }
+        }
+        findings
+    }
+}
+
+/// TP014 for the files whose suppressions waited on the registry's and Maven's rules: call it
+/// once they have answered.
+pub fn unused_suppressions(pinned: &[Pinned], plugins: &[PluginSite]) -> Vec<Finding> {
+    let mut files: Vec<&Arc<FileSuppressions>> = Vec::new();
+    let later = pinned.iter().map(|p| &p.later);
+    for (file, _) in later
+        .chain(plugins.iter().map(|p| &p.later))
+        .filter_map(|l| l.suppressions.as_ref())
+    {
+        if !files.iter().any(|f| Arc::ptr_eq(f, file)) {
+            files.push(file);
+        }
+    }
+    files.iter().flat_map(|f| f.unused()).collect()
 }
 
 /// Where a finding sits, and the bytes a fix would rewrite.
@@ -182,8 +259,7 @@ pub struct PluginSite {
     pub place: Place,
     /// The Kestra image it runs on, in this file.
     pub image: Option<KestraImage>,
-    site: Site,
-    allowed: Vec<Rule>,
+    later: Later,
 }
 
 /// A Kestra image reference: what decides the core a plugin must support.
@@ -198,22 +274,20 @@ pub struct KestraImage {
 
 impl PluginSite {
     pub fn path(&self) -> &str {
-        &self.site.path
+        &self.later.site.path
     }
 
     pub fn span(&self) -> &Span {
-        &self.site.span
+        &self.later.site.span
     }
 
     pub fn target(&self) -> Option<&Span> {
-        self.site.target.as_ref()
+        self.later.site.target.as_ref()
     }
 
     /// The finding of a diagnosis here, unless its rule is deselected or suppressed.
     pub(crate) fn finding(&self, d: Diagnosis) -> Option<Finding> {
-        self.allowed
-            .contains(&d.rule)
-            .then(|| self.site.finding(&self.written, None, d))
+        self.later.finding(&self.written, None, d)
     }
 }
 
@@ -225,67 +299,145 @@ pub struct Plugins {
     pub kestra: Vec<KestraImage>,
 }
 
+/// What checking one file gives: its findings, what the registry and Maven rules look at next,
+/// and warnings that do not stop it (a suppression naming no rule).
+pub struct Checked {
+    pub findings: Vec<Finding>,
+    pub pinned: Vec<Pinned>,
+    pub plugins: Plugins,
+    pub warnings: Vec<FileError>,
+}
+
 /// The findings of one file, and its pins (tags and digests) for the registry to check.
 pub fn check_file(
     file: &SourceFile,
     scan: &Scan,
     settings: &Settings,
 ) -> (Vec<Finding>, Vec<Pinned>) {
-    let (findings, pinned, _) = check_file_with_plugins(file, scan, settings);
-    (findings, pinned)
+    let checked = check_file_with_plugins(file, scan, settings);
+    (checked.findings, checked.pinned)
 }
 
 /// [`check_file`], and the plugin versions for the Maven rules.
-pub fn check_file_with_plugins(
-    file: &SourceFile,
-    scan: &Scan,
-    settings: &Settings,
-) -> (Vec<Finding>, Vec<Pinned>, Plugins) {
+pub fn check_file_with_plugins(file: &SourceFile, scan: &Scan, settings: &Settings) -> Checked {
     let suppressions = Suppressions::parse(file);
-    // Suppressions are looked up for deselected rules too: a suppression of a finding that a
-    // `--select` hides is still in use (TP014).
-    let allowed = |rule: Rule, span: &Span, reference: Option<&Reference>| {
+    let warnings = suppressions.unknown(file);
+    // TP014 sits in a file of the kind its references or plugins have.
+    let kind = scan.references.first().map(|r| r.kind);
+    let kind = kind.or(scan.plugins.first().map(|p| p.kind));
+    let kind = kind.filter(|_| settings.selects(Rule::UnusedSuppression.code()));
+    let mut check = FileCheck {
+        file,
+        settings,
+        suppressions: Arc::new(FileSuppressions::new(file, suppressions, kind)),
+        findings: Vec::new(),
+    };
+    let mut pinned = Vec::new();
+    for (index, reference) in scan.references.iter().enumerate() {
+        pinned.extend(check.reference(index, reference));
+    }
+    let kestra = kestra_images(file, scan, settings);
+    let mut sites = Vec::new();
+    for (index, plugin) in scan.plugins.iter().enumerate() {
+        sites.extend(check.plugin(index, plugin, scan, &kestra));
+    }
+    // Unless a rule answered later may still use a suppression, TP014 is known now.
+    let mut findings = check.findings;
+    if Arc::strong_count(&check.suppressions) == 1 {
+        findings.extend(check.suppressions.unused());
+    }
+    Checked {
+        findings,
+        pinned,
+        plugins: Plugins { sites, kestra },
+        warnings,
+    }
+}
+
+/// The checks of one file, as it goes.
+struct FileCheck<'a> {
+    file: &'a SourceFile,
+    settings: &'a Settings,
+    suppressions: Arc<FileSuppressions>,
+    findings: Vec<Finding>,
+}
+
+impl FileCheck<'_> {
+    /// The lines a suppression of a finding at `span` may sit on: the finding's, its
+    /// reference's, and for a Helm image block the key that opens it.
+    fn lines(&self, span: &Span, reference: Option<&Reference>) -> Vec<usize> {
+        let file = self.file;
         let mut lines = vec![file.line_index(span.start)];
         if let Some(reference) = reference {
             let line = file.line_index(reference.span.start);
             lines.push(line);
-            // A comment above a Helm `image:` block covers its keys.
             if reference.kind == FileKind::Helm {
                 lines.extend(suppress::block_start(file, line));
             }
         }
-        !suppressions.covers(&lines, rule.code()) && settings.selects(rule.code())
-    };
-    let mut findings = Vec::new();
-    let mut pinned = Vec::new();
-    for (index, reference) in scan.references.iter().enumerate() {
+        lines
+    }
+
+    /// Whether a finding of `rule` on `lines` is reported. Suppressions are looked up for
+    /// deselected rules too: a suppression of a finding that a `--select` hides is in use.
+    fn allowed(&self, rule: Rule, lines: &[usize]) -> bool {
+        let code = rule.code();
+        !self.suppressions.suppressions.covers(lines, code) && self.settings.selects(code)
+    }
+
+    /// Where the rules `checks` answered later report on `lines`; `None` when none of them is
+    /// selected (a suppression of one then counts as used: nothing will tell otherwise).
+    fn later(&self, site: Site, checks: fn(Rule) -> bool, lines: Vec<usize>) -> Option<Later> {
+        let rules = Rule::ALL.iter().copied().filter(|&rule| checks(rule));
+        let selected: Vec<Rule> = rules
+            .clone()
+            .filter(|rule| self.settings.selects(rule.code()))
+            .collect();
+        let file = &self.suppressions;
+        if selected.is_empty() {
+            rules.for_each(|rule| {
+                file.suppressions.covers(&lines, rule.code());
+            });
+            return None;
+        }
+        let suppressions = file
+            .suppressions
+            .any_on(&lines)
+            .then(|| (Arc::clone(file), lines));
+        Some(Later {
+            site,
+            selected,
+            suppressions,
+        })
+    }
+
+    /// The file's own rules on a reference; the pin the registry's rules look at next.
+    fn reference(&mut self, index: usize, reference: &Reference) -> Option<Pinned> {
+        let (file, settings) = (self.file, self.settings);
+        let subject = Some(Subject::Reference(index));
         let diagnosis = diagnose(reference, settings);
         let imprecise = diagnosis
             .as_ref()
             .is_some_and(|d| d.rule == Rule::ImpreciseVersion);
         if let Some(d) = diagnosis {
-            if allowed(d.rule, &d.span, Some(reference)) {
+            if self.allowed(d.rule, &self.lines(&d.span, Some(reference))) {
                 let site = Site::new(
                     file,
                     d.span.clone(),
                     d.target.clone(),
                     reference.kind,
-                    Some(Subject::Reference(index)),
+                    subject,
                 );
-                findings.push(site.finding(
-                    &reference.value.text,
-                    reference.image.as_ref().ok(),
-                    d,
-                ));
+                let parsed = reference.image.as_ref().ok();
+                self.findings
+                    .push(site.finding(&reference.value.text, parsed, d));
             }
             // A line out of support (`v1.0`) gets TP006 beside TP003.
             if !imprecise {
-                continue;
+                return None;
             }
         }
-        let Some(image) = pinned_image(reference, settings) else {
-            continue;
-        };
+        let image = pinned_image(reference, settings)?;
         let (range, checks): (_, fn(Rule) -> bool) = match &image.digest_range {
             Some(digest) => (digest.clone(), Rule::checks_digest_pin),
             None if imprecise => (image.tag_range.clone().unwrap_or_default(), |rule| {
@@ -298,29 +450,69 @@ pub fn check_file_with_plugins(
         };
         let target = reference.value.span_of(range);
         let span = target.clone().unwrap_or_else(|| reference.span.clone());
-        let codes: Vec<Rule> = Rule::ALL
-            .iter()
-            .copied()
-            .filter(|&rule| checks(rule) && allowed(rule, &span, Some(reference)))
-            .collect();
-        if !codes.is_empty() {
-            let site = Site::new(
-                file,
-                span,
-                target,
-                reference.kind,
-                Some(Subject::Reference(index)),
-            );
-            pinned.push(Pinned {
-                image,
-                written: reference.value.text.clone(),
-                site,
-                allowed: codes,
-            });
-        }
+        let lines = self.lines(&span, Some(reference));
+        let site = Site::new(file, span, target, reference.kind, subject);
+        Some(Pinned {
+            image,
+            written: reference.value.text.clone(),
+            later: self.later(site, checks, lines)?,
+        })
     }
-    let kestra: Vec<KestraImage> = scan
-        .references
+
+    /// TP012 on a plugin version; the site the Maven rules look at next.
+    fn plugin(
+        &mut self,
+        index: usize,
+        plugin: &Plugin,
+        scan: &Scan,
+        kestra: &[KestraImage],
+    ) -> Option<PluginSite> {
+        let site = Site::new(
+            self.file,
+            plugin.span.clone(),
+            plugin.target.clone(),
+            plugin.kind,
+            Some(Subject::Plugin(index)),
+        );
+        let lines = self.lines(&plugin.span, None);
+        let floating = floating_plugin::check(plugin);
+        if let Some(d) = &floating
+            && self.allowed(Rule::FloatingPlugin, &lines)
+        {
+            self.findings
+                .push(site.finding(&plugin.coordinate, None, d.clone()));
+        }
+        let artifact = plugin.artifact.as_ref()?;
+        let requested = Requested::parse(plugin.version.as_deref());
+        if floating.is_none() && requested.floats() {
+            return None;
+        }
+        // The stage's or service's image; else the file's one Kestra image.
+        let image = match &plugin.image {
+            Some(span) => scan
+                .references
+                .iter()
+                .position(|r| &r.span == span)
+                .and_then(|i| kestra.iter().find(|k| k.reference == i)),
+            None => match kestra {
+                [only] => Some(only),
+                _ => None,
+            },
+        };
+        Some(PluginSite {
+            artifact: artifact.clone(),
+            requested,
+            written: plugin.coordinate.clone(),
+            place: plugin.place,
+            image: image.cloned(),
+            later: self.later(site, Rule::checks_plugin, lines)?,
+        })
+    }
+}
+
+/// Every Kestra image of a file: what decides the core its plugins must support.
+fn kestra_images(file: &SourceFile, scan: &Scan, settings: &Settings) -> Vec<KestraImage> {
+    scan.references
         .iter()
         .enumerate()
         .filter(|(_, r)| {
@@ -334,67 +526,7 @@ pub fn check_file_with_plugins(
             reference: i,
             text: r.value.text.clone(),
         })
-        .collect();
-    let mut sites = Vec::new();
-    for (index, plugin) in scan.plugins.iter().enumerate() {
-        let site = Site::new(
-            file,
-            plugin.span.clone(),
-            plugin.target.clone(),
-            plugin.kind,
-            Some(Subject::Plugin(index)),
-        );
-        let floating = floating_plugin::check(plugin);
-        if let Some(d) = &floating
-            && allowed(Rule::FloatingPlugin, &plugin.span, None)
-        {
-            findings.push(site.finding(&plugin.coordinate, None, d.clone()));
-        }
-        let Some(artifact) = &plugin.artifact else {
-            continue;
-        };
-        let codes: Vec<Rule> = Rule::ALL
-            .iter()
-            .copied()
-            .filter(|&rule| rule.checks_plugin() && allowed(rule, &plugin.span, None))
-            .collect();
-        let requested = Requested::parse(plugin.version.as_deref());
-        if codes.is_empty() || (floating.is_none() && requested.floats()) {
-            continue;
-        }
-        // The stage's or service's image; else the file's one Kestra image.
-        let image = match &plugin.image {
-            Some(span) => scan
-                .references
-                .iter()
-                .position(|r| &r.span == span)
-                .and_then(|i| kestra.iter().find(|k| k.reference == i)),
-            None => match kestra.as_slice() {
-                [only] => Some(only),
-                _ => None,
-            },
-        };
-        sites.push(PluginSite {
-            artifact: artifact.clone(),
-            requested,
-            written: plugin.coordinate.clone(),
-            place: plugin.place,
-            image: image.cloned(),
-            site,
-            allowed: codes,
-        });
-    }
-    // TP014 sits in a file of the kind its references have.
-    let kind = scan.references.first().map(|r| r.kind);
-    let kind = kind.or(scan.plugins.first().map(|p| p.kind));
-    if let Some(kind) = kind.filter(|_| settings.selects(Rule::UnusedSuppression.code())) {
-        for unused in suppressions.unused(file) {
-            let site = Site::new(file, unused.span.clone(), None, kind, None);
-            let diagnosis = unused_suppression::check(unused.span, unused.message);
-            findings.push(site.finding("", None, diagnosis));
-        }
-    }
-    (findings, pinned, Plugins { sites, kestra })
+        .collect()
 }
 
 /// A pinned reference (by digest, or by a tag that does not float) that the config does not

@@ -15,7 +15,6 @@ use crate::finding::{FileError, Finding};
 use crate::reference::Image;
 use crate::scan::{self, FileKind, Kind};
 use crate::source::{Position, SourceFile};
-use crate::suppress::Suppressions;
 
 /// One reference as the inventory (`tagpin images`) lists it.
 #[derive(Debug, Clone)]
@@ -329,9 +328,11 @@ fn check_source(file: SourceFile, kind: Kind, settings: &Settings) -> FileOutcom
     } else {
         outcome.note = note;
     }
-    (outcome.findings, outcome.pinned, outcome.plugins) =
-        check_file_with_plugins(&file, &scanned, settings);
-    outcome.warnings = Suppressions::parse(&file).unknown(&file);
+    let checked = check_file_with_plugins(&file, &scanned, settings);
+    outcome.findings = checked.findings;
+    outcome.pinned = checked.pinned;
+    outcome.plugins = checked.plugins;
+    outcome.warnings = checked.warnings;
     outcome.references = scanned
         .references
         .iter()

@@ -5,7 +5,7 @@
 //! suppression remembers what it suppressed, so that one that suppresses nothing is reported
 //! (TP014, ruff's RUF100), and a name that is no rule is a warning naming the comment.
 
-use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::rules;
 use crate::source::FileError;
@@ -21,9 +21,13 @@ struct Suppression {
     line: usize,
     /// The directive's bytes, from `tagpin` to the end of the list.
     span: Span,
+    /// The directive as written.
+    comment: String,
     /// `None` for every rule; otherwise the rules named, each with whether it was used.
-    codes: Option<Vec<(&'static str, Cell<bool>)>>,
-    used: Cell<bool>,
+    codes: Option<Vec<(&'static str, AtomicBool)>>,
+    /// Used flags are set by whichever check finds what a suppression hides: the file's own
+    /// rules, or the registry's and Maven's later.
+    used: AtomicBool,
     /// Names in the list that are no rule.
     unknown: Vec<String>,
 }
@@ -62,15 +66,16 @@ impl Suppressions {
                             if rule.is_none() {
                                 unknown.push(name.to_string());
                             }
-                            rule.map(|r| (r.code(), Cell::new(false)))
+                            rule.map(|r| (r.code(), AtomicBool::new(false)))
                         })
                         .collect()
                 });
                 all.push(Suppression {
                     line,
+                    comment: file.text[span.clone()].to_string(),
                     span,
                     codes,
-                    used: Cell::new(false),
+                    used: AtomicBool::new(false),
                     unknown,
                 });
             }
@@ -78,25 +83,36 @@ impl Suppressions {
         Self { all }
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.all.is_empty()
+    }
+
+    /// Whether a suppression sits on one of the 0-based `lines` or on the line above.
+    pub fn any_on(&self, lines: &[usize]) -> bool {
+        self.all.iter().any(|s| s.on(lines))
+    }
+
+    /// The span of every suppression, in file order.
+    pub fn spans(&self) -> impl Iterator<Item = &Span> {
+        self.all.iter().map(|s| &s.span)
+    }
+
     /// Whether a finding of `code` on any of the 0-based `lines` is suppressed (by a comment on
     /// one of them or on the line above); the suppressions that cover it count as used.
     pub fn covers(&self, lines: &[usize], code: &str) -> bool {
         let mut covered = false;
-        for s in &self.all {
-            if !lines.iter().any(|&l| s.line == l || s.line + 1 == l) {
-                continue;
-            }
+        for s in self.all.iter().filter(|s| s.on(lines)) {
             let hit = match &s.codes {
                 None => true,
                 Some(codes) => codes.iter().fold(false, |hit, (c, used)| {
                     if *c == code {
-                        used.set(true);
+                        used.store(true, Ordering::Relaxed);
                     }
                     hit || *c == code
                 }),
             };
             if hit {
-                s.used.set(true);
+                s.used.store(true, Ordering::Relaxed);
                 covered = true;
             }
         }
@@ -104,12 +120,12 @@ impl Suppressions {
     }
 
     /// The suppressions (or codes of one) that suppressed nothing.
-    pub fn unused(&self, file: &SourceFile) -> Vec<Unused> {
+    pub fn unused(&self) -> Vec<Unused> {
         let mut out = Vec::new();
         for s in &self.all {
-            let comment = &file.text[s.span.clone()];
+            let comment = &s.comment;
             let idle: Vec<&str> = match &s.codes {
-                None if !s.used.get() => {
+                None if !s.used.load(Ordering::Relaxed) => {
                     out.push(Unused {
                         span: s.span.clone(),
                         message: format!("`# {comment}` suppresses nothing here"),
@@ -119,7 +135,7 @@ impl Suppressions {
                 None => continue,
                 Some(codes) => codes
                     .iter()
-                    .filter(|(_, used)| !used.get())
+                    .filter(|(_, used)| !used.load(Ordering::Relaxed))
                     .map(|(code, _)| *code)
                     .collect(),
             };
@@ -149,7 +165,7 @@ impl Suppressions {
         self.all
             .iter()
             .flat_map(|s| {
-                let comment = &file.text[s.span.clone()];
+                let comment = &s.comment;
                 s.unknown.iter().map(move |name| FileError {
                     path: file.display_path(),
                     line: Some(s.line + 1),
@@ -160,6 +176,12 @@ impl Suppressions {
                 })
             })
             .collect()
+    }
+}
+
+impl Suppression {
+    fn on(&self, lines: &[usize]) -> bool {
+        lines.iter().any(|&l| self.line == l || self.line + 1 == l)
     }
 }
 
@@ -262,10 +284,10 @@ b: y:1 # tagpin: ignore
 
 c: z # tagpin: ignore[TP001]
 ";
-        let (file, s) = parse(text);
+        let (_, s) = parse(text);
         assert!(s.covers(&[0], "TP002"));
         assert!(s.covers(&[3], "TP001"));
-        let unused = s.unused(&file);
+        let unused = s.unused();
         let messages: Vec<&str> = unused.iter().map(|u| u.message.as_str()).collect();
         assert_eq!(
             messages,

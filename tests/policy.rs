@@ -342,3 +342,32 @@ fn a_deselected_rule_leaves_the_next_one_its_say() {
         "as offline: {without}"
     );
 }
+
+#[test]
+fn a_suppression_of_a_registry_rule_is_unused_until_the_registry_says_otherwise() {
+    let registry = TestRegistry::start(None);
+    registry.seed_kestra("kestra/kestra");
+    let cache = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let text = "services:\n  a:\n    image: kestra/kestra:v1.3.30 # tagpin: ignore[TP007]\n  b:\n    image: kestra/kestra:v1.3.99 # tagpin: ignore[TP005]\n";
+    fs::write(work.path().join("compose.yaml"), text).unwrap();
+    let mirror = format!("docker.io={}", registry.url);
+    let args = [
+        "check",
+        "--format",
+        "concise",
+        "--no-config",
+        "--today",
+        "2026-11-24",
+        "--registry-mirror",
+        &mirror,
+        ".",
+    ];
+    let (_, stdout, stderr) = tagpin(cache.path(), work.path(), &args);
+    let lines: Vec<&str> = stdout.lines().filter(|l| l.contains(" TP0")).collect();
+    assert_eq!(
+        lines,
+        ["compose.yaml:3:36 TP014 `TP007` in `# tagpin: ignore[TP007]` suppresses nothing here"],
+        "v1.3.30 is the newest patch; v1.3.99 does not exist and its TP005 is suppressed: {stderr}"
+    );
+}

@@ -3,6 +3,7 @@
 use std::io::{self, IsTerminal, Write};
 
 use super::{Context, Error, Inputs, Result, Status, stdout};
+use crate::check;
 use crate::config::Settings;
 use crate::escape;
 use crate::finding::{Applied, Finding};
@@ -121,7 +122,8 @@ fn ask_registry(
     recommended
 }
 
-/// Ask Maven for the plugin versions' pins (TP012) and compatibility (TP015).
+/// Ask Maven for the plugin versions' pins (TP012) and compatibility (TP015); the registry has
+/// answered already, so the suppressions that waited on both get their TP014.
 fn ask_maven(
     runtime: &tokio::runtime::Runtime,
     maven: &Maven,
@@ -132,6 +134,10 @@ fn ask_maven(
         maven,
         &mut findings,
         &outcome.plugins,
+    ));
+    findings.extend(check::unused_suppressions(
+        &outcome.pinned,
+        &outcome.plugins.sites,
     ));
     outcome.add_findings(findings);
     pins

@@ -402,8 +402,8 @@ mod fixtures {
         let scan = crate::scan::scan(&file, kind).unwrap();
         let mut settings = Settings::default();
         settings.today = "2026-11-24".parse().unwrap();
-        let (mut findings, pinned, plugins) =
-            crate::check::check_file_with_plugins(&file, &scan, &settings);
+        let checked = crate::check::check_file_with_plugins(&file, &scan, &settings);
+        let (mut findings, pinned, plugins) = (checked.findings, checked.pinned, checked.plugins);
         for pin in &pinned {
             let listed = answers.images.get(&pin.image.short_name());
             let rules = settings.data.image_rules(&pin.image);
@@ -441,6 +441,7 @@ mod fixtures {
                 findings.extend(d.and_then(|d| site.finding(d)));
             }
         }
+        findings.extend(crate::check::unused_suppressions(&pinned, &plugins.sites));
         findings
     }
 
