@@ -67,7 +67,14 @@ impl PluginPins {
     }
 }
 
+/// One question for Maven: what a request for a plugin means on a core (`None`: any).
 type Ask = (Coordinate, String, Option<String>);
+
+/// A plugin site with its coordinate and the Kestra core it runs on, if known.
+type Sited<'a> = (&'a PluginSite, Coordinate, Option<String>);
+
+/// The core an exact plugin version needs, by (plugin, version).
+type Needs = BTreeMap<(Coordinate, String), Result<Option<String>, RegistryError>>;
 
 /// Ask Maven about every plugin site: TP012 findings get their pins, TP015 findings are added.
 pub async fn pin_plugins(
@@ -75,92 +82,11 @@ pub async fn pin_plugins(
     findings: &mut Vec<Finding>,
     plugins: &Plugins,
 ) -> PluginPins {
-    let recommended = recommendations(findings);
-    let cores: BTreeSet<String> = plugins
-        .kestra
-        .iter()
-        .filter_map(|k| core_of(k, &recommended))
-        .collect();
-    // Flows and configuration without an image of their own run on the repository's Kestra,
-    // when it has one version.
-    let run_core = (cores.len() == 1).then(|| cores.first().cloned()).flatten();
-    let sites: Vec<(&PluginSite, Coordinate, Option<String>)> = plugins
-        .sites
-        .iter()
-        .filter_map(|site| {
-            let (coordinate, _) = Coordinate::parse(&site.artifact)?;
-            let core = match &site.image {
-                Some(image) => core_of(image, &recommended),
-                None => run_core.clone(),
-            };
-            Some((site, coordinate, core))
-        })
-        .collect();
-    // Floating versions: what the request means, for the core. Exact ones: the core they need,
-    // and when the image's is older, the newest version it supports.
-    let mut asks: BTreeMap<Ask, &Requested> = BTreeMap::new();
-    let mut exact: BTreeSet<(Coordinate, String)> = BTreeSet::new();
-    for (site, coordinate, core) in &sites {
-        match &site.requested {
-            Requested::Exact(version) => {
-                if core.is_some() {
-                    exact.insert((coordinate.clone(), version.clone()));
-                }
-            }
-            // What the instance has installed decides; nothing to ask.
-            Requested::Oldest(_) => {}
-            requested => {
-                asks.insert(
-                    (coordinate.clone(), key(requested), core.clone()),
-                    requested,
-                );
-            }
-        }
-    }
-    let needs: BTreeMap<(Coordinate, String), Result<Option<String>, RegistryError>> =
-        futures::future::join_all(
-            exact
-                .iter()
-                .map(|(c, v)| async move { ((c.clone(), v.clone()), maven.min_core(c, v).await) }),
-        )
-        .await
-        .into_iter()
-        .collect();
-    for (site, coordinate, core) in &sites {
-        if let (Requested::Exact(version), Some(core)) = (&site.requested, core)
-            && let Some(Ok(Some(need))) = needs.get(&(coordinate.clone(), version.clone()))
-            && incompatible_plugin::needs_newer(need, core)
-        {
-            asks.insert(
-                (
-                    coordinate.clone(),
-                    key(&Requested::Missing),
-                    Some(core.clone()),
-                ),
-                &Requested::Missing,
-            );
-        }
-    }
-    let answers: BTreeMap<Ask, Result<PluginPin, RegistryError>> =
-        futures::future::join_all(asks.iter().map(|(ask, requested)| async move {
-            (
-                ask.clone(),
-                maven.pin(&ask.0, requested, ask.2.as_deref()).await,
-            )
-        }))
-        .await
-        .into_iter()
-        .collect();
+    let sites = with_cores(plugins, findings);
+    let needs = minimum_cores(maven, &sites).await;
+    let answers = ask(maven, &questions(&sites, &needs)).await;
+    let mut notes = Notes::default();
     let mut pins = PluginPins::default();
-    let mut problems = BTreeSet::new();
-    let mut offline = 0;
-    let mut note = |error: &RegistryError| {
-        if error.kind == ErrorKind::Offline {
-            offline += 1;
-        } else {
-            problems.insert(error.message.clone());
-        }
-    };
     for (site, coordinate, core) in &sites {
         match &site.requested {
             Requested::Exact(version) => {
@@ -168,7 +94,7 @@ pub async fn pin_plugins(
                 let need = match needs.get(&(coordinate.clone(), version.clone())) {
                     Some(Ok(Some(need))) => need,
                     Some(Err(error)) => {
-                        note(error);
+                        notes.add(error);
                         continue;
                     }
                     _ => continue,
@@ -180,17 +106,18 @@ pub async fn pin_plugins(
                 else {
                     continue;
                 };
-                match answers.get(&(
+                let newest = (
                     coordinate.clone(),
                     key(&Requested::Missing),
                     Some(core.clone()),
-                )) {
+                );
+                match answers.get(&newest) {
                     Some(Ok(pin)) => {
                         let floating =
                             floating_plugin::pin(site.place, &site.requested, coordinate, pin);
                         finding.pin(incompatible_plugin::pin(floating, &pin.version, core));
                     }
-                    Some(Err(error)) => note(error),
+                    Some(Err(error)) => notes.add(error),
                     None => {}
                 }
                 findings.push(finding);
@@ -208,19 +135,127 @@ pub async fn pin_plugins(
                     pins.pins
                         .insert((site.path().to_string(), site.written.clone()), pin);
                 }
-                Some(Err(error)) => note(error),
+                Some(Err(error)) => notes.add(error),
                 None => {}
             },
         }
     }
-    pins.notes = problems.into_iter().collect();
-    if offline > 0 {
-        pins.notes.push(format!(
-            "offline: {offline} plugin version{} no cached Maven answer; run without --offline to resolve",
-            if offline == 1 { " has" } else { "s have" }
-        ));
-    }
+    pins.notes = notes.finish();
     pins
+}
+
+/// Each plugin site with the core it runs on: its image's, or, for flows and configuration
+/// without an image of their own, the repository's Kestra when it has one version.
+fn with_cores<'a>(plugins: &'a Plugins, findings: &[Finding]) -> Vec<Sited<'a>> {
+    let recommended = recommendations(findings);
+    let cores: BTreeSet<String> = plugins
+        .kestra
+        .iter()
+        .filter_map(|k| core_of(k, &recommended))
+        .collect();
+    let run_core = (cores.len() == 1).then(|| cores.first().cloned()).flatten();
+    plugins
+        .sites
+        .iter()
+        .filter_map(|site| {
+            let (coordinate, _) = Coordinate::parse(&site.artifact)?;
+            let core = match &site.image {
+                Some(image) => core_of(image, &recommended),
+                None => run_core.clone(),
+            };
+            Some((site, coordinate, core))
+        })
+        .collect()
+}
+
+/// The core each exact version on a known core needs (its POM), each asked once.
+async fn minimum_cores(maven: &Maven, sites: &[Sited<'_>]) -> Needs {
+    let exact: BTreeSet<(Coordinate, String)> = sites
+        .iter()
+        .filter_map(|(site, coordinate, core)| match (&site.requested, core) {
+            (Requested::Exact(version), Some(_)) => Some((coordinate.clone(), version.clone())),
+            _ => None,
+        })
+        .collect();
+    let asked = exact.into_iter().map(|(c, v)| async move {
+        let need = maven.min_core(&c, &v).await;
+        ((c, v), need)
+    });
+    futures::future::join_all(asked).await.into_iter().collect()
+}
+
+/// What to ask Maven: what each floating request means for its core, and the newest version a
+/// core supports where an exact version needs a newer one (TP015's fix). `OLDEST` is what the
+/// instance has installed: nothing to ask.
+fn questions<'a>(sites: &[Sited<'a>], needs: &Needs) -> BTreeMap<Ask, &'a Requested> {
+    let mut asks = BTreeMap::new();
+    for (site, coordinate, core) in sites {
+        match &site.requested {
+            Requested::Exact(version) => {
+                if let Some(core) = core
+                    && let Some(Ok(Some(need))) = needs.get(&(coordinate.clone(), version.clone()))
+                    && incompatible_plugin::needs_newer(need, core)
+                {
+                    let newest = (
+                        coordinate.clone(),
+                        key(&Requested::Missing),
+                        Some(core.clone()),
+                    );
+                    asks.insert(newest, &Requested::Missing);
+                }
+            }
+            Requested::Oldest(_) => {}
+            requested => {
+                asks.insert(
+                    (coordinate.clone(), key(requested), core.clone()),
+                    requested,
+                );
+            }
+        }
+    }
+    asks
+}
+
+/// Every question at once.
+async fn ask(
+    maven: &Maven,
+    asks: &BTreeMap<Ask, &Requested>,
+) -> BTreeMap<Ask, Result<PluginPin, RegistryError>> {
+    let asked = asks.iter().map(|(ask, requested)| async move {
+        let pin = maven.pin(&ask.0, requested, ask.2.as_deref()).await;
+        (ask.clone(), pin)
+    });
+    futures::future::join_all(asked).await.into_iter().collect()
+}
+
+/// Why some plugin versions got no answer: distinct problems, and how many had no cached answer
+/// offline.
+#[derive(Default)]
+struct Notes {
+    problems: BTreeSet<String>,
+    offline: usize,
+}
+
+impl Notes {
+    fn add(&mut self, error: &RegistryError) {
+        if error.kind == ErrorKind::Offline {
+            self.offline += 1;
+        } else {
+            self.problems.insert(error.message.clone());
+        }
+    }
+
+    fn finish(self) -> Vec<String> {
+        let mut notes: Vec<String> = self.problems.into_iter().collect();
+        let n = self.offline;
+        if n > 0 {
+            notes.push(format!(
+                "offline: {n} plugin version{} no cached Maven answer; run without --offline to resolve",
+                if n == 1 { " has" } else { "s have" }
+            ));
+        }
+        notes
+    }
 }
 
 /// A request as an ask key: equal keys resolve alike.
