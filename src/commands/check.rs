@@ -1,12 +1,13 @@
 //! `tagpin check`: findings, pins from the registry, and `--fix` / `--diff`.
 
 use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
 
 use super::{Context, Error, Inputs, Result, Status, stdout};
 use crate::check;
 use crate::config::Settings;
 use crate::escape;
-use crate::finding::{Applied, Finding};
+use crate::finding::{Applied, FileError, Finding};
 use crate::fix;
 use crate::maven::Maven;
 use crate::plugin_pins::{self, PluginPins};
@@ -157,10 +158,30 @@ fn fix(
     ctx: &Context,
     options: &Options,
     mut outcome: Outcome,
-    (recommended, plugin_pins): (&resolve::Recommended, &PluginPins),
+    answers: (&resolve::Recommended, &PluginPins),
 ) -> Result<Status> {
-    let settings = &ctx.settings;
-    let style = ctx.output.style;
+    let (fixes, errors) = plan(ctx, options, &outcome, answers);
+    if options.diff {
+        outcome.errors.extend(errors);
+        return show(ctx, options, &outcome, &fixes);
+    }
+    write_and_check(ctx, options, &fixes, errors)
+}
+
+/// Every file's fixes, and the files whose fixes could not be verified.
+fn plan(
+    ctx: &Context,
+    options: &Options,
+    outcome: &Outcome,
+    (recommended, plugin_pins): (&resolve::Recommended, &PluginPins),
+) -> (Vec<(PathBuf, fix::FileFix)>, Vec<FileError>) {
+    let answers = fix::Answers {
+        known: &recommended.known,
+        attach: &|f| {
+            recommended.attach(f);
+            plugin_pins.attach(f);
+        },
+    };
     let mut fixes = Vec::new();
     let mut errors = Vec::new();
     for (path, file) in &outcome.sources {
@@ -176,18 +197,13 @@ fn fix(
             continue;
         }
         let kind = outcome.kinds[path];
+        let settings = &ctx.settings;
         match fix::fix_file(
             file,
             kind,
             settings,
             &findings,
-            &fix::Answers {
-                known: &recommended.known,
-                attach: &|f| {
-                    recommended.attach(f);
-                    plugin_pins.attach(f);
-                },
-            },
+            &answers,
             options.unsafe_fixes,
         ) {
             Ok(Some(fixed)) => fixes.push((file.path.clone(), fixed)),
@@ -195,78 +211,88 @@ fn fix(
             Err(error) => errors.push(error),
         }
     }
+    (fixes, errors)
+}
+
+/// `--diff`: the fixes as a unified diff (or JSON), nothing written; a diff is a change CI
+/// should see, so it exits 1 like a finding.
+fn show(
+    ctx: &Context,
+    options: &Options,
+    outcome: &Outcome,
+    fixes: &[(PathBuf, fix::FileFix)],
+) -> Result<Status> {
+    let settings = &ctx.settings;
     let (mut out, mut err) = (stdout(), io::stderr().lock());
-    let fixed: usize = fixes.iter().map(|(_, f)| f.fixed).sum();
-    let plural = |n: usize, word: &str, plural: &str| {
-        format!("{n} {word}{}", if n == 1 { "" } else { plural })
-    };
-    if options.diff {
-        outcome.errors.extend(errors);
-        if options.format == Format::Json {
-            let would = applied(fixes.iter().map(|(_, f)| f));
-            let report = diagnostics(&outcome, Some(&would));
-            render::reporter(options.format, style).report(&report, &mut out, &mut err)?;
-        } else {
-            for (_, fixed) in &fixes {
-                // For reading: a control character in a changed line would act on the terminal.
-                write!(out, "{}", escape::lines(&fix::diff(fixed)))?;
-            }
-            render::write_errors(&outcome.errors, &mut err)?;
+    if options.format == Format::Json {
+        let would = applied(fixes.iter().map(|(_, f)| f));
+        let report = diagnostics(outcome, Some(&would));
+        render::reporter(options.format, ctx.output.style).report(&report, &mut out, &mut err)?;
+    } else {
+        for (_, fixed) in fixes {
+            // For reading: a control character in a changed line would act on the terminal.
+            write!(out, "{}", escape::lines(&fix::diff(fixed)))?;
         }
+        render::write_errors(&outcome.errors, &mut err)?;
+    }
+    if !ctx.output.quiet() {
+        let fixed: usize = fixes.iter().map(|(_, f)| f.fixed).sum();
+        write!(
+            err,
+            "{} in {} would be applied",
+            plural(fixed, "fix", "es"),
+            plural(fixes.len(), "file", "s")
+        )?;
         let failing = outcome
             .findings
             .iter()
             .filter(|f| f.severity() >= settings.fail_on)
             .count();
-        if !ctx.output.quiet() {
+        if failing > 0 {
+            let at = settings.fail_on.as_str();
             write!(
                 err,
-                "{} in {} would be applied",
-                plural(fixed, "fix", "es"),
-                plural(fixes.len(), "file", "s")
+                "; {} at or above {at}",
+                plural(failing, "finding", "s")
             )?;
-            if failing > 0 {
-                let at = settings.fail_on.as_str();
-                write!(
-                    err,
-                    "; {} at or above {at}",
-                    plural(failing, "finding", "s")
-                )?;
-            }
-            writeln!(err)?;
         }
-        out.flush()?;
-        // Nothing is written: every finding remains, and a diff is a change CI should see.
-        let status = Status::of(&outcome, settings.fail_on);
-        return Ok(match status {
-            Status::Clean if !fixes.is_empty() => Status::Findings,
-            status => status,
-        });
+        writeln!(err)?;
     }
+    out.flush()?;
+    Ok(match Status::of(outcome, settings.fail_on) {
+        Status::Clean if !fixes.is_empty() => Status::Findings,
+        status => status,
+    })
+}
+
+/// `--fix`: write the fixes, then check the files again and report what remains.
+fn write_and_check(
+    ctx: &Context,
+    options: &Options,
+    fixes: &[(PathBuf, fix::FileFix)],
+    mut errors: Vec<FileError>,
+) -> Result<Status> {
+    let settings = &ctx.settings;
     let mut written = Vec::new();
-    for (path, fixed) in &fixes {
+    for (path, fixed) in fixes {
         match fix::write(path, fixed) {
             Ok(()) => written.push(fixed),
             Err(error) => errors.push(error),
         }
     }
-    let mut after = crate::run::run(
-        &options.inputs.paths,
-        settings,
-        Keep {
-            sources: true,
-            references: false,
-        },
-    );
+    let keep = Keep {
+        sources: true,
+        references: false,
+    };
+    let mut after = crate::run::run(&options.inputs.paths, settings, keep);
     let runtime = ctx.runtime()?;
     let again = ask_registry(runtime, ctx.registry()?, settings, &mut after);
     ask_maven(runtime, ctx.maven()?, &mut after);
     let unfixed = unpinned(&after);
-    let could_not_pin = unfixed > 0 && !again.notes.is_empty();
     after.errors.extend(errors);
-    let done = applied(written.iter().copied());
-    let fixed: usize = written.iter().map(|f| f.fixed).sum();
+    let (mut out, mut err) = (stdout(), io::stderr().lock());
     if !ctx.output.quiet() {
+        let fixed: usize = written.iter().map(|f| f.fixed).sum();
         writeln!(
             err,
             "Fixed {} in {}",
@@ -274,10 +300,11 @@ fn fix(
             plural(written.len(), "file", "s")
         )?;
     }
+    let done = applied(written.iter().copied());
     let report = diagnostics(&after, Some(&done));
-    render::reporter(options.format, style).report(&report, &mut out, &mut err)?;
+    render::reporter(options.format, ctx.output.style).report(&report, &mut out, &mut err)?;
     out.flush()?;
-    if could_not_pin {
+    if unfixed > 0 && !again.notes.is_empty() {
         // Exit 2 says the fix was not complete; the log says why, even with `-q`.
         let why: Vec<String> = again
             .notes
@@ -293,6 +320,11 @@ fn fix(
         return Ok(Status::Failed);
     }
     Ok(Status::of(&after, settings.fail_on))
+}
+
+/// `3 files`, `1 file`.
+fn plural(n: usize, word: &str, plural: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { plural })
 }
 
 fn applied<'a>(fixes: impl Iterator<Item = &'a fix::FileFix>) -> Vec<Applied> {
