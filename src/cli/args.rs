@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::units;
-use crate::config::validate::is_http_url;
+use crate::config::validate::url_problem;
 use crate::pin::PinStyle;
 use crate::render::{Format, ListFormat};
 use crate::rules::Severity;
@@ -127,10 +127,9 @@ pub struct RegistryArgs {
 }
 
 fn parse_url(text: &str) -> Result<String, String> {
-    if is_http_url(text) {
-        Ok(text.to_string())
-    } else {
-        Err("the URL must start with http:// or https://".to_string())
+    match url_problem(text) {
+        None => Ok(text.to_string()),
+        Some(problem) => Err(format!("the URL {problem}")),
     }
 }
 
@@ -139,10 +138,8 @@ fn parse_mirror(text: &str) -> Result<(String, String), String> {
         .split_once('=')
         .filter(|(host, _)| !host.trim().is_empty())
         .ok_or("expected HOST=URL, e.g. docker.io=https://mirror.example.com")?;
-    if !is_http_url(url) {
-        return Err(format!(
-            "the mirror URL `{url}` must start with http:// or https://"
-        ));
+    if let Some(problem) = url_problem(url) {
+        return Err(format!("the mirror URL {problem}"));
     }
     Ok((host.to_string(), url.to_string()))
 }

@@ -40,10 +40,17 @@ pub struct Config {
     pub maven: MavenSettings,
 }
 
-/// Whether `text` is an http:// or https:// URL with a host.
-pub fn is_http_url(text: &str) -> bool {
-    url::Url::parse(text)
-        .is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
+/// Why `text` is no http:// or https:// URL with a host, if it is not one; never repeating the
+/// URL, which may carry a password.
+pub fn url_problem(text: &str) -> Option<String> {
+    match url::Url::parse(text) {
+        Err(e) => Some(format!("is not a URL ({e})")),
+        Ok(url) if !matches!(url.scheme(), "http" | "https") => {
+            Some("must start with http:// or https://".into())
+        }
+        Ok(url) if url.host().is_none() => Some("has no host".into()),
+        Ok(_) => None,
+    }
 }
 
 /// A gitignore-style glob's problem, if it has one.
@@ -275,10 +282,9 @@ fn rule_code(key: &str, name: &str) -> Result<String, Bad> {
 /// An http:// or https:// URL, or `message` (which does not repeat the URL: it may carry a
 /// password).
 fn http_url(url: &str, message: String) -> Result<String, Bad> {
-    if is_http_url(url) {
-        Ok(url.to_string())
-    } else {
-        Err(Bad::new(message, "invalid URL"))
+    match url_problem(url) {
+        None => Ok(url.to_string()),
+        Some(_) => Err(Bad::new(message, "invalid URL")),
     }
 }
 
@@ -318,6 +324,24 @@ fn leaves(folder: &Path, path: &Path) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn url_problems_say_what_is_wrong_without_the_url() {
+        assert_eq!(url_problem("https://mirror.example.com/v2"), None);
+        let problem = |text| url_problem(text).unwrap();
+        assert_eq!(
+            problem("http://u:secret@[::1"),
+            "is not a URL (invalid IPv6 address)"
+        );
+        assert_eq!(
+            problem("ftp://mirror"),
+            "must start with http:// or https://"
+        );
+        assert_eq!(
+            problem("mirror.example.com"),
+            "is not a URL (relative URL without a base)"
+        );
+    }
 
     #[cfg(unix)]
     #[test]
