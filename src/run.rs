@@ -238,8 +238,9 @@ struct Merged {
 impl Merged {
     fn add(&mut self, mut result: FileOutcome) {
         self.reference_count += std::mem::take(&mut result.reference_count);
-        self.findings.append(&mut result.findings);
-        self.pinned.append(&mut result.pinned);
+        // Taken, not appended: an emptied vector would keep its allocation in `rest`.
+        self.findings.extend(std::mem::take(&mut result.findings));
+        self.pinned.extend(std::mem::take(&mut result.pinned));
         if !result.is_empty() {
             self.rest.push(result);
         }
@@ -279,7 +280,9 @@ impl FileOutcome {
             self.source = None;
         }
         self.reference_count = self.references.len();
-        if !keep.references {
+        if keep.references {
+            self.references.shrink_to_fit();
+        } else {
             self.references = Vec::new();
         }
         self

@@ -28,9 +28,11 @@ pub struct SourceFile {
 
 impl SourceFile {
     pub fn new(path: PathBuf, text: String) -> Self {
-        let line_starts = std::iter::once(0)
+        let mut line_starts: Vec<usize> = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
+        // Kept as long as the file is (renderers, fixes): without the growth's spare room.
+        line_starts.shrink_to_fit();
         Self {
             path,
             text,

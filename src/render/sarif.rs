@@ -5,6 +5,7 @@ use std::io::{self, Write};
 
 use std::path::{Component, Path};
 
+use serde::Serialize;
 use serde_json::{Value, json};
 use url::Url;
 
@@ -67,6 +68,61 @@ fn level(severity: Severity) -> &'static str {
     }
 }
 
+/// The document. Its keys are in the order serde_json gives an object's (sorted), as when the
+/// whole document was one `Value`; the results are made one at a time as they are written.
+#[derive(Serialize)]
+struct Document<'a> {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    runs: [Run<'a>; 1],
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Run<'a> {
+    column_kind: &'static str,
+    invocations: Value,
+    results: Results<'a>,
+    tool: Value,
+}
+
+struct Results<'a>(&'a Diagnostics<'a>);
+
+impl Serialize for Results<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let report = self.0;
+        serializer.collect_seq(report.findings.iter().map(|f| result(report, f)))
+    }
+}
+
+/// One finding as a SARIF result.
+fn result(report: &Diagnostics, f: &Finding) -> Value {
+    let index = Rule::ALL.iter().position(|r| *r == f.rule).unwrap_or(0);
+    let mut result = json!({
+        "ruleId": f.rule.code(),
+        "ruleIndex": index,
+        "level": level(f.severity()),
+        "message": {"text": f.message},
+        "locations": [{
+            "physicalLocation": {
+                "artifactLocation": artifact(&f.path),
+                "region": {
+                    "startLine": f.start.line,
+                    "startColumn": f.start.column,
+                    "endLine": f.end.line,
+                    "endColumn": f.end.column,
+                }
+            }
+        }],
+        "properties": {"image": f.image, "kind": f.kind, "recommendation": f.recommendation},
+    });
+    if let Some(fix) = sarif_fix(report, f) {
+        result["fixes"] = json!([fix]);
+    }
+    result
+}
+
 impl Report for Sarif {
     fn report(
         &self,
@@ -90,38 +146,6 @@ impl Report for Sarif {
                 })
             })
             .collect();
-        let results: Vec<Value> = report
-            .findings
-            .iter()
-            .map(|f| {
-                let index = Rule::ALL
-                    .iter()
-                    .position(|r| *r == f.rule)
-                    .unwrap_or(0);
-                let mut result = json!({
-                    "ruleId": f.rule.code(),
-                    "ruleIndex": index,
-                    "level": level(f.severity()),
-                    "message": {"text": f.message},
-                    "locations": [{
-                        "physicalLocation": {
-                            "artifactLocation": artifact(&f.path),
-                            "region": {
-                                "startLine": f.start.line,
-                                "startColumn": f.start.column,
-                                "endLine": f.end.line,
-                                "endColumn": f.end.column,
-                            }
-                        }
-                    }],
-                    "properties": {"image": f.image, "kind": f.kind, "recommendation": f.recommendation},
-                });
-                if let Some(fix) = sarif_fix(report, f) {
-                    result["fixes"] = json!([fix]);
-                }
-                result
-            })
-            .collect();
         let notifications: Vec<Value> = report
             .errors
             .iter()
@@ -134,24 +158,24 @@ impl Report for Sarif {
                 json!({"level": "error", "message": {"text": e.message}, "locations": [location]})
             })
             .collect();
-        let document = json!({
-            "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-            "version": "2.1.0",
-            "runs": [{
-                "tool": {"driver": {
+        let document = Document {
+            schema: "https://json.schemastore.org/sarif-2.1.0.json",
+            runs: [Run {
+                column_kind: "unicodeCodePoints",
+                invocations: json!([{
+                    "executionSuccessful": report.errors.is_empty(),
+                    "toolExecutionNotifications": notifications,
+                }]),
+                results: Results(report),
+                tool: json!({"driver": {
                     "name": "tagpin",
                     "version": env!("CARGO_PKG_VERSION"),
                     "informationUri": env!("CARGO_PKG_REPOSITORY"),
                     "rules": rules,
-                }},
-                "columnKind": "unicodeCodePoints",
-                "results": results,
-                "invocations": [{
-                    "executionSuccessful": report.errors.is_empty(),
-                    "toolExecutionNotifications": notifications,
-                }],
+                }}),
             }],
-        });
+            version: "2.1.0",
+        };
         crate::escape::json(out, &document)
     }
 }
