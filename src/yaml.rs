@@ -6,7 +6,9 @@
 //! through an alias reports the anchored location, and alias bombs stay as small as their text.
 
 use saphyr_parser::{Event, Parser, ScalarStyle};
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::ops::Deref;
 
 use crate::source::{FileError, Span};
 
@@ -39,12 +41,91 @@ pub struct Document {
 pub struct Stream {
     nodes: Vec<Node>,
     pub documents: Vec<Document>,
+    aliases: bool,
+}
+
+/// The entries of a mapping (see [`Stream::entries`]).
+pub struct Entries<'s>(Cow<'s, [(NodeId, NodeId)]>);
+
+impl Deref for Entries<'_> {
+    type Target = [(NodeId, NodeId)];
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl<'s> IntoIterator for Entries<'s> {
+    type Item = (NodeId, NodeId);
+    type IntoIter = EntriesIter<'s>;
+
+    fn into_iter(self) -> EntriesIter<'s> {
+        EntriesIter {
+            entries: self.0,
+            next: 0,
+        }
+    }
+}
+
+pub struct EntriesIter<'s> {
+    entries: Cow<'s, [(NodeId, NodeId)]>,
+    next: usize,
+}
+
+impl Iterator for EntriesIter<'_> {
+    type Item = (NodeId, NodeId);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let entry = self.entries.get(self.next).copied();
+        self.next += 1;
+        entry
+    }
 }
 
 impl Stream {
     /// The documents of `text`, or its YAML syntax error (at a line and column).
     pub fn parse(text: &str) -> Result<Stream, FileError> {
-        Builder::new(text).build()
+        let mut builder = Builder::new(text);
+        builder.parse(0..text.len(), 0)?;
+        Ok(builder.finish())
+    }
+
+    /// The documents of `text` whose own text is `wanted`; the others are not parsed, so a
+    /// syntax error in them goes unseen. Documents are cut at their `---` lines, which YAML
+    /// keeps out of content; a stream with directives (`%YAML`, `%TAG`) is parsed whole.
+    pub fn parse_wanted(text: &str, wanted: impl Fn(&str) -> bool) -> Result<Stream, FileError> {
+        let parts = documents(text);
+        let keep: Vec<bool> = parts
+            .iter()
+            .map(|part| wanted(&text[part.clone()]))
+            .collect();
+        if keep.iter().all(|&k| k) {
+            return Self::parse(text);
+        }
+        Self::parse_parts(text, parts.into_iter().zip(keep))
+    }
+
+    /// Each part of `text` parsed on its own as a stream, into one arena.
+    fn parse_parts(
+        text: &str,
+        parts: impl IntoIterator<Item = (Span, bool)>,
+    ) -> Result<Stream, FileError> {
+        let mut builder = Builder::new(text);
+        let mut line = 0;
+        let mut at = 0;
+        for (part, keep) in parts {
+            line += text[at..part.start].matches('\n').count();
+            at = part.start;
+            if keep {
+                builder.parse(part, line)?;
+            }
+        }
+        Ok(builder.finish())
+    }
+
+    /// Whether an alias shares a node: without one, every node has one parent.
+    pub fn has_aliases(&self) -> bool {
+        self.aliases
     }
 
     pub fn node(&self, id: NodeId) -> &Node {
@@ -65,11 +146,22 @@ impl Stream {
             if matches!(value.as_str(), "" | "~" | "null" | "Null" | "NULL"))
     }
 
-    /// The entries of a mapping node, `<<` merge keys expanded (explicit keys win).
-    pub fn entries(&self, id: NodeId) -> Vec<(NodeId, NodeId)> {
+    /// The entries of a mapping node, `<<` merge keys expanded (explicit keys win); borrowed
+    /// from the arena when the mapping merges nothing, as nearly every mapping does.
+    pub fn entries(&self, id: NodeId) -> Entries<'_> {
+        let NodeKind::Mapping(pairs) = &self.nodes[id].kind else {
+            return Entries(Cow::Borrowed(&[]));
+        };
+        if !self.merges(pairs) {
+            return Entries(Cow::Borrowed(pairs));
+        }
         let mut out = Vec::new();
         self.collect_entries(id, &mut out, &mut Vec::new());
-        out
+        Entries(Cow::Owned(out))
+    }
+
+    fn merges(&self, pairs: &[(NodeId, NodeId)]) -> bool {
+        pairs.iter().any(|&(key, _)| self.scalar(key) == Some("<<"))
     }
 
     /// Each merge source is visited once, so shared anchors (`<<: [*a, *a]`, nested) cannot
@@ -111,7 +203,22 @@ impl Stream {
 
     /// The value of a key in a mapping (merge keys followed; explicit keys win).
     pub fn get(&self, id: NodeId, key: &str) -> Option<NodeId> {
-        self.get_in(id, key, &mut Vec::new())
+        let NodeKind::Mapping(pairs) = &self.nodes[id].kind else {
+            return None;
+        };
+        let mut merges = false;
+        for &(k, v) in pairs {
+            match self.scalar(k) {
+                Some(name) if name == key => return Some(v),
+                Some("<<") => merges = true,
+                _ => {}
+            }
+        }
+        if merges {
+            self.get_in(id, key, &mut Vec::new())
+        } else {
+            None
+        }
     }
 
     fn get_in(&self, id: NodeId, key: &str, seen: &mut Vec<NodeId>) -> Option<NodeId> {
@@ -217,10 +324,10 @@ enum Open {
 
 struct Builder<'a> {
     text: &'a str,
-    offsets: Offsets<'a>,
     nodes: Vec<Node>,
     documents: Vec<Document>,
     anchors: HashMap<usize, NodeId>,
+    aliases: bool,
     stack: Vec<Open>,
 }
 
@@ -228,28 +335,35 @@ impl<'a> Builder<'a> {
     fn new(text: &'a str) -> Self {
         Self {
             text,
-            offsets: Offsets::new(text),
             nodes: Vec::new(),
             documents: Vec::new(),
             anchors: HashMap::new(),
+            aliases: false,
             stack: Vec::new(),
         }
     }
 
-    fn build(mut self) -> Result<Stream, FileError> {
+    /// Parse `part` of the text (whole lines, starting after `line` lines) as a stream.
+    fn parse(&mut self, part: Span, line: usize) -> Result<(), FileError> {
         let text = self.text;
-        for event in Parser::new_from_str(text) {
+        let base = part.start;
+        let mut offsets = Offsets::new(&text[part]);
+        for event in Parser::new_from_str(offsets.text) {
             let (event, span) = event.map_err(|e| {
                 FileError::at(
-                    Some(e.marker().line()),
+                    Some(line + e.marker().line()),
                     Some(e.marker().col() + 1),
                     e.info(),
                 )
             })?;
-            let start = self.offsets.byte(span.start.index());
-            let end = self.offsets.byte(span.end.index()).max(start);
+            let start = base + offsets.byte(span.start.index());
+            let end = (base + offsets.byte(span.end.index())).max(start);
             let error = |message: &str| {
-                FileError::at(Some(span.start.line()), Some(span.start.col() + 1), message)
+                FileError::at(
+                    Some(line + span.start.line()),
+                    Some(span.start.col() + 1),
+                    message,
+                )
             };
             match event {
                 Event::Scalar(value, style, anchor, _) => {
@@ -268,6 +382,7 @@ impl<'a> Builder<'a> {
                         .anchors
                         .get(&anchor)
                         .ok_or_else(|| error("alias to an unknown anchor"))?;
+                    self.aliases = true;
                     self.attach(id);
                 }
                 Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
@@ -315,10 +430,15 @@ impl<'a> Builder<'a> {
                 Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {}
             }
         }
-        Ok(Stream {
+        Ok(())
+    }
+
+    fn finish(self) -> Stream {
+        Stream {
             nodes: self.nodes,
             documents: self.documents,
-        })
+            aliases: self.aliases,
+        }
     }
 
     /// Compose and Kubernetes' strict decoding reject a key written twice; taking either value
@@ -331,6 +451,12 @@ impl<'a> Builder<'a> {
             NodeKind::Scalar { value, .. } => Some(value.as_str()),
             _ => None,
         };
+        // Most mappings are small: comparing each pair finds no duplicate without allocating.
+        if pairs.len() <= 8
+            && !(1..pairs.len()).any(|i| key(i).is_some() && (0..i).any(|j| key(j) == key(i)))
+        {
+            return Ok(());
+        }
         let mut order: Vec<usize> = (0..pairs.len()).filter(|&i| key(i).is_some()).collect();
         order.sort_by(|&a, &b| key(a).cmp(&key(b)).then(a.cmp(&b)));
         let Some(pair) = order.windows(2).find(|w| key(w[0]) == key(w[1])) else {
@@ -381,6 +507,28 @@ impl<'a> Builder<'a> {
             None => self.documents.push(Document { root: id }),
         }
     }
+}
+
+/// The parts of a stream that begin at its `---` lines (the first part is what comes before
+/// the first), or the whole text if a directive may tie a document to the one before it.
+fn documents(text: &str) -> Vec<Span> {
+    let mut starts = vec![0];
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        if line.starts_with('%') {
+            starts.truncate(1);
+            break;
+        }
+        let marker = line
+            .strip_prefix("---")
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r', '\n']));
+        if marker && at > 0 {
+            starts.push(at);
+        }
+        at += line.len();
+    }
+    starts.push(text.len());
+    starts.windows(2).map(|w| w[0]..w[1]).collect()
 }
 
 /// The bytes of a scalar itself: saphyr's span can start at an `&anchor` or `!tag` and, for
@@ -502,6 +650,80 @@ mod tests {
         assert_eq!(stream("a: 1\n---\nb: 2\n---\n").documents.len(), 3);
         let error = Stream::parse("a: 1\n  b: [\n").unwrap_err();
         assert!(error.line >= Some(2), "{error:?}");
+    }
+
+    #[test]
+    fn documents_are_cut_at_their_marker_lines() {
+        let text = "a: 1\n---\nb: |\n  ---\n--- # c\n---x: 2\n ---\n---";
+        let parts: Vec<&str> = documents(text).into_iter().map(|p| &text[p]).collect();
+        assert_eq!(
+            parts,
+            [
+                "a: 1\n",
+                "---\nb: |\n  ---\n",
+                "--- # c\n---x: 2\n ---\n",
+                "---"
+            ]
+        );
+        assert_eq!(documents("%YAML 1.2\n---\na: 1\n---\nb: 2\n").len(), 1);
+    }
+
+    #[test]
+    fn documents_left_out_are_not_parsed_and_the_rest_keep_file_positions() {
+        let text = "a: [\n---\nimage: é:1\n---\nb: 1\n  c: 2\n";
+        let s = Stream::parse_wanted(text, |doc| doc.contains("image")).unwrap();
+        assert_eq!(s.documents.len(), 1);
+        let image = s.get(s.documents[0].root, "image").unwrap();
+        assert_eq!(&text[s.verbatim_span(image, text).unwrap()], "é:1");
+        let error = Stream::parse_wanted(text, |doc| doc.contains('c')).unwrap_err();
+        let alone = Stream::parse("---\nb: 1\n  c: 2\n").unwrap_err();
+        assert_eq!(
+            (error.line, error.column, error.message),
+            (alone.line.map(|line| line + 3), alone.column, alone.message)
+        );
+        assert!(Stream::parse(text).is_err());
+    }
+
+    /// Every YAML file under testdata/ (the corpus, each kind's fixtures, the cases) builds the
+    /// same arena, or fails at the same place, parsed document by document as parsed whole.
+    #[test]
+    fn documents_parsed_apart_build_what_the_whole_stream_builds() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+        let (mut streams, mut split) = (0, 0);
+        for entry in ignore::WalkBuilder::new(&root)
+            .standard_filters(false)
+            .build()
+            .flatten()
+        {
+            let path = entry.path();
+            let yaml = path
+                .extension()
+                .is_some_and(|e| e == "yaml" || e == "yml" || e == "json");
+            let Some(text) = yaml.then(|| std::fs::read_to_string(path).ok()).flatten() else {
+                continue;
+            };
+            let parts = documents(&text);
+            streams += 1;
+            split += usize::from(parts.len() > 1);
+            let whole = Stream::parse(&text);
+            let apart = Stream::parse_parts(&text, parts.into_iter().map(|p| (p, true)));
+            match (whole, apart) {
+                (Ok(whole), Ok(apart)) => {
+                    assert_eq!(
+                        format!("{whole:?}"),
+                        format!("{apart:?}"),
+                        "{}",
+                        path.display()
+                    )
+                }
+                (Err(whole), Err(apart)) => assert_eq!(whole, apart, "{}", path.display()),
+                (whole, apart) => panic!("{}: {whole:?} / {apart:?}", path.display()),
+            }
+        }
+        assert!(
+            streams > 400 && split > 20,
+            "{streams} streams, {split} split"
+        );
     }
 
     #[test]
