@@ -12,6 +12,8 @@ use std::ops::Deref;
 
 use crate::source::{FileError, Span};
 
+mod block;
+
 /// Deeper nesting than this is refused: no real manifest comes close, and walkers recurse.
 pub const MAX_DEPTH: usize = 256;
 
@@ -86,6 +88,16 @@ impl Stream {
     /// The documents of `text`, or its YAML syntax error (at a line and column).
     pub fn parse(text: &str) -> Result<Stream, FileError> {
         let mut builder = Builder::new(text);
+        builder.parse(0..text.len(), 0)?;
+        Ok(builder.finish())
+    }
+
+    /// [`Stream::parse`] by saphyr-parser alone, to prove the [`block`] fast path builds what
+    /// saphyr builds (tests, the `yaml_block` fuzz target).
+    #[doc(hidden)]
+    pub fn parse_by_saphyr(text: &str) -> Result<Stream, FileError> {
+        let mut builder = Builder::new(text);
+        builder.fast = false;
         builder.parse(0..text.len(), 0)?;
         Ok(builder.finish())
     }
@@ -329,6 +341,9 @@ struct Builder<'a> {
     anchors: HashMap<usize, NodeId>,
     aliases: bool,
     stack: Vec<Open>,
+    /// The fast path's events, kept to be reused part after part.
+    events: block::Events<'a>,
+    fast: bool,
 }
 
 impl<'a> Builder<'a> {
@@ -340,13 +355,26 @@ impl<'a> Builder<'a> {
             anchors: HashMap::new(),
             aliases: false,
             stack: Vec::new(),
+            events: Vec::new(),
+            fast: true,
         }
     }
 
-    /// Parse `part` of the text (whole lines, starting after `line` lines) as a stream.
+    /// Parse `part` of the text (whole lines, starting after `line` lines) as a stream: by the
+    /// [`block`] fast path when it takes the text, else by saphyr-parser.
     fn parse(&mut self, part: Span, line: usize) -> Result<(), FileError> {
         let text = self.text;
         let base = part.start;
+        let mut events = std::mem::take(&mut self.events);
+        if self.fast && block::events(&text[part.clone()], base, &mut events) {
+            for (event, start, end) in events.drain(..) {
+                self.event(event, start, end, || line_column(text, start))?;
+            }
+            self.events = events;
+            return Ok(());
+        }
+        events.clear();
+        self.events = events;
         let mut offsets = Offsets::new(&text[part]);
         for event in Parser::new_from_str(offsets.text) {
             let (event, span) = event.map_err(|e| {
@@ -358,77 +386,88 @@ impl<'a> Builder<'a> {
             })?;
             let start = base + offsets.byte(span.start.index());
             let end = (base + offsets.byte(span.end.index())).max(start);
-            let error = |message: &str| {
-                FileError::at(
-                    Some(line + span.start.line()),
-                    Some(span.start.col() + 1),
-                    message,
-                )
-            };
-            match event {
-                Event::Scalar(value, style, anchor, _) => {
-                    let id = self.push(
-                        scalar_span(text, start..end, style),
-                        NodeKind::Scalar {
-                            value: value.into_owned(),
-                            style,
-                        },
-                        anchor,
-                    );
-                    self.attach(id);
-                }
-                Event::Alias(anchor) => {
-                    let id = *self
-                        .anchors
-                        .get(&anchor)
-                        .ok_or_else(|| error("alias to an unknown anchor"))?;
-                    self.aliases = true;
-                    self.attach(id);
-                }
-                Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
-                    if self.stack.len() >= MAX_DEPTH {
-                        return Err(error(&format!("nesting deeper than {MAX_DEPTH} levels")));
-                    }
-                    self.stack
-                        .push(if matches!(event, Event::MappingStart(..)) {
-                            Open::Mapping {
-                                start,
-                                anchor,
-                                pairs: Vec::new(),
-                                key: None,
-                            }
-                        } else {
-                            Open::Sequence {
-                                start,
-                                anchor,
-                                items: Vec::new(),
-                            }
-                        });
-                }
-                Event::MappingEnd | Event::SequenceEnd => {
-                    let (node_start, anchor, kind) = match self.stack.pop() {
-                        Some(Open::Mapping {
-                            start,
-                            anchor,
-                            pairs,
-                            ..
-                        }) => {
-                            self.unique_keys(&pairs)?;
-                            (start, anchor, NodeKind::Mapping(pairs))
-                        }
-                        Some(Open::Sequence {
-                            start,
-                            anchor,
-                            items,
-                        }) => (start, anchor, NodeKind::Sequence(items)),
-                        None => return Err(error("unbalanced collection end")),
-                    };
-                    let id = self.push(node_start..end.max(node_start), kind, anchor);
-                    self.attach(id);
-                }
-                Event::DocumentStart(_) => self.anchors.clear(),
-                Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {}
+            self.event(event, start, end, || {
+                (line + span.start.line(), span.start.col() + 1)
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Add one event whose bytes are `start..end`; `at` is its line and column for an error.
+    fn event(
+        &mut self,
+        event: Event<'_>,
+        start: usize,
+        end: usize,
+        at: impl Fn() -> (usize, usize),
+    ) -> Result<(), FileError> {
+        let error = |message: &str| {
+            let (line, column) = at();
+            FileError::at(Some(line), Some(column), message)
+        };
+        match event {
+            Event::Scalar(value, style, anchor, _) => {
+                let id = self.push(
+                    scalar_span(self.text, start..end, style),
+                    NodeKind::Scalar {
+                        value: value.into_owned(),
+                        style,
+                    },
+                    anchor,
+                );
+                self.attach(id);
             }
+            Event::Alias(anchor) => {
+                let id = *self
+                    .anchors
+                    .get(&anchor)
+                    .ok_or_else(|| error("alias to an unknown anchor"))?;
+                self.aliases = true;
+                self.attach(id);
+            }
+            Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
+                if self.stack.len() >= MAX_DEPTH {
+                    return Err(error(&format!("nesting deeper than {MAX_DEPTH} levels")));
+                }
+                self.stack
+                    .push(if matches!(event, Event::MappingStart(..)) {
+                        Open::Mapping {
+                            start,
+                            anchor,
+                            pairs: Vec::new(),
+                            key: None,
+                        }
+                    } else {
+                        Open::Sequence {
+                            start,
+                            anchor,
+                            items: Vec::new(),
+                        }
+                    });
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                let (node_start, anchor, kind) = match self.stack.pop() {
+                    Some(Open::Mapping {
+                        start,
+                        anchor,
+                        pairs,
+                        ..
+                    }) => {
+                        self.unique_keys(&pairs)?;
+                        (start, anchor, NodeKind::Mapping(pairs))
+                    }
+                    Some(Open::Sequence {
+                        start,
+                        anchor,
+                        items,
+                    }) => (start, anchor, NodeKind::Sequence(items)),
+                    None => return Err(error("unbalanced collection end")),
+                };
+                let id = self.push(node_start..end.max(node_start), kind, anchor);
+                self.attach(id);
+            }
+            Event::DocumentStart(_) => self.anchors.clear(),
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {}
         }
         Ok(())
     }
@@ -480,12 +519,7 @@ impl<'a> Builder<'a> {
 
     /// The 1-based line and character column of a node.
     fn position(&self, id: NodeId) -> (usize, usize) {
-        let before = &self.text[..self.nodes[id].span.start.min(self.text.len())];
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        (
-            before.matches('\n').count() + 1,
-            before[line_start..].chars().count() + 1,
-        )
+        line_column(self.text, self.nodes[id].span.start)
     }
 
     fn push(&mut self, span: Span, kind: NodeKind, anchor: usize) -> NodeId {
@@ -507,6 +541,16 @@ impl<'a> Builder<'a> {
             None => self.documents.push(Document { root: id }),
         }
     }
+}
+
+/// The 1-based line and character column of a byte of `text`.
+fn line_column(text: &str, at: usize) -> (usize, usize) {
+    let before = &text[..at.min(text.len())];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (
+        before.matches('\n').count() + 1,
+        before[line_start..].chars().count() + 1,
+    )
 }
 
 /// The parts of a stream that begin at its `---` lines (the first part is what comes before
@@ -684,12 +728,10 @@ mod tests {
         assert!(Stream::parse(text).is_err());
     }
 
-    /// Every YAML file under testdata/ (the corpus, each kind's fixtures, the cases) builds the
-    /// same arena, or fails at the same place, parsed document by document as parsed whole.
-    #[test]
-    fn documents_parsed_apart_build_what_the_whole_stream_builds() {
+    /// Every YAML file under testdata/: the corpus, each kind's fixtures, the cases.
+    fn testdata() -> Vec<(String, String)> {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
-        let (mut streams, mut split) = (0, 0);
+        let mut out = Vec::new();
         for entry in ignore::WalkBuilder::new(&root)
             .standard_filters(false)
             .build()
@@ -699,31 +741,89 @@ mod tests {
             let yaml = path
                 .extension()
                 .is_some_and(|e| e == "yaml" || e == "yml" || e == "json");
-            let Some(text) = yaml.then(|| std::fs::read_to_string(path).ok()).flatten() else {
-                continue;
-            };
-            let parts = documents(&text);
-            streams += 1;
-            split += usize::from(parts.len() > 1);
-            let whole = Stream::parse(&text);
-            let apart = Stream::parse_parts(&text, parts.into_iter().map(|p| (p, true)));
-            match (whole, apart) {
-                (Ok(whole), Ok(apart)) => {
-                    assert_eq!(
-                        format!("{whole:?}"),
-                        format!("{apart:?}"),
-                        "{}",
-                        path.display()
-                    )
-                }
-                (Err(whole), Err(apart)) => assert_eq!(whole, apart, "{}", path.display()),
-                (whole, apart) => panic!("{}: {whole:?} / {apart:?}", path.display()),
+            if let Some(text) = yaml.then(|| std::fs::read_to_string(path).ok()).flatten() {
+                out.push((path.display().to_string(), text));
             }
         }
+        assert!(out.len() > 400, "{} files", out.len());
+        out
+    }
+
+    fn same(what: &str, one: Result<Stream, FileError>, other: Result<Stream, FileError>) {
+        match (one, other) {
+            (Ok(one), Ok(other)) => assert_eq!(format!("{one:?}"), format!("{other:?}"), "{what}"),
+            (Err(one), Err(other)) => assert_eq!(one, other, "{what}"),
+            (one, other) => panic!("{what}: {one:?} / {other:?}"),
+        }
+    }
+
+    /// Each file builds the same arena, or fails at the same place, parsed document by document
+    /// as parsed whole.
+    #[test]
+    fn documents_parsed_apart_build_what_the_whole_stream_builds() {
+        let mut split = 0;
+        for (path, text) in testdata() {
+            let parts = documents(&text);
+            split += usize::from(parts.len() > 1);
+            let apart = Stream::parse_parts(&text, parts.into_iter().map(|p| (p, true)));
+            same(&path, Stream::parse(&text), apart);
+        }
+        assert!(split > 20, "{split} split");
+    }
+
+    /// Does the fast path take `text`, and does it build what saphyr builds?
+    fn fast_path_agrees(what: &str, text: &str) -> bool {
+        same(what, Stream::parse(text), Stream::parse_by_saphyr(text));
+        block::events(text, 0, &mut Vec::new())
+    }
+
+    /// Each file, and thousands of small edits of them that reach the edges of the fast path's
+    /// subset (indentation, indicators, quotes, comments, markers), build the same arena or
+    /// error with the [`block`] fast path as by saphyr alone.
+    #[test]
+    fn the_fast_path_builds_what_saphyr_builds() {
+        let files = testdata();
+        let taken = files
+            .iter()
+            .filter(|(path, text)| fast_path_agrees(path, text))
+            .count();
         assert!(
-            streams > 400 && split > 20,
-            "{streams} streams, {split} split"
+            taken * 2 > files.len(),
+            "{taken} of {} files taken",
+            files.len()
         );
+        let small: Vec<&str> = files
+            .iter()
+            .map(|(_, text)| text.as_str())
+            .filter(|text| text.len() < 3000)
+            .collect();
+        const EDITS: [&str; 27] = [
+            " ", "  ", "-", "- ", ":", ": ", "#", " #", "\n", "\n  ", "\"", "'", "''", "a", "[",
+            "]", ",", "{}", "[a, 'b']", "&a ", "*a", "!t ", "|", "|-\n", ">", "---\n", "\n\n",
+        ];
+        let mut rng = fastrand::Rng::with_seed(14);
+        let mut edited_taken = 0;
+        for round in 0..10000 {
+            let mut text = small[rng.usize(..small.len())].to_string();
+            for _ in 0..rng.usize(1..4) {
+                let mut at = rng.usize(..=text.len());
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                if rng.bool() {
+                    text.insert_str(at, EDITS[rng.usize(..EDITS.len())]);
+                } else {
+                    let mut end = (at + rng.usize(1..4)).min(text.len());
+                    while !text.is_char_boundary(end) {
+                        end += 1;
+                    }
+                    text.replace_range(at..end, "");
+                }
+            }
+            edited_taken +=
+                usize::from(fast_path_agrees(&format!("edit {round}: {text:?}"), &text));
+        }
+        assert!(edited_taken > 3000, "{edited_taken} edited texts taken");
     }
 
     #[test]
