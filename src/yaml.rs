@@ -8,7 +8,7 @@
 use saphyr_parser::{Event, Parser, ScalarStyle};
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::ops::Deref;
+use std::ops::{Deref, Range};
 
 use crate::source::{FileError, Span};
 
@@ -27,7 +27,12 @@ pub struct Node {
 
 #[derive(Debug)]
 pub enum NodeKind {
-    Scalar { value: String, style: ScalarStyle },
+    /// `value` is where the scalar's string is in the stream's buffer of them (one allocation
+    /// for all, not one per scalar): [`Stream::scalar`] reads it.
+    Scalar {
+        value: Range<usize>,
+        style: ScalarStyle,
+    },
     Mapping(Vec<(NodeId, NodeId)>),
     Sequence(Vec<NodeId>),
 }
@@ -44,6 +49,7 @@ pub struct Stream {
     nodes: Vec<Node>,
     pub documents: Vec<Document>,
     aliases: bool,
+    values: String,
 }
 
 /// The entries of a mapping (see [`Stream::entries`]).
@@ -147,15 +153,20 @@ impl Stream {
     /// The string of a scalar node.
     pub fn scalar(&self, id: NodeId) -> Option<&str> {
         match &self.nodes[id].kind {
-            NodeKind::Scalar { value, .. } => Some(value),
+            NodeKind::Scalar { value, .. } => Some(&self.values[value.clone()]),
             _ => None,
         }
     }
 
     /// A scalar that YAML reads as null: empty, `~` or `null` unquoted.
     pub fn is_null(&self, id: NodeId) -> bool {
-        matches!(&self.nodes[id].kind, NodeKind::Scalar { value, style: ScalarStyle::Plain }
-            if matches!(value.as_str(), "" | "~" | "null" | "Null" | "NULL"))
+        matches!(
+            &self.nodes[id].kind,
+            NodeKind::Scalar {
+                style: ScalarStyle::Plain,
+                ..
+            }
+        ) && matches!(self.scalar(id), Some("" | "~" | "null" | "Null" | "NULL"))
     }
 
     /// The entries of a mapping node, `<<` merge keys expanded (explicit keys win); borrowed
@@ -281,7 +292,7 @@ impl Stream {
             }
             _ => return None,
         };
-        (text.get(inner.clone())? == value).then_some(inner)
+        (text.get(inner.clone())? == &self.values[value.clone()]).then_some(inner)
     }
 }
 
@@ -340,6 +351,7 @@ struct Builder<'a> {
     documents: Vec<Document>,
     anchors: HashMap<usize, NodeId>,
     aliases: bool,
+    values: String,
     stack: Vec<Open>,
     /// The fast path's events, kept to be reused part after part.
     events: block::Events<'a>,
@@ -354,6 +366,7 @@ impl<'a> Builder<'a> {
             documents: Vec::new(),
             anchors: HashMap::new(),
             aliases: false,
+            values: String::new(),
             stack: Vec::new(),
             events: Vec::new(),
             fast: true,
@@ -407,10 +420,12 @@ impl<'a> Builder<'a> {
         };
         match event {
             Event::Scalar(value, style, anchor, _) => {
+                let at = self.values.len();
+                self.values.push_str(&value);
                 let id = self.push(
                     scalar_span(self.text, start..end, style),
                     NodeKind::Scalar {
-                        value: value.into_owned(),
+                        value: at..self.values.len(),
                         style,
                     },
                     anchor,
@@ -477,6 +492,7 @@ impl<'a> Builder<'a> {
             nodes: self.nodes,
             documents: self.documents,
             aliases: self.aliases,
+            values: self.values,
         }
     }
 
@@ -487,7 +503,7 @@ impl<'a> Builder<'a> {
             return Ok(());
         }
         let key = |i: usize| match &self.nodes[pairs[i].0].kind {
-            NodeKind::Scalar { value, .. } => Some(value.as_str()),
+            NodeKind::Scalar { value, .. } => Some(&self.values[value.clone()]),
             _ => None,
         };
         // Most mappings are small: comparing each pair finds no duplicate without allocating.

@@ -31,6 +31,7 @@ pub(super) fn events<'t>(text: &'t str, base: usize, out: &mut Events<'t>) -> bo
             base,
             line: 0,
             indent: 0,
+            eol: 0,
             out: &mut *out,
         };
         lexer.stream().is_some()
@@ -62,6 +63,8 @@ struct Lexer<'t, 'o> {
     line: usize,
     /// Spaces before the current line's content.
     indent: usize,
+    /// The end of the current line (its `\n` or the end of the text).
+    eol: usize,
     out: &'o mut Events<'t>,
 }
 
@@ -214,7 +217,7 @@ impl<'t> Lexer<'t, '_> {
 
     /// A flow sequence of scalars, or an empty flow mapping, closed on its line.
     fn flow(&mut self, at: usize) -> Option<()> {
-        let end = self.line_end(at);
+        let end = self.eol;
         let (open, close) = match self.bytes[at] {
             b'[' => (Event::SequenceStart(0, None), Event::SequenceEnd),
             _ => (Event::MappingStart(0, None), Event::MappingEnd),
@@ -267,7 +270,7 @@ impl<'t> Lexer<'t, '_> {
     fn literal(&mut self, at: usize, indent: usize) -> Option<()> {
         let strip = self.bytes.get(at + 1) == Some(&b'-');
         let header_end = at + 1 + usize::from(strip);
-        if self.skip_spaces(header_end) != self.line_end(at) {
+        if self.skip_spaces(header_end) != self.eol {
             return None;
         }
         self.next_line();
@@ -336,7 +339,7 @@ impl<'t> Lexer<'t, '_> {
 
     /// A key at `at` and the position of its `:` (followed by a space or the line end).
     fn key(&self, at: usize) -> Option<(Scalar<'t>, usize)> {
-        let end = self.line_end(at);
+        let end = self.eol;
         if matches!(self.bytes[at], b'"' | b'\'') {
             let key = self.quoted(at)?;
             let colon = key.end;
@@ -362,7 +365,7 @@ impl<'t> Lexer<'t, '_> {
 
     /// A one-line value at `at`, nothing but a comment after it.
     fn value(&self, at: usize) -> Option<Scalar<'t>> {
-        let end = self.line_end(at);
+        let end = self.eol;
         if matches!(self.bytes[at], b'"' | b'\'') {
             let value = self.quoted(at)?;
             let rest = self.skip_spaces(value.end);
@@ -399,7 +402,7 @@ impl<'t> Lexer<'t, '_> {
     /// A quoted scalar closed on its line, without escapes in a double-quoted one.
     fn quoted(&self, at: usize) -> Option<Scalar<'t>> {
         let quote = self.bytes[at];
-        let end = self.line_end(at);
+        let end = self.eol;
         let mut i = at + 1;
         let mut doubled = false;
         loop {
@@ -449,7 +452,7 @@ impl<'t> Lexer<'t, '_> {
     /// `Some(false)` when something else does; `None` for a `#` glued to what precedes it.
     fn comment_or_end(&self, at: usize) -> Option<bool> {
         let rest = self.skip_spaces(at);
-        if rest == self.line_end(at) {
+        if rest == self.eol {
             return Some(true);
         }
         if self.bytes[rest] == b'#' {
@@ -486,8 +489,7 @@ impl<'t> Lexer<'t, '_> {
     }
 
     fn next_line(&mut self) {
-        let end = self.line_end(self.line + self.indent);
-        self.line = (end + 1).min(self.text.len());
+        self.line = (self.eol + 1).min(self.text.len());
         self.indent = 0;
     }
 
@@ -504,9 +506,13 @@ impl<'t> Lexer<'t, '_> {
                 None => {
                     self.line = self.text.len();
                     self.indent = 0;
+                    self.eol = self.line;
                     return;
                 }
-                Some(_) => return,
+                Some(_) => {
+                    self.eol = self.line_end(content);
+                    return;
+                }
             }
         }
     }
