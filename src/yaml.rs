@@ -96,7 +96,7 @@ impl Stream {
     /// The documents of `text`, or its YAML syntax error (at a line and column).
     pub fn parse(text: &str) -> Result<Stream, FileError> {
         let mut builder = Builder::new(text);
-        builder.parse(0..text.len(), 0)?;
+        builder.parse(0..text.len())?;
         Ok(builder.finish())
     }
 
@@ -106,7 +106,7 @@ impl Stream {
     pub fn parse_by_saphyr(text: &str) -> Result<Stream, FileError> {
         let mut builder = Builder::new(text);
         builder.fast = false;
-        builder.parse(0..text.len(), 0)?;
+        builder.parse(0..text.len())?;
         Ok(builder.finish())
     }
 
@@ -131,13 +131,9 @@ impl Stream {
         parts: impl IntoIterator<Item = (Span, bool)>,
     ) -> Result<Stream, FileError> {
         let mut builder = Builder::new(text);
-        let mut line = 0;
-        let mut at = 0;
         for (part, keep) in parts {
-            line += text[at..part.start].matches('\n').count();
-            at = part.start;
             if keep {
-                builder.parse(part, line)?;
+                builder.parse(part)?;
             }
         }
         Ok(builder.finish())
@@ -375,9 +371,9 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// Parse `part` of the text (whole lines, starting after `line` lines) as a stream: by the
+    /// Parse `part` of the text (whole lines) as a stream: by the
     /// [`block`] fast path when it takes the text, else by saphyr-parser.
-    fn parse(&mut self, part: Span, line: usize) -> Result<(), FileError> {
+    fn parse(&mut self, part: Span) -> Result<(), FileError> {
         let text = self.text;
         let base = part.start;
         let mut events = std::mem::take(&mut self.events);
@@ -394,7 +390,7 @@ impl<'a> Builder<'a> {
         for event in Parser::new_from_str(offsets.text) {
             let (event, span) = event.map_err(|e| {
                 FileError::at(
-                    Some(line + e.marker().line()),
+                    Some(lines_before(text, base) + e.marker().line()),
                     Some(e.marker().col() + 1),
                     e.info(),
                 )
@@ -402,7 +398,10 @@ impl<'a> Builder<'a> {
             let start = base + offsets.byte(span.start.index());
             let end = (base + offsets.byte(span.end.index())).max(start);
             self.event(event, start, end, || {
-                (line + span.start.line(), span.start.col() + 1)
+                (
+                    lines_before(text, base) + span.start.line(),
+                    span.start.col() + 1,
+                )
             })?;
         }
         Ok(())
@@ -559,6 +558,11 @@ impl<'a> Builder<'a> {
             None => self.documents.push(Document { root: id }),
         }
     }
+}
+
+/// The lines before a part of `text` that starts at `at` (counted only for an error in it).
+fn lines_before(text: &str, at: usize) -> usize {
+    text[..at].matches('\n').count()
 }
 
 /// The 1-based line and character column of a byte of `text`.
