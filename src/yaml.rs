@@ -360,13 +360,14 @@ impl<'a> Builder<'a> {
     fn new(text: &'a str) -> Self {
         Self {
             text,
-            nodes: Vec::new(),
+            // Sized from the text (a node per 20 to 30 bytes is usual) to spare most regrowth.
+            nodes: Vec::with_capacity(text.len() / 32),
             documents: Vec::new(),
             anchors: HashMap::new(),
             aliases: false,
-            values: String::new(),
+            values: String::with_capacity(text.len() / 3),
             stack: Vec::new(),
-            events: Vec::new(),
+            events: Vec::with_capacity(text.len() / 32),
             fast: true,
         }
     }
