@@ -798,6 +798,19 @@ mod tests {
         block::events(text, 0, &mut Vec::new())
     }
 
+    #[test]
+    fn block_scalars_and_flow_lists_are_taken_by_the_fast_path() {
+        for text in [
+            "a: >\n  one\n  two\n\n  three\n\n\n  four\nb: 1\n",
+            "a: >-\n  x\n  y\n\n",
+            "- >\n  p q\n  r\n- |\n  s\n\n   t\n  # u\n",
+            "a: |-\n  x\n\n  y\n\n\nb: |\n  z",
+            "a: [x, 'y', \"z\"]  # c\nb: []\nc: {}\n",
+        ] {
+            assert!(fast_path_agrees(text, text), "{text:?}");
+        }
+    }
+
     /// Each file, and thousands of small edits of them that reach the edges of the fast path's
     /// subset (indentation, indicators, quotes, comments, markers), build the same arena or
     /// error with the [`block`] fast path as by saphyr alone.

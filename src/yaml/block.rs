@@ -1,11 +1,13 @@
 //! A fast path for the YAML nearly every manifest, chart and compose file is written in: block
-//! mappings and sequences of one-line plain or quoted scalars, with comments.
+//! mappings and sequences of one-line plain or quoted scalars, one-line flow lists of them,
+//! `{}`, literal and folded block scalars, with comments.
 //!
 //! saphyr-parser is the parser of record, and most of a run's time. This lexer gives the events
 //! saphyr gives, at the bytes saphyr marks, for that subset only, and gives up (the caller then
-//! runs saphyr) on anything else: flow collections, anchors, aliases, tags, block or multi-line
-//! scalars, escapes, complex or empty keys and entries, directives, `...`, tabs, carriage
-//! returns, control or special characters, and any indentation it does not expect. Giving up
+//! runs saphyr) on anything else: other flow collections, anchors, aliases, tags, multi-line
+//! plain or quoted scalars, block scalars with indicators or odd indentation, escapes, complex
+//! or empty keys and entries, directives, `...`, tabs, carriage returns, control or special
+//! characters, and any indentation it does not expect. Giving up
 //! costs the lines read so far; reading what YAML forbids never gets here, so errors stay
 //! saphyr's. Tests build every fixture both ways and compare the arenas.
 
@@ -208,7 +210,7 @@ impl<'t> Lexer<'t, '_> {
     fn inline(&mut self, at: usize, indent: usize) -> Option<()> {
         match self.bytes[at] {
             b'[' | b'{' => self.flow(at)?,
-            b'|' => return self.literal(at, indent),
+            b'|' | b'>' => return self.block_scalar(at, indent),
             _ => {
                 let value = self.value(at)?;
                 self.scalar(value);
@@ -269,9 +271,11 @@ impl<'t> Lexer<'t, '_> {
         Some(())
     }
 
-    /// A literal block scalar (`|` or `|-`) whose header is at `at`, in a collection at column
-    /// `indent`; on to the next content line.
-    fn literal(&mut self, at: usize, indent: usize) -> Option<()> {
+    /// A literal or folded block scalar (`|`, `|-`, `>`, `>-`) whose header is at `at`, in a
+    /// collection at column `indent`; on to the next content line. Folded ones are taken only
+    /// with every line at the block's indentation and no empty line before the first.
+    fn block_scalar(&mut self, at: usize, indent: usize) -> Option<()> {
+        let folded = self.bytes[at] == b'>';
         let strip = self.bytes.get(at + 1) == Some(&b'-');
         let header_end = at + 1 + usize::from(strip);
         if self.skip_spaces(header_end) != self.eol {
@@ -295,12 +299,14 @@ impl<'t> Lexer<'t, '_> {
             self.line = content + 1;
         }
         let columns = self.skip_spaces(self.line) - self.line;
-        if columns <= indent {
+        if columns <= indent || (folded && lines > 0) {
             return None;
         }
         let start = self.line + columns;
         let mut value = "\n".repeat(lines);
         let mut kept = value.len();
+        // Folded: lines of a paragraph join with a space, empty lines between them are breaks.
+        let mut empty = None;
         loop {
             let end = self.line_end(self.line);
             let spaces = self.skip_spaces(self.line) - self.line;
@@ -310,13 +316,31 @@ impl<'t> Lexer<'t, '_> {
             if self.line + spaces == end && spaces > columns {
                 return None;
             }
-            if self.line + columns <= end {
-                value.push_str(&self.text[self.line + columns..end]);
+            let blank = self.line + spaces == end;
+            if folded {
+                if blank {
+                    empty = empty.map(|n| n + 1);
+                } else if spaces > columns {
+                    return None;
+                } else {
+                    match empty {
+                        Some(0) => value.push(' '),
+                        Some(n) => value.push_str(&"\n".repeat(n)),
+                        None => {}
+                    }
+                    value.push_str(&self.text[self.line + columns..end]);
+                    kept = value.len();
+                    empty = Some(0);
+                }
+            } else {
+                if self.line + columns <= end {
+                    value.push_str(&self.text[self.line + columns..end]);
+                }
+                if !blank {
+                    kept = value.len();
+                }
+                value.push('\n');
             }
-            if self.line + spaces < end {
-                kept = value.len();
-            }
-            value.push('\n');
             if end == self.text.len() {
                 self.line = end;
                 break;
@@ -333,11 +357,11 @@ impl<'t> Lexer<'t, '_> {
         // saphyr's mark stops after the indentation of the line that ends the scalar.
         let end = self.skip_spaces(self.line);
         self.skip_blank();
-        self.emit(
-            Event::Scalar(value.into(), ScalarStyle::Literal, 0, None),
-            start,
-            end,
-        );
+        let style = match folded {
+            true => ScalarStyle::Folded,
+            false => ScalarStyle::Literal,
+        };
+        self.emit(Event::Scalar(value.into(), style, 0, None), start, end);
         Some(())
     }
 
