@@ -2,13 +2,19 @@
 //!
 //! serde-based YAML loses positions, and tagpin's findings and fixes need the exact bytes of a
 //! value, so documents are built from saphyr-parser's events (whose positions count characters)
-//! into a small arena. Aliases share the anchored node instead of copying it: a value reached
-//! through an alias reports the anchored location, and alias bombs stay as small as their text.
+//! into a small arena. Plain block YAML, most of what is read, gets the same events from the
+//! [`block`] fast path at a fraction of the cost; saphyr reads everything else. Aliases share
+//! the anchored node instead of copying it: a value reached through an alias reports the
+//! anchored location, and alias bombs stay as small as their text.
 
 use saphyr_parser::{Event, Parser, ScalarStyle};
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::ops::{Deref, Range};
 
 use crate::source::{FileError, Span};
+
+mod block;
 
 /// Deeper nesting than this is refused: no real manifest comes close, and walkers recurse.
 pub const MAX_DEPTH: usize = 256;
@@ -23,7 +29,12 @@ pub struct Node {
 
 #[derive(Debug)]
 pub enum NodeKind {
-    Scalar { value: String, style: ScalarStyle },
+    /// `value` is where the scalar's string is in the stream's buffer of them (one allocation
+    /// for all, not one per scalar): [`Stream::scalar`] reads it.
+    Scalar {
+        value: Range<usize>,
+        style: ScalarStyle,
+    },
     Mapping(Vec<(NodeId, NodeId)>),
     Sequence(Vec<NodeId>),
 }
@@ -39,12 +50,98 @@ pub struct Document {
 pub struct Stream {
     nodes: Vec<Node>,
     pub documents: Vec<Document>,
+    aliases: bool,
+    values: String,
+}
+
+/// The entries of a mapping (see [`Stream::entries`]).
+pub struct Entries<'s>(Cow<'s, [(NodeId, NodeId)]>);
+
+impl Deref for Entries<'_> {
+    type Target = [(NodeId, NodeId)];
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl<'s> IntoIterator for Entries<'s> {
+    type Item = (NodeId, NodeId);
+    type IntoIter = EntriesIter<'s>;
+
+    fn into_iter(self) -> EntriesIter<'s> {
+        EntriesIter {
+            entries: self.0,
+            next: 0,
+        }
+    }
+}
+
+pub struct EntriesIter<'s> {
+    entries: Cow<'s, [(NodeId, NodeId)]>,
+    next: usize,
+}
+
+impl Iterator for EntriesIter<'_> {
+    type Item = (NodeId, NodeId);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let entry = self.entries.get(self.next).copied();
+        self.next += 1;
+        entry
+    }
 }
 
 impl Stream {
     /// The documents of `text`, or its YAML syntax error (at a line and column).
     pub fn parse(text: &str) -> Result<Stream, FileError> {
-        Builder::new(text).build()
+        let mut builder = Builder::new(text);
+        builder.parse(0..text.len())?;
+        Ok(builder.finish())
+    }
+
+    /// [`Stream::parse`] by saphyr-parser alone, to prove the [`block`] fast path builds what
+    /// saphyr builds (tests, the `yaml_block` fuzz target).
+    #[doc(hidden)]
+    pub fn parse_by_saphyr(text: &str) -> Result<Stream, FileError> {
+        let mut builder = Builder::new(text);
+        builder.fast = false;
+        builder.parse(0..text.len())?;
+        Ok(builder.finish())
+    }
+
+    /// The documents of `text` whose own text is `wanted`; the others are not parsed, so a
+    /// syntax error in them goes unseen. Documents are cut at their `---` lines, which YAML
+    /// keeps out of content; a stream with directives (`%YAML`, `%TAG`) is parsed whole.
+    pub fn parse_wanted(text: &str, wanted: impl Fn(&str) -> bool) -> Result<Stream, FileError> {
+        let parts = documents(text);
+        let keep: Vec<bool> = parts
+            .iter()
+            .map(|part| wanted(&text[part.clone()]))
+            .collect();
+        if keep.iter().all(|&k| k) {
+            return Self::parse(text);
+        }
+        Self::parse_parts(text, parts.into_iter().zip(keep))
+    }
+
+    /// Each part of `text` parsed on its own as a stream, into one arena.
+    fn parse_parts(
+        text: &str,
+        parts: impl IntoIterator<Item = (Span, bool)>,
+    ) -> Result<Stream, FileError> {
+        let mut builder = Builder::new(text);
+        for (part, keep) in parts {
+            if keep {
+                builder.parse(part)?;
+            }
+        }
+        Ok(builder.finish())
+    }
+
+    /// Whether an alias shares a node: without one, every node has one parent.
+    pub fn has_aliases(&self) -> bool {
+        self.aliases
     }
 
     pub fn node(&self, id: NodeId) -> &Node {
@@ -54,22 +151,38 @@ impl Stream {
     /// The string of a scalar node.
     pub fn scalar(&self, id: NodeId) -> Option<&str> {
         match &self.nodes[id].kind {
-            NodeKind::Scalar { value, .. } => Some(value),
+            NodeKind::Scalar { value, .. } => Some(&self.values[value.clone()]),
             _ => None,
         }
     }
 
     /// A scalar that YAML reads as null: empty, `~` or `null` unquoted.
     pub fn is_null(&self, id: NodeId) -> bool {
-        matches!(&self.nodes[id].kind, NodeKind::Scalar { value, style: ScalarStyle::Plain }
-            if matches!(value.as_str(), "" | "~" | "null" | "Null" | "NULL"))
+        matches!(
+            &self.nodes[id].kind,
+            NodeKind::Scalar {
+                style: ScalarStyle::Plain,
+                ..
+            }
+        ) && matches!(self.scalar(id), Some("" | "~" | "null" | "Null" | "NULL"))
     }
 
-    /// The entries of a mapping node, `<<` merge keys expanded (explicit keys win).
-    pub fn entries(&self, id: NodeId) -> Vec<(NodeId, NodeId)> {
+    /// The entries of a mapping node, `<<` merge keys expanded (explicit keys win); borrowed
+    /// from the arena when the mapping merges nothing, as nearly every mapping does.
+    pub fn entries(&self, id: NodeId) -> Entries<'_> {
+        let NodeKind::Mapping(pairs) = &self.nodes[id].kind else {
+            return Entries(Cow::Borrowed(&[]));
+        };
+        if !self.merges(pairs) {
+            return Entries(Cow::Borrowed(pairs));
+        }
         let mut out = Vec::new();
         self.collect_entries(id, &mut out, &mut Vec::new());
-        out
+        Entries(Cow::Owned(out))
+    }
+
+    fn merges(&self, pairs: &[(NodeId, NodeId)]) -> bool {
+        pairs.iter().any(|&(key, _)| self.scalar(key) == Some("<<"))
     }
 
     /// Each merge source is visited once, so shared anchors (`<<: [*a, *a]`, nested) cannot
@@ -111,7 +224,22 @@ impl Stream {
 
     /// The value of a key in a mapping (merge keys followed; explicit keys win).
     pub fn get(&self, id: NodeId, key: &str) -> Option<NodeId> {
-        self.get_in(id, key, &mut Vec::new())
+        let NodeKind::Mapping(pairs) = &self.nodes[id].kind else {
+            return None;
+        };
+        let mut merges = false;
+        for &(k, v) in pairs {
+            match self.scalar(k) {
+                Some(name) if name == key => return Some(v),
+                Some("<<") => merges = true,
+                _ => {}
+            }
+        }
+        if merges {
+            self.get_in(id, key, &mut Vec::new())
+        } else {
+            None
+        }
     }
 
     fn get_in(&self, id: NodeId, key: &str, seen: &mut Vec<NodeId>) -> Option<NodeId> {
@@ -162,7 +290,7 @@ impl Stream {
             }
             _ => return None,
         };
-        (text.get(inner.clone())? == value).then_some(inner)
+        (text.get(inner.clone())? == &self.values[value.clone()]).then_some(inner)
     }
 }
 
@@ -217,108 +345,157 @@ enum Open {
 
 struct Builder<'a> {
     text: &'a str,
-    offsets: Offsets<'a>,
     nodes: Vec<Node>,
     documents: Vec<Document>,
     anchors: HashMap<usize, NodeId>,
+    aliases: bool,
+    values: String,
     stack: Vec<Open>,
+    /// The fast path's events, kept to be reused part after part.
+    events: block::Events<'a>,
+    fast: bool,
 }
 
 impl<'a> Builder<'a> {
     fn new(text: &'a str) -> Self {
         Self {
             text,
-            offsets: Offsets::new(text),
-            nodes: Vec::new(),
+            // Sized from the text (a node per 20 to 30 bytes is usual) to spare most regrowth.
+            nodes: Vec::with_capacity(text.len() / 32),
             documents: Vec::new(),
             anchors: HashMap::new(),
+            aliases: false,
+            values: String::with_capacity(text.len() / 3),
             stack: Vec::new(),
+            events: Vec::with_capacity(text.len() / 32),
+            fast: true,
         }
     }
 
-    fn build(mut self) -> Result<Stream, FileError> {
+    /// Parse `part` of the text (whole lines) as a stream: by the
+    /// [`block`] fast path when it takes the text, else by saphyr-parser.
+    fn parse(&mut self, part: Span) -> Result<(), FileError> {
         let text = self.text;
-        for event in Parser::new_from_str(text) {
+        let base = part.start;
+        let mut events = std::mem::take(&mut self.events);
+        if self.fast && block::events(&text[part.clone()], base, &mut events) {
+            for (event, start, end) in events.drain(..) {
+                self.event(event, start, end, || line_column(text, start))?;
+            }
+            self.events = events;
+            return Ok(());
+        }
+        events.clear();
+        self.events = events;
+        let mut offsets = Offsets::new(&text[part]);
+        for event in Parser::new_from_str(offsets.text) {
             let (event, span) = event.map_err(|e| {
                 FileError::at(
-                    Some(e.marker().line()),
+                    Some(lines_before(text, base) + e.marker().line()),
                     Some(e.marker().col() + 1),
                     e.info(),
                 )
             })?;
-            let start = self.offsets.byte(span.start.index());
-            let end = self.offsets.byte(span.end.index()).max(start);
-            let error = |message: &str| {
-                FileError::at(Some(span.start.line()), Some(span.start.col() + 1), message)
-            };
-            match event {
-                Event::Scalar(value, style, anchor, _) => {
-                    let id = self.push(
-                        scalar_span(text, start..end, style),
-                        NodeKind::Scalar {
-                            value: value.into_owned(),
-                            style,
-                        },
-                        anchor,
-                    );
-                    self.attach(id);
-                }
-                Event::Alias(anchor) => {
-                    let id = *self
-                        .anchors
-                        .get(&anchor)
-                        .ok_or_else(|| error("alias to an unknown anchor"))?;
-                    self.attach(id);
-                }
-                Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
-                    if self.stack.len() >= MAX_DEPTH {
-                        return Err(error(&format!("nesting deeper than {MAX_DEPTH} levels")));
-                    }
-                    self.stack
-                        .push(if matches!(event, Event::MappingStart(..)) {
-                            Open::Mapping {
-                                start,
-                                anchor,
-                                pairs: Vec::new(),
-                                key: None,
-                            }
-                        } else {
-                            Open::Sequence {
-                                start,
-                                anchor,
-                                items: Vec::new(),
-                            }
-                        });
-                }
-                Event::MappingEnd | Event::SequenceEnd => {
-                    let (node_start, anchor, kind) = match self.stack.pop() {
-                        Some(Open::Mapping {
-                            start,
-                            anchor,
-                            pairs,
-                            ..
-                        }) => {
-                            self.unique_keys(&pairs)?;
-                            (start, anchor, NodeKind::Mapping(pairs))
-                        }
-                        Some(Open::Sequence {
-                            start,
-                            anchor,
-                            items,
-                        }) => (start, anchor, NodeKind::Sequence(items)),
-                        None => return Err(error("unbalanced collection end")),
-                    };
-                    let id = self.push(node_start..end.max(node_start), kind, anchor);
-                    self.attach(id);
-                }
-                Event::DocumentStart(_) => self.anchors.clear(),
-                Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {}
-            }
+            let start = base + offsets.byte(span.start.index());
+            let end = (base + offsets.byte(span.end.index())).max(start);
+            self.event(event, start, end, || {
+                (
+                    lines_before(text, base) + span.start.line(),
+                    span.start.col() + 1,
+                )
+            })?;
         }
-        Ok(Stream {
+        Ok(())
+    }
+
+    /// Add one event whose bytes are `start..end`; `at` is its line and column for an error.
+    fn event(
+        &mut self,
+        event: Event<'_>,
+        start: usize,
+        end: usize,
+        at: impl Fn() -> (usize, usize),
+    ) -> Result<(), FileError> {
+        let error = |message: &str| {
+            let (line, column) = at();
+            FileError::at(Some(line), Some(column), message)
+        };
+        match event {
+            Event::Scalar(value, style, anchor, _) => {
+                let at = self.values.len();
+                self.values.push_str(&value);
+                let id = self.push(
+                    scalar_span(self.text, start..end, style),
+                    NodeKind::Scalar {
+                        value: at..self.values.len(),
+                        style,
+                    },
+                    anchor,
+                );
+                self.attach(id);
+            }
+            Event::Alias(anchor) => {
+                let id = *self
+                    .anchors
+                    .get(&anchor)
+                    .ok_or_else(|| error("alias to an unknown anchor"))?;
+                self.aliases = true;
+                self.attach(id);
+            }
+            Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
+                if self.stack.len() >= MAX_DEPTH {
+                    return Err(error(&format!("nesting deeper than {MAX_DEPTH} levels")));
+                }
+                self.stack
+                    .push(if matches!(event, Event::MappingStart(..)) {
+                        Open::Mapping {
+                            start,
+                            anchor,
+                            pairs: Vec::new(),
+                            key: None,
+                        }
+                    } else {
+                        Open::Sequence {
+                            start,
+                            anchor,
+                            items: Vec::new(),
+                        }
+                    });
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                let (node_start, anchor, kind) = match self.stack.pop() {
+                    Some(Open::Mapping {
+                        start,
+                        anchor,
+                        pairs,
+                        ..
+                    }) => {
+                        self.unique_keys(&pairs)?;
+                        (start, anchor, NodeKind::Mapping(pairs))
+                    }
+                    Some(Open::Sequence {
+                        start,
+                        anchor,
+                        items,
+                    }) => (start, anchor, NodeKind::Sequence(items)),
+                    None => return Err(error("unbalanced collection end")),
+                };
+                let id = self.push(node_start..end.max(node_start), kind, anchor);
+                self.attach(id);
+            }
+            Event::DocumentStart(_) => self.anchors.clear(),
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {}
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Stream {
+        Stream {
             nodes: self.nodes,
             documents: self.documents,
-        })
+            aliases: self.aliases,
+            values: self.values,
+        }
     }
 
     /// Compose and Kubernetes' strict decoding reject a key written twice; taking either value
@@ -328,9 +505,15 @@ impl<'a> Builder<'a> {
             return Ok(());
         }
         let key = |i: usize| match &self.nodes[pairs[i].0].kind {
-            NodeKind::Scalar { value, .. } => Some(value.as_str()),
+            NodeKind::Scalar { value, .. } => Some(&self.values[value.clone()]),
             _ => None,
         };
+        // Most mappings are small: comparing each pair finds no duplicate without allocating.
+        if pairs.len() <= 8
+            && !(1..pairs.len()).any(|i| key(i).is_some() && (0..i).any(|j| key(j) == key(i)))
+        {
+            return Ok(());
+        }
         let mut order: Vec<usize> = (0..pairs.len()).filter(|&i| key(i).is_some()).collect();
         order.sort_by(|&a, &b| key(a).cmp(&key(b)).then(a.cmp(&b)));
         let Some(pair) = order.windows(2).find(|w| key(w[0]) == key(w[1])) else {
@@ -354,12 +537,7 @@ impl<'a> Builder<'a> {
 
     /// The 1-based line and character column of a node.
     fn position(&self, id: NodeId) -> (usize, usize) {
-        let before = &self.text[..self.nodes[id].span.start.min(self.text.len())];
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        (
-            before.matches('\n').count() + 1,
-            before[line_start..].chars().count() + 1,
-        )
+        line_column(self.text, self.nodes[id].span.start)
     }
 
     fn push(&mut self, span: Span, kind: NodeKind, anchor: usize) -> NodeId {
@@ -381,6 +559,41 @@ impl<'a> Builder<'a> {
             None => self.documents.push(Document { root: id }),
         }
     }
+}
+
+/// The lines before a part of `text` that starts at `at` (counted only for an error in it).
+fn lines_before(text: &str, at: usize) -> usize {
+    text[..at].matches('\n').count()
+}
+
+/// The 1-based line and character column of a byte of `text`.
+fn line_column(text: &str, at: usize) -> (usize, usize) {
+    let before = &text[..at.min(text.len())];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (
+        before.matches('\n').count() + 1,
+        before[line_start..].chars().count() + 1,
+    )
+}
+
+/// The parts of a stream that begin at its `---` lines (the first part is what comes before
+/// the first), or the whole text if a directive may tie a document to the one before it.
+fn documents(text: &str) -> Vec<Span> {
+    let mut starts = vec![0];
+    if !text.starts_with('%') && !text.contains("\n%") {
+        starts.extend(
+            text.match_indices("\n---")
+                .map(|(at, _)| at + 1)
+                .filter(|&at| {
+                    text[at + 3..]
+                        .bytes()
+                        .next()
+                        .is_none_or(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+                }),
+        );
+    }
+    starts.push(text.len());
+    starts.windows(2).map(|w| w[0]..w[1]).collect()
 }
 
 /// The bytes of a scalar itself: saphyr's span can start at an `&anchor` or `!tag` and, for
@@ -502,6 +715,149 @@ mod tests {
         assert_eq!(stream("a: 1\n---\nb: 2\n---\n").documents.len(), 3);
         let error = Stream::parse("a: 1\n  b: [\n").unwrap_err();
         assert!(error.line >= Some(2), "{error:?}");
+    }
+
+    #[test]
+    fn documents_are_cut_at_their_marker_lines() {
+        let text = "a: 1\n---\nb: |\n  ---\n--- # c\n---x: 2\n ---\n---";
+        let parts: Vec<&str> = documents(text).into_iter().map(|p| &text[p]).collect();
+        assert_eq!(
+            parts,
+            [
+                "a: 1\n",
+                "---\nb: |\n  ---\n",
+                "--- # c\n---x: 2\n ---\n",
+                "---"
+            ]
+        );
+        assert_eq!(documents("%YAML 1.2\n---\na: 1\n---\nb: 2\n").len(), 1);
+    }
+
+    #[test]
+    fn documents_left_out_are_not_parsed_and_the_rest_keep_file_positions() {
+        let text = "a: [\n---\nimage: é:1\n---\nb: 1\n  c: 2\n";
+        let s = Stream::parse_wanted(text, |doc| doc.contains("image")).unwrap();
+        assert_eq!(s.documents.len(), 1);
+        let image = s.get(s.documents[0].root, "image").unwrap();
+        assert_eq!(&text[s.verbatim_span(image, text).unwrap()], "é:1");
+        let error = Stream::parse_wanted(text, |doc| doc.contains('c')).unwrap_err();
+        let alone = Stream::parse("---\nb: 1\n  c: 2\n").unwrap_err();
+        assert_eq!(
+            (error.line, error.column, error.message),
+            (alone.line.map(|line| line + 3), alone.column, alone.message)
+        );
+        assert!(Stream::parse(text).is_err());
+    }
+
+    /// Every YAML file under testdata/: the corpus, each kind's fixtures, the cases.
+    fn testdata() -> Vec<(String, String)> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+        let mut out = Vec::new();
+        for entry in ignore::WalkBuilder::new(&root)
+            .standard_filters(false)
+            .build()
+            .flatten()
+        {
+            let path = entry.path();
+            let yaml = path
+                .extension()
+                .is_some_and(|e| e == "yaml" || e == "yml" || e == "json");
+            if let Some(text) = yaml.then(|| std::fs::read_to_string(path).ok()).flatten() {
+                out.push((path.display().to_string(), text));
+            }
+        }
+        assert!(out.len() > 400, "{} files", out.len());
+        out
+    }
+
+    fn same(what: &str, one: Result<Stream, FileError>, other: Result<Stream, FileError>) {
+        match (one, other) {
+            (Ok(one), Ok(other)) => assert_eq!(format!("{one:?}"), format!("{other:?}"), "{what}"),
+            (Err(one), Err(other)) => assert_eq!(one, other, "{what}"),
+            (one, other) => panic!("{what}: {one:?} / {other:?}"),
+        }
+    }
+
+    /// Each file builds the same arena, or fails at the same place, parsed document by document
+    /// as parsed whole.
+    #[test]
+    fn documents_parsed_apart_build_what_the_whole_stream_builds() {
+        let mut split = 0;
+        for (path, text) in testdata() {
+            let parts = documents(&text);
+            split += usize::from(parts.len() > 1);
+            let apart = Stream::parse_parts(&text, parts.into_iter().map(|p| (p, true)));
+            same(&path, Stream::parse(&text), apart);
+        }
+        assert!(split > 20, "{split} split");
+    }
+
+    /// Does the fast path take `text`, and does it build what saphyr builds?
+    fn fast_path_agrees(what: &str, text: &str) -> bool {
+        same(what, Stream::parse(text), Stream::parse_by_saphyr(text));
+        block::events(text, 0, &mut Vec::new())
+    }
+
+    #[test]
+    fn block_scalars_and_flow_lists_are_taken_by_the_fast_path() {
+        for text in [
+            "a: >\n  one\n  two\n\n  three\n\n\n  four\nb: 1\n",
+            "a: >-\n  x\n  y\n\n",
+            "- >\n  p q\n  r\n- |\n  s\n\n   t\n  # u\n",
+            "a: |-\n  x\n\n  y\n\n\nb: |\n  z",
+            "a: [x, 'y', \"z\"]  # c\nb: []\nc: {}\n",
+        ] {
+            assert!(fast_path_agrees(text, text), "{text:?}");
+        }
+    }
+
+    /// Each file, and thousands of small edits of them that reach the edges of the fast path's
+    /// subset (indentation, indicators, quotes, comments, markers), build the same arena or
+    /// error with the [`block`] fast path as by saphyr alone.
+    #[test]
+    fn the_fast_path_builds_what_saphyr_builds() {
+        let files = testdata();
+        let taken = files
+            .iter()
+            .filter(|(path, text)| fast_path_agrees(path, text))
+            .count();
+        assert!(
+            taken * 2 > files.len(),
+            "{taken} of {} files taken",
+            files.len()
+        );
+        let small: Vec<&str> = files
+            .iter()
+            .map(|(_, text)| text.as_str())
+            .filter(|text| text.len() < 3000)
+            .collect();
+        const EDITS: [&str; 27] = [
+            " ", "  ", "-", "- ", ":", ": ", "#", " #", "\n", "\n  ", "\"", "'", "''", "a", "[",
+            "]", ",", "{}", "[a, 'b']", "&a ", "*a", "!t ", "|", "|-\n", ">", "---\n", "\n\n",
+        ];
+        let mut rng = fastrand::Rng::with_seed(14);
+        let mut edited_taken = 0;
+        for round in 0..10000 {
+            let mut text = small[rng.usize(..small.len())].to_string();
+            for _ in 0..rng.usize(1..4) {
+                let mut at = rng.usize(..=text.len());
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                if rng.bool() {
+                    text.insert_str(at, EDITS[rng.usize(..EDITS.len())]);
+                } else {
+                    let mut end = (at + rng.usize(1..4)).min(text.len());
+                    while !text.is_char_boundary(end) {
+                        end += 1;
+                    }
+                    text.replace_range(at..end, "");
+                }
+            }
+            edited_taken +=
+                usize::from(fast_path_agrees(&format!("edit {round}: {text:?}"), &text));
+        }
+        assert!(edited_taken > 3000, "{edited_taken} edited texts taken");
     }
 
     #[test]

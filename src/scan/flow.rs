@@ -39,7 +39,7 @@ pub(super) fn scan(doc: &Doc<'_>, root: NodeId, out: &mut Vec<Reference>) {
             }
         }
     }
-    kubernetes::container_images(doc, root, FileKind::Flow, out);
+    kubernetes::container_images(doc, &mappings, FileKind::Flow, out);
 }
 
 #[cfg(test)]

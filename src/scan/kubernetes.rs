@@ -10,7 +10,7 @@
 //! (as Renovate's `kubernetes` manager takes any `image:` of a manifest, lib/modules/manager/
 //! kubernetes/extract.ts).
 
-use super::{Doc, FileKind, Reference, Value, Variable, join};
+use super::{Doc, FileKind, Mappings, Reference, Value, Variable, join};
 use crate::yaml::NodeId;
 
 /// Words one of which a file holds if this scanner can find a reference in it (see
@@ -38,8 +38,9 @@ pub(super) fn is_manifest(doc: &Doc<'_>, root: NodeId) -> bool {
 
 pub(super) fn scan(doc: &Doc<'_>, root: NodeId, out: &mut Vec<Reference>) {
     let from = out.len();
-    container_images(doc, root, FileKind::Kubernetes, out);
-    let params = params(doc, root);
+    let mappings = doc.mappings(root);
+    container_images(doc, &mappings, FileKind::Kubernetes, out);
+    let params = params(doc, &mappings);
     for reference in &mut out[from..] {
         substitute_params(reference, &params);
     }
@@ -49,10 +50,10 @@ pub(super) fn scan(doc: &Doc<'_>, root: NodeId, out: &mut Vec<Reference>) {
 /// API), anywhere in the document: `$(params.NAME)` in an image takes that default
 /// (<https://tekton.dev/docs/pipelines/variables/>), so the tag is reported and fixed where the
 /// default is written.
-fn params(doc: &Doc<'_>, root: NodeId) -> Vec<(String, Value)> {
+fn params(doc: &Doc<'_>, mappings: &Mappings) -> Vec<(String, Value)> {
     let stream = doc.stream;
     let mut out = Vec::new();
-    for &(_, mapping) in &doc.mappings(root).found {
+    for &(_, mapping) in &mappings.found {
         let Some(list) = stream.get(mapping, "params") else {
             continue;
         };
@@ -99,15 +100,15 @@ fn substitute_params(reference: &mut Reference, params: &[(String, Value)]) {
     reference.set_value(out);
 }
 
-/// Every container `image` under `root`; shared with the scanners of files that embed pod specs.
+/// Every container `image` in `mappings` (a document's); shared with the scanners of files that
+/// embed pod specs.
 pub(super) fn container_images(
     doc: &Doc<'_>,
-    root: NodeId,
+    mappings: &Mappings,
     kind: FileKind,
     out: &mut Vec<Reference>,
 ) {
     let stream = doc.stream;
-    let mappings = doc.mappings(root);
     for &(frame, mapping) in &mappings.found {
         for (key, value) in stream.entries(mapping) {
             let Some(name) = stream.scalar(key) else {

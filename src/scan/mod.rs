@@ -456,11 +456,15 @@ fn scan_with(file: &SourceFile, kind: Kind, prefilter: bool) -> Result<Scan, Fil
             "Helm template (Go template syntax, rendered by Helm)",
         )),
         _ if prefilter && !prefilter::may_match(kind, text) => Ok(Scan::default()),
-        Kind::Known(kind) => scan_yaml(file, Some(kind)),
-        Kind::Yaml => scan_yaml(file, None),
-        // Only manifests: package.json and friends are never parsed.
-        Kind::Json if !text.contains("\"apiVersion\"") => Ok(Scan::default()),
-        Kind::Json => scan_yaml(file, None),
+        Kind::Known(_) | Kind::Yaml | Kind::Json => {
+            let wanted = |document: &str| !prefilter || prefilter::may_match(kind, document);
+            match kind {
+                Kind::Known(known) => scan_yaml(file, Some(known), wanted),
+                // Only manifests: package.json and friends are never parsed.
+                Kind::Json if !text.contains("\"apiVersion\"") => Ok(Scan::default()),
+                _ => scan_yaml(file, None, wanted),
+            }
+        }
         Kind::Env => {
             let mut references = Vec::new();
             env::scan(file, &mut references);
@@ -496,7 +500,7 @@ fn sniff(file: &SourceFile) -> Result<Scan, FileError> {
             "not a kind of file tagpin reads (Dockerfile, compose, Helm, Kubernetes, Kustomize, flow, CI)",
         )
     };
-    match scan_yaml(file, None) {
+    match scan_yaml(file, None, |_| true) {
         Ok(scan) if scan.recognised => Ok(scan),
         _ => Ok(unknown()),
     }
@@ -509,9 +513,15 @@ fn skipped(why: &str) -> Scan {
     }
 }
 
-fn scan_yaml(file: &SourceFile, kind: Option<FileKind>) -> Result<Scan, FileError> {
+/// The references and plugins of a YAML file's documents whose text is `wanted` (the
+/// [`prefilter`]'s test, document by document).
+fn scan_yaml(
+    file: &SourceFile,
+    kind: Option<FileKind>,
+    wanted: impl Fn(&str) -> bool,
+) -> Result<Scan, FileError> {
     let text = file.text.as_str();
-    let stream = match Stream::parse(text) {
+    let stream = match Stream::parse_wanted(text, wanted) {
         Ok(stream) => stream,
         Err(e) => {
             let hint = match looks_like_template(text) {
@@ -759,7 +769,8 @@ impl Doc<'_> {
             frames: Vec::new(),
             found: Vec::new(),
         };
-        let mut seen = HashSet::new();
+        // Only an alias can lead to a node twice.
+        let mut seen = self.stream.has_aliases().then(HashSet::new);
         self.collect_mappings(root, None, Step::Root, &mut seen, &mut mappings);
         mappings
     }
@@ -769,11 +780,13 @@ impl Doc<'_> {
         id: NodeId,
         parent: Option<usize>,
         step: Step,
-        seen: &mut HashSet<NodeId>,
+        seen: &mut Option<HashSet<NodeId>>,
         out: &mut Mappings,
     ) {
         let mapping = self.stream.is_mapping(id);
-        if (!mapping && self.stream.items(id).is_empty()) || !seen.insert(id) {
+        if (!mapping && self.stream.items(id).is_empty())
+            || seen.as_mut().is_some_and(|seen| !seen.insert(id))
+        {
             return;
         }
         let frame = out.frames.len();

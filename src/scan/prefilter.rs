@@ -6,7 +6,8 @@
 //! here only pick which scanners run on a kind, as `scan_yaml` does. The words are keys and
 //! markers as written in the file (case-sensitive): a key spelled with escapes (`"ima\x67e"`) is
 //! not seen, which no real file does. A file passed over this way reports no YAML syntax error
-//! either: it holds nothing tagpin reads.
+//! either: it holds nothing tagpin reads. The same test picks the documents of a
+//! multi-document file that are parsed ([`crate::yaml::Stream::parse_wanted`]).
 
 use std::sync::OnceLock;
 
