@@ -5,6 +5,7 @@
 
 use std::ops::Range;
 use std::path::{Component, Path, PathBuf};
+use std::sync::OnceLock;
 
 const BOM: char = '\u{feff}';
 
@@ -23,21 +24,29 @@ pub struct Position {
 pub struct SourceFile {
     pub path: PathBuf,
     pub text: String,
-    line_starts: Vec<usize>,
+    /// Where each line starts: found on first use, since most files of a tree have no finding
+    /// to place.
+    line_starts: OnceLock<Vec<usize>>,
 }
 
 impl SourceFile {
     pub fn new(path: PathBuf, text: String) -> Self {
-        let mut line_starts: Vec<usize> = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
-        // Kept as long as the file is (renderers, fixes): without the growth's spare room.
-        line_starts.shrink_to_fit();
         Self {
             path,
             text,
-            line_starts,
+            line_starts: OnceLock::new(),
         }
+    }
+
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            let mut starts: Vec<usize> = std::iter::once(0)
+                .chain(memchr::memchr_iter(b'\n', self.text.as_bytes()).map(|i| i + 1))
+                .collect();
+            // Kept as long as the file is (renderers, fixes): without the growth's spare room.
+            starts.shrink_to_fit();
+            starts
+        })
     }
 
     /// The path as it is printed: forward slashes, as given.
@@ -47,7 +56,7 @@ impl SourceFile {
 
     /// 0-based line index of a byte offset.
     pub fn line_index(&self, offset: usize) -> usize {
-        self.line_starts.partition_point(|&start| start <= offset) - 1
+        self.line_starts().partition_point(|&start| start <= offset) - 1
     }
 
     pub fn position(&self, offset: usize) -> Position {
@@ -57,7 +66,7 @@ impl SourceFile {
         let start = if line == 0 && self.text.starts_with(BOM) {
             BOM.len_utf8().min(offset)
         } else {
-            self.line_starts[line]
+            self.line_starts()[line]
         };
         let column = self.text[start..offset].chars().count() + 1;
         Position {
@@ -68,22 +77,19 @@ impl SourceFile {
 
     /// The byte offset where a 0-based line starts.
     pub fn line_start(&self, line: usize) -> usize {
-        self.line_starts[line]
+        self.line_starts()[line]
     }
 
     /// The text of a 0-based line, without its line ending.
     pub fn line_text(&self, line: usize) -> &str {
-        let start = self.line_starts[line];
-        let end = self
-            .line_starts
-            .get(line + 1)
-            .copied()
-            .unwrap_or(self.text.len());
+        let starts = self.line_starts();
+        let start = starts[line];
+        let end = starts.get(line + 1).copied().unwrap_or(self.text.len());
         self.text[start..end].trim_end_matches(['\n', '\r'])
     }
 
     pub fn line_count(&self) -> usize {
-        self.line_starts.len()
+        self.line_starts().len()
     }
 }
 

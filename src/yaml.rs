@@ -580,10 +580,11 @@ fn line_column(text: &str, at: usize) -> (usize, usize) {
 /// the first), or the whole text if a directive may tie a document to the one before it.
 fn documents(text: &str) -> Vec<Span> {
     let mut starts = vec![0];
-    if !text.starts_with('%') && !text.contains("\n%") {
+    let bytes = text.as_bytes();
+    if !text.starts_with('%') && memchr::memmem::find(bytes, b"\n%").is_none() {
         starts.extend(
-            text.match_indices("\n---")
-                .map(|(at, _)| at + 1)
+            memchr::memmem::find_iter(bytes, b"\n---")
+                .map(|at| at + 1)
                 .filter(|&at| {
                     text[at + 3..]
                         .bytes()

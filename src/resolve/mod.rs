@@ -3,7 +3,7 @@
 
 mod candidates;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use futures::StreamExt;
 
@@ -187,6 +187,14 @@ impl Known {
     }
 }
 
+/// A reference as the registry is asked about it: registry, repository, tag, digest.
+type Question<'a> = (&'a str, &'a str, Option<&'a str>, Option<&'a str>);
+
+fn question(i: &Image) -> Question<'_> {
+    let (tag, digest) = (i.tag.as_deref(), i.digest.as_deref());
+    (i.registry.as_str(), i.repository.as_str(), tag, digest)
+}
+
 /// What [`verify_pins`] found.
 pub struct Verified {
     pub findings: Vec<Finding>,
@@ -207,10 +215,18 @@ pub async fn verify_pins(
         TagExists(bool),
     }
     let mut known = Known::with_tables(registry, rules, pins).await;
+    // Each distinct reference is asked once, however many files pin it.
+    let mut asked: HashMap<Question<'_>, usize> = HashMap::new();
+    let mut distinct = Vec::new();
+    for pin in pins {
+        asked.entry(question(&pin.image)).or_insert_with(|| {
+            distinct.push(&pin.image);
+            distinct.len() - 1
+        });
+    }
     // A bounded window of checks in flight: a future per pin of a large tree at once costs
     // tens of megabytes, and the registry client limits its connections anyway.
-    let checks: Vec<_> = futures::stream::iter(pins.iter().map(|pin| async {
-        let image = &pin.image;
+    let checks: Vec<_> = futures::stream::iter(distinct.into_iter().map(|image| async move {
         match image.digest {
             Some(_) => Ok::<_, RegistryError>(Answer::Digest(digest_facts(registry, image).await?)),
             None => {
@@ -226,16 +242,16 @@ pub async fn verify_pins(
     let mut findings = Vec::new();
     let mut problems = BTreeSet::new();
     let mut unchecked = 0;
-    for (pin, check) in pins.iter().zip(checks) {
-        let exists = match check {
+    for pin in pins {
+        let exists = match &checks[asked[&question(&pin.image)]] {
             Ok(Answer::Digest(facts)) => {
-                findings.extend(pin.digest_finding(rules, today, &facts));
+                findings.extend(pin.digest_finding(rules, today, facts));
                 continue;
             }
-            Ok(Answer::TagExists(exists)) => Some(exists),
+            Ok(Answer::TagExists(exists)) => Some(*exists),
             Err(error) if error.kind == ErrorKind::Offline => None,
             Err(error) => {
-                problems.insert(error.message);
+                problems.insert(error.message.clone());
                 None
             }
         };

@@ -511,9 +511,7 @@ impl<'t> Lexer<'t, '_> {
     }
 
     fn line_end(&self, at: usize) -> usize {
-        self.text[at..]
-            .find('\n')
-            .map_or(self.text.len(), |i| at + i)
+        memchr::memchr(b'\n', &self.bytes[at..]).map_or(self.text.len(), |i| at + i)
     }
 
     fn next_line(&mut self) {
