@@ -322,9 +322,9 @@ pub fn check_file(
 pub fn check_file_with_plugins(file: &SourceFile, scan: &Scan, settings: &Settings) -> Checked {
     let suppressions = Suppressions::parse(file);
     let warnings = suppressions.unknown(file);
-    // TP014 sits in a file of the kind its references or plugins have.
+    // TP014 sits in a file of the kind its references have, else of the file's.
     let kind = scan.references.first().map(|r| r.kind);
-    let kind = kind.or(scan.plugins.first().map(|p| p.kind));
+    let kind = kind.or(scan.plugins.first().map(|p| p.kind)).or(scan.kind);
     let kind = kind.filter(|_| settings.selects(Rule::UnusedSuppression.code()));
     let mut check = FileCheck {
         file,

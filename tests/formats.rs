@@ -342,3 +342,20 @@ fn the_human_header_counts_columns_as_every_other_format() {
         assert!(human.contains(&format!("[{location}]")), "{human}");
     }
 }
+
+/// TP014 is reported in a file with no reference too, under the file's own kind.
+#[test]
+fn an_unused_suppression_in_a_file_without_references_is_reported_under_its_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("compose.yaml"),
+        "services:\n  app: # tagpin: ignore\n    build: .\n",
+    )
+    .unwrap();
+    let args = ["check", "--offline", "--no-config", "--format", "json", "."];
+    let json: serde_json::Value = serde_json::from_str(&tagpin(dir.path(), &args)).unwrap();
+    let findings = json["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{json}");
+    assert_eq!(findings[0]["code"], "TP014");
+    assert_eq!(findings[0]["kind"], "compose");
+}

@@ -277,8 +277,9 @@ pub struct Scan {
     pub plugins: Vec<Plugin>,
     /// Why the file was passed over on purpose (a Helm template), for `--verbose`.
     pub skipped: Option<String>,
-    /// Whether the content showed a kind tagpin reads (a YAML file can hold none).
-    pub recognised: bool,
+    /// The kind the file was read as: its name's, or the one its content showed (a YAML file
+    /// can show none).
+    pub kind: Option<FileKind>,
 }
 
 /// What a file's name says about it.
@@ -445,17 +446,24 @@ fn scan_with(file: &SourceFile, kind: Kind, prefilter: bool) -> Result<Scan, Fil
                 references,
                 plugins,
                 skipped: None,
-                recognised: true,
+                kind: Some(FileKind::Dockerfile),
             })
         }
         Kind::Known(FileKind::Shell) => Ok(Scan {
             plugins: plugins::scan_shell(text),
+            kind: Some(FileKind::Shell),
             ..Scan::default()
         }),
         Kind::Yaml if looks_like_helm(text) && under_templates_folder(&file.path) => Ok(skipped(
             "Helm template (Go template syntax, rendered by Helm)",
         )),
-        _ if prefilter && !prefilter::may_match(kind, text) => Ok(Scan::default()),
+        _ if prefilter && !prefilter::may_match(kind, text) => Ok(Scan {
+            kind: match kind {
+                Kind::Known(known) => Some(known),
+                _ => None,
+            },
+            ..Scan::default()
+        }),
         Kind::Known(_) | Kind::Yaml | Kind::Json => {
             let wanted = |document: &str| !prefilter || prefilter::may_match(kind, document);
             match kind {
@@ -471,7 +479,7 @@ fn scan_with(file: &SourceFile, kind: Kind, prefilter: bool) -> Result<Scan, Fil
             dedupe(&mut references);
             Ok(Scan {
                 references,
-                recognised: true,
+                kind: Some(FileKind::Compose),
                 ..Scan::default()
             })
         }
@@ -501,7 +509,7 @@ fn sniff(file: &SourceFile) -> Result<Scan, FileError> {
         )
     };
     match scan_yaml(file, None, |_| true) {
-        Ok(scan) if scan.recognised => Ok(scan),
+        Ok(scan) if scan.kind.is_some() => Ok(scan),
         _ => Ok(unknown()),
     }
 }
@@ -533,7 +541,7 @@ fn scan_yaml(
         }
     };
     let mut references = Vec::new();
-    let mut recognised = kind.is_some();
+    let mut shown = kind;
     // Read only when a compose file asks for a variable.
     let env = std::cell::OnceCell::new();
     let env_lookup = |name: &str| {
@@ -570,21 +578,22 @@ fn scan_yaml(
             | Some(FileKind::Shell)
             | Some(FileKind::Config)
             | None => {
-                recognised |= if kubernetes::is_manifest(&doc, root) {
+                let found = if kubernetes::is_manifest(&doc, root) {
                     kubernetes::scan(&doc, root, out);
-                    true
+                    Some(FileKind::Kubernetes)
                 } else if compose::is_compose(&doc, root) {
                     compose::scan(&doc, root, &env_lookup, out);
-                    true
+                    Some(FileKind::Compose)
                 } else if flow::is_flow(&doc, root) {
                     flow::scan(&doc, root, out);
-                    true
+                    Some(FileKind::Flow)
                 } else if gitlab::is_gitlab_ci(&doc, root) {
                     gitlab::scan(&doc, root, out);
-                    true
+                    Some(FileKind::GitlabCi)
                 } else {
-                    false
+                    None
                 };
+                shown = shown.or(found);
             }
         }
         plugins::scan_yaml(&doc, root, kind, &mut found);
@@ -614,7 +623,7 @@ fn scan_yaml(
     dedupe(&mut references);
     Ok(Scan {
         references,
-        recognised,
+        kind: shown,
         plugins: found,
         ..Scan::default()
     })
