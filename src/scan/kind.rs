@@ -1,0 +1,190 @@
+//! What kind a file is, from its name (and, for a YAML file whose name says nothing, the scan
+//! decides from its content).
+
+use std::path::Path;
+
+use serde::Serialize;
+
+/// The kinds of files tagpin reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FileKind {
+    Compose,
+    Kubernetes,
+    Helm,
+    Kustomize,
+    Dockerfile,
+    Flow,
+    GithubActions,
+    GitlabCi,
+    Bitbucket,
+    Circleci,
+    AzurePipelines,
+    Woodpecker,
+    /// A shell script (`*.sh`): only its `kestra plugins install` commands.
+    Shell,
+    /// Kestra's own configuration (`application.yml`): plugin settings.
+    Config,
+}
+
+impl FileKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileKind::Compose => "compose",
+            FileKind::Kubernetes => "kubernetes",
+            FileKind::Helm => "helm",
+            FileKind::Kustomize => "kustomize",
+            FileKind::Dockerfile => "dockerfile",
+            FileKind::Flow => "flow",
+            FileKind::GithubActions => "github-actions",
+            FileKind::GitlabCi => "gitlab-ci",
+            FileKind::Bitbucket => "bitbucket",
+            FileKind::Circleci => "circleci",
+            FileKind::AzurePipelines => "azure-pipelines",
+            FileKind::Woodpecker => "woodpecker",
+            FileKind::Shell => "shell",
+            FileKind::Config => "config",
+        }
+    }
+}
+
+/// What a file's name says about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The name decides the kind.
+    Known(FileKind),
+    /// A YAML file whose content decides: a document with `apiVersion` and `kind`, a top-level
+    /// `services:` of mappings, or a Kestra flow.
+    Yaml,
+    /// A file under a Helm chart's `templates/`: Go templates, not YAML.
+    HelmTemplate,
+    /// JSON: read when it is a Kubernetes manifest.
+    Json,
+    /// A `.env` file: the values compose files beside it interpolate.
+    Env,
+    /// A file named on the command line whose name says nothing: its content decides.
+    Unnamed,
+}
+
+/// The kind of a file from its path, or `None` when tagpin does not read such files.
+///
+/// Names follow the tools that read the files, and Renovate's managers for them
+/// (`fileMatch` in lib/modules/manager/*/index.ts).
+pub fn classify(path: &Path) -> Option<Kind> {
+    let name = path.file_name()?.to_str()?;
+    let lower = name.to_ascii_lowercase();
+    if is_dockerfile_name(&lower) {
+        return Some(Kind::Known(FileKind::Dockerfile));
+    }
+    if lower.ends_with(".sh") {
+        return Some(Kind::Known(FileKind::Shell));
+    }
+    if name == "Kustomization" {
+        return Some(Kind::Known(FileKind::Kustomize));
+    }
+    if lower == ".env" {
+        return Some(Kind::Env);
+    }
+    if lower.ends_with(".json") {
+        return Some(Kind::Json);
+    }
+    let stem = lower
+        .strip_suffix(".yaml")
+        .or_else(|| lower.strip_suffix(".yml"))?;
+    if stem == "kustomization" {
+        return Some(Kind::Known(FileKind::Kustomize));
+    }
+    if stem == "chart" {
+        return None;
+    }
+    if in_chart_templates(path) {
+        return Some(Kind::HelmTemplate);
+    }
+    if let Some(kind) = ci_kind(path, stem) {
+        return Some(Kind::Known(kind));
+    }
+    if stem == "compose"
+        || stem.starts_with("compose.")
+        || stem.starts_with("docker-compose")
+        || stem.ends_with(".compose")
+    {
+        return Some(Kind::Known(FileKind::Compose));
+    }
+    if stem.starts_with("values") || stem.ends_with("-values") || beside_chart(path) {
+        return Some(Kind::Known(FileKind::Helm));
+    }
+    Some(Kind::Yaml)
+}
+
+/// `Dockerfile`, `Dockerfile.prod`, `Dockerfile-dev`, `app.dockerfile` and the same with
+/// `Containerfile`; not their `.dockerignore` files.
+fn is_dockerfile_name(lower: &str) -> bool {
+    ["dockerfile", "containerfile"].iter().any(|base| {
+        lower.ends_with(&format!(".{base}"))
+            || lower.strip_prefix(base).is_some_and(|rest| {
+                rest.is_empty()
+                    || (rest.starts_with(['.', '-', '_'])
+                        && !rest.ends_with("ignore")
+                        && !rest.ends_with(".md"))
+            })
+    })
+}
+
+/// CI configuration, by the names each service reads.
+fn ci_kind(path: &Path, stem: &str) -> Option<FileKind> {
+    let folder = |n: usize| {
+        path.ancestors()
+            .nth(n)
+            .and_then(|dir| dir.file_name())
+            .and_then(|dir| dir.to_str())
+    };
+    Some(match stem {
+        _ if folder(1) == Some("workflows") && folder(2) == Some(".github") => {
+            FileKind::GithubActions
+        }
+        "action" => FileKind::GithubActions,
+        _ if stem == ".gitlab-ci" || stem.ends_with(".gitlab-ci") => FileKind::GitlabCi,
+        _ if folder(1) == Some(".gitlab-ci") => FileKind::GitlabCi,
+        "bitbucket-pipelines" => FileKind::Bitbucket,
+        "config" if folder(1) == Some(".circleci") => FileKind::Circleci,
+        _ if is_azure_pipelines(path) => FileKind::AzurePipelines,
+        ".woodpecker" | ".drone" => FileKind::Woodpecker,
+        _ if folder(1) == Some(".woodpecker") => FileKind::Woodpecker,
+        _ => return None,
+    })
+}
+
+/// Renovate's patterns for Azure Pipelines: any YAML under `.azuredevops/`, and `azure…pipeline…`
+/// in the path (`azure-pipelines.yml`, `azure-pipeline.yml`, `.azure-pipelines/ci.yml`,
+/// `azure/pipelines/deploy.yml`), here in the name and the two folders above it only.
+fn is_azure_pipelines(path: &Path) -> bool {
+    let in_azuredevops = path
+        .ancestors()
+        .skip(1)
+        .any(|dir| dir.file_name().is_some_and(|d| d == ".azuredevops"));
+    let mut tail: Vec<String> = path
+        .components()
+        .rev()
+        .take(3)
+        .map(|c| c.as_os_str().to_string_lossy().to_ascii_lowercase())
+        .collect();
+    tail.reverse();
+    let tail = tail.join("/");
+    in_azuredevops
+        || tail
+            .find("azure")
+            .is_some_and(|at| tail[at..].contains("pipeline"))
+}
+
+fn beside_chart(path: &Path) -> bool {
+    path.parent()
+        .is_some_and(|dir| dir.join("Chart.yaml").is_file() || dir.join("Chart.yml").is_file())
+}
+
+/// A folder named `templates` that is a chart's (a `Chart.yaml` beside it), at any depth.
+fn in_chart_templates(path: &Path) -> bool {
+    path.ancestors()
+        .skip(1)
+        .filter(|dir| dir.file_name().is_some_and(|n| n == "templates"))
+        .any(|dir| dir.parent().is_some_and(beside_chart))
+}
