@@ -82,6 +82,17 @@ pub struct Applied {
     pub new: String,
 }
 
+/// One reference as the inventory (`tagpin images`) lists it.
+#[derive(Debug, Clone)]
+pub struct Located {
+    pub path: String,
+    pub position: Position,
+    pub kind: FileKind,
+    pub image: String,
+    pub context: String,
+    pub parsed: Option<Image>,
+}
+
 /// What a finding is about, by its place in its file's scan (in scan order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Subject {

@@ -11,21 +11,9 @@ use rayon::prelude::*;
 use crate::check::{Pinned, Plugins, check_file_with_plugins};
 use crate::config::Settings;
 use crate::discover::{self, Candidate};
-use crate::finding::{FileError, Finding};
-use crate::reference::Image;
-use crate::scan::{self, FileKind, Kind};
-use crate::source::{Position, SourceFile};
-
-/// One reference as the inventory (`tagpin images`) lists it.
-#[derive(Debug, Clone)]
-pub struct Located {
-    pub path: String,
-    pub position: Position,
-    pub kind: FileKind,
-    pub image: String,
-    pub context: String,
-    pub parsed: Option<Image>,
-}
+use crate::finding::{FileError, Finding, Located};
+use crate::scan::{self, Kind};
+use crate::source::SourceFile;
 
 #[derive(Debug, Default)]
 pub struct Outcome {

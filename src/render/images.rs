@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::escape;
 use crate::finding::FileError;
-use crate::run::Located;
+use crate::finding::Located;
 use crate::scan::FileKind;
 
 /// What the inventory shows: every reference found, the files that could not be read, and
