@@ -289,8 +289,10 @@ impl<'t> Lexer<'t, '_> {
                 return None;
             }
             let content = self.skip_spaces(self.line);
-            if self.bytes.get(content) != Some(&b'\n') {
-                break;
+            match self.bytes.get(content) {
+                Some(b'\n') => {}
+                Some(_) => break,
+                None => return None,
             }
             if content > self.line {
                 return None;
@@ -317,6 +319,10 @@ impl<'t> Lexer<'t, '_> {
                 return None;
             }
             let blank = self.line + spaces == end;
+            // saphyr counts a last line of spaces without a line break as one more break.
+            if blank && end == self.text.len() {
+                return None;
+            }
             if folded {
                 if blank {
                     empty = empty.map(|n| n + 1);
@@ -374,7 +380,7 @@ impl<'t> Lexer<'t, '_> {
             return (self.bytes.get(colon) == Some(&b':') && self.separated(colon + 1, end))
                 .then_some((key, colon));
         }
-        if !self.plain_start(at) {
+        if !self.plain_start(at) || self.at_end_marker(at) {
             return None;
         }
         let mut i = at;
@@ -557,6 +563,11 @@ impl<'t> Lexer<'t, '_> {
                 .bytes
                 .get(self.line + 3)
                 .is_none_or(|&b| b == b' ' || b == b'\n')
+    }
+
+    /// A `...` line (document end, which saphyr reads even before `a: b`) starting at `at`.
+    fn at_end_marker(&self, at: usize) -> bool {
+        at == self.line && self.text[at..].starts_with("...") && self.separated(at + 3, self.eol)
     }
 
     fn in_document(&self) -> bool {
