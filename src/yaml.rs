@@ -885,10 +885,54 @@ mod tests {
     }
 
     impl Writer {
-        const PIECES: [&'static str; 42] = [
-            "a", "b", "image", "x1", "é", "日本", "😀", " ", "  ", "#", " #", " # c", ":", ": ",
-            "::", "-", "- ", "?", "? ", "'", "''", "\"", "[", "]", ",", "{", "}", "*", "&", "!",
-            "%", "@", "`", "|", ">", "...", "---", "~", "null", "1", "-1", "a b",
+        const PIECES: [&'static str; 47] = [
+            "\u{a0}",
+            "\u{3000}",
+            "\u{200b}",
+            "e\u{301}",
+            "\u{10ffff}",
+            "a",
+            "b",
+            "image",
+            "x1",
+            "é",
+            "日本",
+            "😀",
+            " ",
+            "  ",
+            "#",
+            " #",
+            " # c",
+            ":",
+            ": ",
+            "::",
+            "-",
+            "- ",
+            "?",
+            "? ",
+            "'",
+            "''",
+            "\"",
+            "[",
+            "]",
+            ",",
+            "{",
+            "}",
+            "*",
+            "&",
+            "!",
+            "%",
+            "@",
+            "`",
+            "|",
+            ">",
+            "...",
+            "---",
+            "~",
+            "null",
+            "1",
+            "-1",
+            "a b",
         ];
 
         fn pick<'p>(&mut self, from: &[&'p str]) -> &'p str {
@@ -909,6 +953,9 @@ mod tests {
         }
 
         fn word(&mut self) -> String {
+            if self.odd(40) {
+                return "x".repeat(self.rng.usize(500..1100));
+            }
             let mut word = String::new();
             for _ in 0..self.rng.usize(1..4) {
                 word.push_str(if self.odd(4) {
@@ -1058,8 +1105,13 @@ mod tests {
                 let key = if self.odd(5) {
                     self.scalar()
                 } else {
-                    self.edge(&["a", "b", "image", "k", "é"], &["-k", "a:b", "a#b", "..."])
-                        .to_string()
+                    self.edge(
+                        &["a", "b", "image", "k", "é"],
+                        &[
+                            "-k", "a:b", "a#b", "...", "[a, b]", "? a", "&a k", "*a", "!t k", "<<",
+                        ],
+                    )
+                    .to_string()
                 };
                 let at = match (i, first) {
                     (0, Some(_)) => 0,
@@ -1091,6 +1143,31 @@ mod tests {
             }
         }
 
+        /// Collections nested `depth` deep, around the fast path's limit.
+        fn deep(&mut self, depth: usize) {
+            let mut indent = 0;
+            for _ in 0..depth {
+                self.out.push_str(&" ".repeat(indent));
+                if self.rng.bool() {
+                    self.out.push_str("- ");
+                    indent += 2;
+                    if self.rng.bool() {
+                        self.out.push_str("k:\n");
+                        indent += 1;
+                    } else {
+                        self.out.push_str("k:\n");
+                        self.out.push_str(&" ".repeat(indent));
+                        self.out.push_str("- k:\n");
+                        indent += 3;
+                    }
+                } else {
+                    self.out.push_str("k:\n");
+                    indent += 1;
+                }
+            }
+            self.mapping(indent, 0, None);
+        }
+
         fn stream(seed: u64) -> String {
             let mut writer = Writer {
                 rng: fastrand::Rng::with_seed(seed),
@@ -1103,14 +1180,19 @@ mod tests {
                 if i > 0 || writer.rng.u8(..3) == 0 {
                     let marker = writer.edge(
                         &["---", "--- ", "--- # c"],
-                        &["--- a", "--- |", "...", "... a: b", "---a"],
+                        &[
+                            "--- a", "--- |", "...", "... a: b", "---a", "--- - a", "--- [a]",
+                        ],
                     );
                     writer.out.push_str(marker);
                     writer.out.push('\n');
                     writer.noise(0);
                 }
                 let indent = writer.rng.usize(..2);
-                if writer.rng.bool() {
+                if writer.odd(20) {
+                    let depth = writer.rng.usize(28..40);
+                    writer.deep(depth);
+                } else if writer.rng.bool() {
                     writer.sequence(indent, 0);
                 } else {
                     writer.mapping(indent, 0, None);
@@ -1162,6 +1244,11 @@ mod tests {
             "- >\n a\n\n ",
         ] {
             assert!(!fast_path_agrees(text, text), "{text:?}");
+        }
+        // A quoted key longer than saphyr's bound on implicit keys.
+        for quote in ["\"", "'"] {
+            let text = format!("- {quote}{}{quote}: b\n", "x".repeat(1100));
+            assert!(!fast_path_agrees(&text, &text), "{quote} key");
         }
     }
 

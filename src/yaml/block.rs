@@ -20,7 +20,8 @@ pub(super) type Events<'t> = Vec<(Event<'t>, usize, usize)>;
 /// Deeper nesting is left to saphyr (and the builder's limit).
 const DEPTH: usize = 64;
 
-/// Longer keys are left to saphyr (YAML bounds implicit keys at 1024 characters).
+/// Longer keys, plain or quoted, are left to saphyr (YAML bounds implicit keys at 1024
+/// characters).
 const KEY_LIMIT: usize = 512;
 
 /// The events of `text` (the bytes of the file from `base` on), or `false` with `out` left
@@ -377,7 +378,9 @@ impl<'t> Lexer<'t, '_> {
         if matches!(self.bytes[at], b'"' | b'\'') {
             let key = self.quoted(at)?;
             let colon = key.end;
-            return (self.bytes.get(colon) == Some(&b':') && self.separated(colon + 1, end))
+            return (self.bytes.get(colon) == Some(&b':')
+                && self.separated(colon + 1, end)
+                && colon - at <= KEY_LIMIT)
                 .then_some((key, colon));
         }
         if !self.plain_start(at) || self.at_end_marker(at) {
