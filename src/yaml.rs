@@ -425,7 +425,7 @@ impl<'a> Builder<'a> {
                 let at = self.values.len();
                 self.values.push_str(&value);
                 let id = self.push(
-                    scalar_span(self.text, start..end, style),
+                    scalar_span(self.text, start..end, style, &value),
                     NodeKind::Scalar {
                         value: at..self.values.len(),
                         style,
@@ -597,13 +597,16 @@ fn documents(text: &str) -> Vec<Span> {
 }
 
 /// The bytes of a scalar itself: saphyr's span can start at an `&anchor` or `!tag` and, for
-/// quoted scalars, run on past the closing quote.
-fn scalar_span(text: &str, span: Span, style: ScalarStyle) -> Span {
+/// quoted scalars, run on past the closing quote. A block scalar's span starts at its first
+/// line, which may itself begin with `&` or `!`, unless it has properties.
+fn scalar_span(text: &str, span: Span, style: ScalarStyle, value: &str) -> Span {
     let Some(raw) = text.get(span.clone()) else {
         return span;
     };
+    let block = matches!(style, ScalarStyle::Literal | ScalarStyle::Folded);
+    let at_content = block && value.starts_with(raw.split('\n').next().unwrap_or_default());
     let mut start = 0;
-    while raw[start..].starts_with(['&', '!']) {
+    while !at_content && raw[start..].starts_with(['&', '!']) {
         let token = raw[start..]
             .find(char::is_whitespace)
             .unwrap_or(raw.len() - start);
@@ -670,7 +673,8 @@ mod tests {
 
     #[test]
     fn spans_leave_out_anchors_tags_and_trailing_comments() {
-        let text = "a: &x nginx:latest\nb: !!str \"q:1\"   # c\nc: 'it''s'  \nd: plain   # c\n";
+        let text = "a: &x nginx:latest\nb: !!str \"q:1\"   # c\nc: 'it''s'  \nd: plain   # c\n\
+                    e: |\n  !x y\nf: >\n  &x\ng: !t |\n  z\n";
         let s = stream(text);
         let root = s.documents[0].root;
         for (key, expected) in [
@@ -678,6 +682,9 @@ mod tests {
             ("b", "\"q:1\""),
             ("c", "'it''s'"),
             ("d", "plain"),
+            ("e", "!x y\n"),
+            ("f", "&x\n"),
+            ("g", "|\n  z\n"),
         ] {
             let node = s.node(s.get(root, key).unwrap());
             assert_eq!(&text[node.span.clone()], expected, "{key}");
