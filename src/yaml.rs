@@ -1219,7 +1219,7 @@ mod tests {
         let cases: u64 = std::env::var("TAGPIN_YAML_CASES")
             .ok()
             .and_then(|n| n.parse().ok())
-            .unwrap_or(3000);
+            .unwrap_or(20_000);
         let mut taken = 0;
         let mut found: Vec<String> = (0..cases)
             .map(Writer::stream)
