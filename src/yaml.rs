@@ -1213,7 +1213,8 @@ mod tests {
     }
 
     /// Streams written from [`Writer`]'s grammar build the same with the fast path as by
-    /// saphyr alone.
+    /// saphyr alone. `TAGPIN_YAML_CASES=2000000 cargo test --release --lib generated_yaml`
+    /// looks further.
     #[test]
     fn generated_yaml_builds_what_saphyr_builds() {
         let cases: u64 = std::env::var("TAGPIN_YAML_CASES")
