@@ -20,7 +20,8 @@ pub(super) type Events<'t> = Vec<(Event<'t>, usize, usize)>;
 /// Deeper nesting is left to saphyr (and the builder's limit).
 const DEPTH: usize = 64;
 
-/// Longer keys are left to saphyr (YAML bounds implicit keys at 1024 characters).
+/// Longer keys, plain or quoted, are left to saphyr (YAML bounds implicit keys at 1024
+/// characters).
 const KEY_LIMIT: usize = 512;
 
 /// The events of `text` (the bytes of the file from `base` on), or `false` with `out` left
@@ -289,8 +290,10 @@ impl<'t> Lexer<'t, '_> {
                 return None;
             }
             let content = self.skip_spaces(self.line);
-            if self.bytes.get(content) != Some(&b'\n') {
-                break;
+            match self.bytes.get(content) {
+                Some(b'\n') => {}
+                Some(_) => break,
+                None => return None,
             }
             if content > self.line {
                 return None;
@@ -317,6 +320,10 @@ impl<'t> Lexer<'t, '_> {
                 return None;
             }
             let blank = self.line + spaces == end;
+            // saphyr counts a last line of spaces without a line break as one more break.
+            if blank && end == self.text.len() {
+                return None;
+            }
             if folded {
                 if blank {
                     empty = empty.map(|n| n + 1);
@@ -371,10 +378,12 @@ impl<'t> Lexer<'t, '_> {
         if matches!(self.bytes[at], b'"' | b'\'') {
             let key = self.quoted(at)?;
             let colon = key.end;
-            return (self.bytes.get(colon) == Some(&b':') && self.separated(colon + 1, end))
+            return (self.bytes.get(colon) == Some(&b':')
+                && self.separated(colon + 1, end)
+                && colon - at <= KEY_LIMIT)
                 .then_some((key, colon));
         }
-        if !self.plain_start(at) {
+        if !self.plain_start(at) || self.at_end_marker(at) {
             return None;
         }
         let mut i = at;
@@ -555,6 +564,11 @@ impl<'t> Lexer<'t, '_> {
                 .bytes
                 .get(self.line + 3)
                 .is_none_or(|&b| b == b' ' || b == b'\n')
+    }
+
+    /// A `...` line (document end, which saphyr reads even before `a: b`) starting at `at`.
+    fn at_end_marker(&self, at: usize) -> bool {
+        at == self.line && self.text[at..].starts_with("...") && self.separated(at + 3, self.eol)
     }
 
     fn in_document(&self) -> bool {
