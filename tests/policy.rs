@@ -316,27 +316,32 @@ fn a_line_the_registry_does_not_have_is_an_unknown_tag() {
     assert_eq!(codes, ["TP003", "TP005"], "the pull would fail: {found:?}");
 }
 
+/// `tagpin check --format concise` on a compose file holding `text`, against `registry`, on
+/// 2026-11-24: (stdout, stderr).
+fn concise(registry: &TestRegistry, text: &str, extra: &[&str]) -> (String, String) {
+    let cache = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    fs::write(work.path().join("compose.yaml"), text).unwrap();
+    let mirror = format!("docker.io={}", registry.url);
+    let args = [
+        &["check", "--format", "concise", "--no-config"][..],
+        &["--today", "2026-11-24", "--registry-mirror", &mirror],
+        extra,
+        &["."],
+    ]
+    .concat();
+    let (_, stdout, stderr) = tagpin(cache.path(), work.path(), &args);
+    (stdout, stderr)
+}
+
 #[test]
 fn a_deselected_rule_leaves_the_next_one_its_say() {
     let registry = TestRegistry::start(None);
     registry.seed_kestra("kestra/kestra");
-    let cache = tempfile::tempdir().unwrap();
-    let work = tempfile::tempdir().unwrap();
     let text = "services:\n  a:\n    image: kestra/kestra:v1.0.99\n";
-    fs::write(work.path().join("compose.yaml"), text).unwrap();
-    let mirror = format!("docker.io={}", registry.url);
-    let run = |extra: &[&str]| {
-        let args = [
-            &["check", "--format", "concise", "--no-config"][..],
-            &["--today", "2026-11-24", "--registry-mirror", &mirror],
-            extra,
-            &["."],
-        ]
-        .concat();
-        tagpin(cache.path(), work.path(), &args).1
-    };
-    assert!(run(&[]).contains("TP005"), "{}", run(&[]));
-    let without = run(&["--ignore", "TP005"]);
+    let (all, _) = concise(&registry, text, &[]);
+    assert!(all.contains("TP005"), "{all}");
+    let (without, _) = concise(&registry, text, &["--ignore", "TP005"]);
     assert!(
         without.contains("TP006 `kestra/kestra:v1.0.99` is on 1.0 LTS"),
         "as offline: {without}"
@@ -347,23 +352,8 @@ fn a_deselected_rule_leaves_the_next_one_its_say() {
 fn a_suppression_of_a_registry_rule_is_unused_until_the_registry_says_otherwise() {
     let registry = TestRegistry::start(None);
     registry.seed_kestra("kestra/kestra");
-    let cache = tempfile::tempdir().unwrap();
-    let work = tempfile::tempdir().unwrap();
     let text = "services:\n  a:\n    image: kestra/kestra:v1.3.30 # tagpin: ignore[TP007]\n  b:\n    image: kestra/kestra:v1.3.99 # tagpin: ignore[TP005]\n";
-    fs::write(work.path().join("compose.yaml"), text).unwrap();
-    let mirror = format!("docker.io={}", registry.url);
-    let args = [
-        "check",
-        "--format",
-        "concise",
-        "--no-config",
-        "--today",
-        "2026-11-24",
-        "--registry-mirror",
-        &mirror,
-        ".",
-    ];
-    let (_, stdout, stderr) = tagpin(cache.path(), work.path(), &args);
+    let (stdout, stderr) = concise(&registry, text, &[]);
     let lines: Vec<&str> = stdout.lines().filter(|l| l.contains(" TP0")).collect();
     assert_eq!(
         lines,
