@@ -508,15 +508,21 @@ impl<'a> Builder<'a> {
             NodeKind::Scalar { value, .. } => Some(&self.values[value.clone()]),
             _ => None,
         };
-        // Most mappings are small: comparing each pair finds no duplicate without allocating.
-        if pairs.len() <= 8
-            && !(1..pairs.len()).any(|i| key(i).is_some() && (0..i).any(|j| key(j) == key(i)))
-        {
-            return Ok(());
-        }
-        let mut order: Vec<usize> = (0..pairs.len()).filter(|&i| key(i).is_some()).collect();
-        order.sort_by(|&a, &b| key(a).cmp(&key(b)).then(a.cmp(&b)));
-        let Some(pair) = order.windows(2).find(|w| key(w[0]) == key(w[1])) else {
+        // The first key written again, in document order. Most mappings are small: comparing
+        // each pair finds it without allocating; larger ones remember the keys seen.
+        let repeat = if pairs.len() <= 8 {
+            (1..pairs.len()).find_map(|i| {
+                let k = key(i)?;
+                (0..i).find(|&j| key(j) == Some(k)).map(|j| [j, i])
+            })
+        } else {
+            let mut seen = HashMap::with_capacity(pairs.len());
+            (0..pairs.len()).find_map(|i| {
+                let k = key(i)?;
+                seen.insert(k, i).map(|j| [j, i])
+            })
+        };
+        let Some(pair) = repeat else {
             return Ok(());
         };
         let (first, second) = (

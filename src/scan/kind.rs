@@ -132,32 +132,45 @@ fn is_dockerfile_name(lower: &str) -> bool {
 
 /// CI configuration, by the names each service reads.
 fn ci_kind(path: &Path, stem: &str) -> Option<FileKind> {
-    let folder = |n: usize| {
-        path.ancestors()
-            .nth(n)
-            .and_then(|dir| dir.file_name())
-            .and_then(|dir| dir.to_str())
-    };
+    fn name(dir: Option<&Path>) -> Option<&str> {
+        dir?.file_name()?.to_str()
+    }
+    let parent = path.parent();
+    let folder = name(parent);
     Some(match stem {
-        _ if folder(1) == Some("workflows") && folder(2) == Some(".github") => {
+        _ if folder == Some("workflows")
+            && name(parent.and_then(Path::parent)) == Some(".github") =>
+        {
             FileKind::GithubActions
         }
         "action" => FileKind::GithubActions,
         _ if stem == ".gitlab-ci" || stem.ends_with(".gitlab-ci") => FileKind::GitlabCi,
-        _ if folder(1) == Some(".gitlab-ci") => FileKind::GitlabCi,
+        _ if folder == Some(".gitlab-ci") => FileKind::GitlabCi,
         "bitbucket-pipelines" => FileKind::Bitbucket,
-        "config" if folder(1) == Some(".circleci") => FileKind::Circleci,
+        "config" if folder == Some(".circleci") => FileKind::Circleci,
         _ if is_azure_pipelines(path) => FileKind::AzurePipelines,
         ".woodpecker" | ".drone" => FileKind::Woodpecker,
-        _ if folder(1) == Some(".woodpecker") => FileKind::Woodpecker,
+        _ if folder == Some(".woodpecker") => FileKind::Woodpecker,
         _ => return None,
     })
+}
+
+/// Whether `word` (lower case) is in the path, in any case: a cheap test before walking its
+/// folders.
+fn path_mentions(path: &Path, word: &str) -> bool {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    bytes
+        .windows(word.len())
+        .any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
 }
 
 /// Renovate's patterns for Azure Pipelines: any YAML under `.azuredevops/`, and `azure…pipeline…`
 /// in the path (`azure-pipelines.yml`, `azure-pipeline.yml`, `.azure-pipelines/ci.yml`,
 /// `azure/pipelines/deploy.yml`), here in the name and the two folders above it only.
 fn is_azure_pipelines(path: &Path) -> bool {
+    if !path_mentions(path, "azure") {
+        return false;
+    }
     let in_azuredevops = path
         .ancestors()
         .skip(1)
@@ -183,8 +196,10 @@ fn beside_chart(path: &Path) -> bool {
 
 /// A folder named `templates` that is a chart's (a `Chart.yaml` beside it), at any depth.
 fn in_chart_templates(path: &Path) -> bool {
-    path.ancestors()
-        .skip(1)
-        .filter(|dir| dir.file_name().is_some_and(|n| n == "templates"))
-        .any(|dir| dir.parent().is_some_and(beside_chart))
+    path_mentions(path, "templates")
+        && path
+            .ancestors()
+            .skip(1)
+            .filter(|dir| dir.file_name().is_some_and(|n| n == "templates"))
+            .any(|dir| dir.parent().is_some_and(beside_chart))
 }
