@@ -354,6 +354,47 @@ fn kustomizations_pin_the_images_of_the_manifests_they_build() {
     );
 }
 
+/// Kustomize refuses a file outside the kustomization's folder ("security; file … is not in or
+/// below …"), so an overlay that lists one pins nothing in it.
+#[test]
+fn an_overlay_pins_no_file_outside_its_folder() {
+    let cache = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    for dir in ["base", "overlays/prod"] {
+        fs::create_dir_all(work.path().join(dir)).unwrap();
+    }
+    let pod = "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - image: app\n";
+    fs::write(work.path().join("base/pod.yaml"), pod).unwrap();
+    let overlay = "resources:\n- ../../base/pod.yaml\nimages:\n- name: app\n  newTag: \"1.2.3\"\n";
+    fs::write(
+        work.path().join("overlays/prod/kustomization.yaml"),
+        overlay,
+    )
+    .unwrap();
+    let args = ["check", "--offline", "--no-config", "--format", "concise"];
+    let run = tagpin(cache.path(), work.path(), &args);
+    assert_eq!(
+        run.stdout,
+        "base/pod.yaml:5:12 TP001 `app` has no tag and pulls whatever `latest` is\n\
+         1 finding (1 error) in 2 files\n",
+        "{}",
+        run.stderr
+    );
+    // With the file in a base of its own, the overlay builds it and pins `app`.
+    fs::write(
+        work.path().join("base/kustomization.yaml"),
+        "resources:\n- pod.yaml\n",
+    )
+    .unwrap();
+    fs::write(
+        work.path().join("overlays/prod/kustomization.yaml"),
+        overlay.replace("/pod.yaml", ""),
+    )
+    .unwrap();
+    let run = tagpin(cache.path(), work.path(), &args);
+    assert_eq!(run.stdout, "No findings in 3 files\n", "{}", run.stderr);
+}
+
 /// The real files of the new kinds (testdata/corpus/SOURCES.md): each scans without error,
 /// and the findings are the reviewed ones.
 #[test]

@@ -7,6 +7,11 @@
 //! [`Overrides`] finds, for one manifest, the kustomizations in its folder, above it, and in
 //! overlays beside it that list it (directly, or through the folders they list under
 //! `resources`), and the image names they pin.
+//!
+//! Kustomize loads a file only from its kustomization's folder or below (the default load
+//! restrictor, <https://kubectl.docs.kubernetes.io/faq/#security-file-foo-is-not-in-or-below-bar>),
+//! so whatever builds a manifest goes through a kustomization in a folder above it: a manifest
+//! with none there is left without a look at the folders around it.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -81,7 +86,13 @@ struct Cache {
     /// [`find_in`]'s answers: every manifest asks about the same folders (three stats each).
     found: HashMap<PathBuf, Option<PathBuf>>,
     roots: HashMap<PathBuf, bool>,
+    /// [`Pins`] of the manifests of a folder, made once for all of them.
+    around: HashMap<PathBuf, Arc<Pins>>,
 }
+
+/// For each file a kustomization builds, the image names it pins there, with the
+/// kustomization that pins each.
+type Pins = HashMap<PathBuf, Vec<(String, PathBuf)>>;
 
 fn cache() -> &'static Mutex<Cache> {
     static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
@@ -95,41 +106,66 @@ pub(super) fn overrides(manifest: &Path) -> Vec<(String, PathBuf)> {
         return Vec::new();
     };
     let manifest = normalize(&manifest);
-    let mut out = Vec::new();
-    let mut seen = Vec::new();
-    for above in manifest.ancestors().skip(1).take(LEVELS_UP + 1) {
-        for file in kustomizations_below(above).iter() {
-            if seen.contains(file) {
-                continue;
-            }
-            seen.push(file.clone());
-            let Some(k) = parse(file) else { continue };
-            if builds(&k, &manifest, &mut Vec::new()) {
-                for name in images_of(&k, &mut Vec::new()) {
-                    out.push((name, file.clone()));
-                }
-            }
-        }
-        // Not past the repository's root.
-        if is_repository_root(above) {
-            break;
-        }
-    }
-    out
+    let Some(dir) = manifest.parent() else {
+        return Vec::new();
+    };
+    pins_around(dir).get(&manifest).cloned().unwrap_or_default()
 }
 
-/// Whether `k` builds `target`: it lists the file, or a folder whose kustomization builds it.
-fn builds(k: &Kustomization, target: &Path, visited: &mut Vec<PathBuf>) -> bool {
+/// The [`Pins`] of the kustomizations in `dir`, above it and below those folders.
+fn pins_around(dir: &Path) -> Arc<Pins> {
+    if let Some(pins) = cache().lock().ok().and_then(|c| c.around.get(dir).cloned()) {
+        return pins;
+    }
+    let mut pins = Pins::new();
+    if has_kustomization_above(dir) {
+        let mut seen = Vec::new();
+        for above in dir.ancestors().take(LEVELS_UP + 1) {
+            for file in kustomizations_below(above).iter() {
+                if seen.contains(file) {
+                    continue;
+                }
+                seen.push(file.clone());
+                let Some(k) = parse(file) else { continue };
+                let names = images_of(&k, &mut Vec::new());
+                if names.is_empty() {
+                    continue;
+                }
+                let mut built = Vec::new();
+                builds(&k, &mut Vec::new(), &mut built);
+                built.sort_unstable();
+                built.dedup();
+                for target in built {
+                    let entry = pins.entry(target).or_default();
+                    entry.extend(names.iter().map(|name| (name.clone(), file.clone())));
+                }
+            }
+            // Not past the repository's root.
+            if is_repository_root(above) {
+                break;
+            }
+        }
+    }
+    let pins = Arc::new(pins);
+    if let Ok(mut c) = cache().lock() {
+        c.around.insert(dir.to_path_buf(), pins.clone());
+    }
+    pins
+}
+
+/// What `k` builds: the paths it lists, and what the kustomizations of the folders it lists
+/// build.
+fn builds(k: &Kustomization, visited: &mut Vec<PathBuf>, built: &mut Vec<PathBuf>) {
     if visited.contains(&k.dir) || visited.len() > 16 {
-        return false;
+        return;
     }
     visited.push(k.dir.clone());
-    k.includes.iter().any(|include| {
-        include == target
-            || find_in(include)
-                .and_then(|file| parse(&file))
-                .is_some_and(|inner| builds(&inner, target, visited))
-    })
+    for include in &k.includes {
+        built.push(include.clone());
+        if let Some(inner) = find_in(include).and_then(|file| parse(&file)) {
+            builds(&inner, visited, built);
+        }
+    }
 }
 
 /// The pins of a kustomization and of the components it includes.
@@ -147,6 +183,19 @@ fn images_of(k: &Kustomization, visited: &mut Vec<PathBuf>) -> Vec<String> {
         }
     }
     names
+}
+
+/// Whether `dir` or a folder above it, up to the repository's root, has a kustomization.
+fn has_kustomization_above(dir: &Path) -> bool {
+    for dir in dir.ancestors() {
+        if find_in(dir).is_some() {
+            return true;
+        }
+        if is_repository_root(dir) {
+            break;
+        }
+    }
+    false
 }
 
 fn is_repository_root(dir: &Path) -> bool {
@@ -172,7 +221,7 @@ fn find_in(dir: &Path) -> Option<PathBuf> {
     found
 }
 
-/// Kustomization files in `dir` and up to [`DEPTH`] folders below it (ignore files respected).
+/// Kustomization files in `dir` and up to [`DEPTH`] folders below it.
 fn kustomizations_below(dir: &Path) -> Arc<Vec<PathBuf>> {
     if let Some(found) = cache().lock().ok().and_then(|c| c.below.get(dir).cloned()) {
         return found;
