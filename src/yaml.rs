@@ -35,8 +35,10 @@ pub enum NodeKind {
         value: Range<usize>,
         style: ScalarStyle,
     },
-    Mapping(Vec<(NodeId, NodeId)>),
-    Sequence(Vec<NodeId>),
+    /// Where its pairs are in the stream's arena of them ([`Stream::pairs`]).
+    Mapping(Range<usize>),
+    /// Where its items are in the stream's arena of them ([`Stream::items`]).
+    Sequence(Range<usize>),
 }
 
 /// One YAML document of a stream; nodes live in the stream's arena.
@@ -52,6 +54,8 @@ pub struct Stream {
     pub documents: Vec<Document>,
     aliases: bool,
     values: String,
+    pairs: Vec<(NodeId, NodeId)>,
+    items: Vec<NodeId>,
 }
 
 /// The entries of a mapping (see [`Stream::entries`]).
@@ -170,7 +174,7 @@ impl Stream {
     /// The entries of a mapping node, `<<` merge keys expanded (explicit keys win); borrowed
     /// from the arena when the mapping merges nothing, as nearly every mapping does.
     pub fn entries(&self, id: NodeId) -> Entries<'_> {
-        let NodeKind::Mapping(pairs) = &self.nodes[id].kind else {
+        let Some(pairs) = self.pairs(id) else {
             return Entries(Cow::Borrowed(&[]));
         };
         if !self.merges(pairs) {
@@ -188,7 +192,7 @@ impl Stream {
     /// Each merge source is visited once, so shared anchors (`<<: [*a, *a]`, nested) cannot
     /// multiply the work.
     fn collect_entries(&self, id: NodeId, out: &mut Vec<(NodeId, NodeId)>, seen: &mut Vec<NodeId>) {
-        let NodeKind::Mapping(pairs) = &self.nodes[id].kind else {
+        let Some(pairs) = self.pairs(id) else {
             return;
         };
         if seen.contains(&id) || seen.len() > MAX_DEPTH {
@@ -217,16 +221,14 @@ impl Stream {
     /// What a `<<` merges: one mapping or a sequence of them.
     fn merge_sources(&self, value: NodeId) -> Vec<NodeId> {
         match &self.nodes[value].kind {
-            NodeKind::Sequence(items) => items.clone(),
+            NodeKind::Sequence(items) => self.items[items.clone()].to_vec(),
             _ => vec![value],
         }
     }
 
     /// The value of a key in a mapping (merge keys followed; explicit keys win).
     pub fn get(&self, id: NodeId, key: &str) -> Option<NodeId> {
-        let NodeKind::Mapping(pairs) = &self.nodes[id].kind else {
-            return None;
-        };
+        let pairs = self.pairs(id)?;
         let mut merges = false;
         for &(k, v) in pairs {
             match self.scalar(k) {
@@ -243,9 +245,7 @@ impl Stream {
     }
 
     fn get_in(&self, id: NodeId, key: &str, seen: &mut Vec<NodeId>) -> Option<NodeId> {
-        let NodeKind::Mapping(pairs) = &self.nodes[id].kind else {
-            return None;
-        };
+        let pairs = self.pairs(id)?;
         if seen.contains(&id) || seen.len() > MAX_DEPTH {
             return None;
         }
@@ -267,9 +267,17 @@ impl Stream {
         matches!(self.nodes[id].kind, NodeKind::Mapping(_))
     }
 
+    /// The pairs of a mapping node as written (`<<` merge keys not expanded).
+    pub fn pairs(&self, id: NodeId) -> Option<&[(NodeId, NodeId)]> {
+        match &self.nodes[id].kind {
+            NodeKind::Mapping(pairs) => Some(&self.pairs[pairs.clone()]),
+            _ => None,
+        }
+    }
+
     pub fn items(&self, id: NodeId) -> &[NodeId] {
         match &self.nodes[id].kind {
-            NodeKind::Sequence(items) => items,
+            NodeKind::Sequence(items) => &self.items[items.clone()],
             _ => &[],
         }
     }
@@ -329,17 +337,19 @@ impl<'a> Offsets<'a> {
     }
 }
 
+/// A collection being built: its pairs or items so far are those of the builder's open ones
+/// from `first` on.
 enum Open {
     Mapping {
         start: usize,
         anchor: usize,
-        pairs: Vec<(NodeId, NodeId)>,
+        first: usize,
         key: Option<NodeId>,
     },
     Sequence {
         start: usize,
         anchor: usize,
-        items: Vec<NodeId>,
+        first: usize,
     },
 }
 
@@ -350,6 +360,12 @@ struct Builder<'a> {
     anchors: HashMap<usize, NodeId>,
     aliases: bool,
     values: String,
+    pairs: Vec<(NodeId, NodeId)>,
+    items: Vec<NodeId>,
+    /// The pairs and items of the collections on `stack`, innermost last: one buffer for all,
+    /// moved to `pairs` and `items` when a collection ends.
+    open_pairs: Vec<(NodeId, NodeId)>,
+    open_items: Vec<NodeId>,
     stack: Vec<Open>,
     /// The fast path's events, kept to be reused part after part.
     events: block::Events<'a>,
@@ -366,6 +382,10 @@ impl<'a> Builder<'a> {
             anchors: HashMap::new(),
             aliases: false,
             values: String::with_capacity(text.len() / 3),
+            pairs: Vec::with_capacity(text.len() / 80),
+            items: Vec::new(),
+            open_pairs: Vec::new(),
+            open_items: Vec::new(),
             stack: Vec::new(),
             events: Vec::with_capacity(text.len() / 32),
             fast: true,
@@ -451,14 +471,14 @@ impl<'a> Builder<'a> {
                         Open::Mapping {
                             start,
                             anchor,
-                            pairs: Vec::new(),
+                            first: self.open_pairs.len(),
                             key: None,
                         }
                     } else {
                         Open::Sequence {
                             start,
                             anchor,
-                            items: Vec::new(),
+                            first: self.open_items.len(),
                         }
                     });
             }
@@ -467,17 +487,23 @@ impl<'a> Builder<'a> {
                     Some(Open::Mapping {
                         start,
                         anchor,
-                        pairs,
+                        first,
                         ..
                     }) => {
-                        self.unique_keys(&pairs)?;
-                        (start, anchor, NodeKind::Mapping(pairs))
+                        self.unique_keys(&self.open_pairs[first..])?;
+                        let at = self.pairs.len();
+                        self.pairs.extend(self.open_pairs.drain(first..));
+                        (start, anchor, NodeKind::Mapping(at..self.pairs.len()))
                     }
                     Some(Open::Sequence {
                         start,
                         anchor,
-                        items,
-                    }) => (start, anchor, NodeKind::Sequence(items)),
+                        first,
+                    }) => {
+                        let at = self.items.len();
+                        self.items.extend(self.open_items.drain(first..));
+                        (start, anchor, NodeKind::Sequence(at..self.items.len()))
+                    }
                     None => return Err(error("unbalanced collection end")),
                 };
                 let id = self.push(node_start..end.max(node_start), kind, anchor);
@@ -495,6 +521,8 @@ impl<'a> Builder<'a> {
             documents: self.documents,
             aliases: self.aliases,
             values: self.values,
+            pairs: self.pairs,
+            items: self.items,
         }
     }
 
@@ -557,11 +585,11 @@ impl<'a> Builder<'a> {
 
     fn attach(&mut self, id: NodeId) {
         match self.stack.last_mut() {
-            Some(Open::Mapping { pairs, key, .. }) => match key.take() {
-                Some(k) => pairs.push((k, id)),
+            Some(Open::Mapping { key, .. }) => match key.take() {
+                Some(k) => self.open_pairs.push((k, id)),
                 None => *key = Some(id),
             },
-            Some(Open::Sequence { items, .. }) => items.push(id),
+            Some(Open::Sequence { .. }) => self.open_items.push(id),
             None => self.documents.push(Document { root: id }),
         }
     }

@@ -133,7 +133,7 @@ pub fn parse(path: &Path, text: &str, errors: &mut Vec<ConfigError>) -> ConfigFi
     if stream.is_null(root) {
         return file;
     }
-    let Some(pairs) = mapping(&stream, root) else {
+    let Some(pairs) = stream.pairs(root) else {
         errors.push(file.origin.error(
             stream.node(root).span.clone(),
             "the config must be a mapping of keys".into(),
@@ -227,7 +227,12 @@ impl Reader<'_> {
 
     fn strings(&self, name: &str, id: NodeId, errors: &mut Vec<ConfigError>) -> Vec<Item> {
         let list = match &self.stream.node(id).kind {
-            NodeKind::Sequence(items) => items.iter().map(|&i| self.item(i)).collect(),
+            NodeKind::Sequence(_) => self
+                .stream
+                .items(id)
+                .iter()
+                .map(|&i| self.item(i))
+                .collect(),
             _ => None,
         };
         list.unwrap_or_else(|| {
@@ -246,7 +251,7 @@ impl Reader<'_> {
         value: NodeId,
         errors: &mut Vec<ConfigError>,
     ) -> Vec<(Item, RegistryEntry)> {
-        let Some(hosts) = mapping(self.stream, value) else {
+        let Some(hosts) = self.stream.pairs(value) else {
             errors.push(self.origin.error(
                 self.span(value),
                 "`registries` must map registry hosts to settings".into(),
@@ -261,7 +266,7 @@ impl Reader<'_> {
                 value: String::new(),
                 span: self.span(host_key),
             });
-            let Some(entries) = mapping(self.stream, settings) else {
+            let Some(entries) = self.stream.pairs(settings) else {
                 errors.push(self.origin.error(
                     self.span(settings),
                     format!(
@@ -294,7 +299,7 @@ impl Reader<'_> {
 
     fn maven(&self, value: NodeId, errors: &mut Vec<ConfigError>) -> MavenEntry {
         let mut maven = MavenEntry::default();
-        let Some(entries) = mapping(self.stream, value) else {
+        let Some(entries) = self.stream.pairs(value) else {
             errors.push(self.origin.error(
                 self.span(value),
                 "`maven` must be a mapping with `repositories` and/or `mirror`".into(),
@@ -318,13 +323,6 @@ impl Reader<'_> {
             }
         }
         maven
-    }
-}
-
-fn mapping(stream: &Stream, id: NodeId) -> Option<&[(NodeId, NodeId)]> {
-    match &stream.node(id).kind {
-        NodeKind::Mapping(pairs) => Some(pairs),
-        _ => None,
     }
 }
 
