@@ -13,7 +13,7 @@
 //! so whatever builds a manifest goes through a kustomization in a folder above it: a manifest
 //! with none there is left without a look at the folders around it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -86,6 +86,9 @@ struct Cache {
     /// [`find_in`]'s answers: every manifest asks about the same folders (three stats each).
     found: HashMap<PathBuf, Option<PathBuf>>,
     roots: HashMap<PathBuf, bool>,
+    /// [`has_kustomization_above`]'s answers.
+    above: HashMap<PathBuf, bool>,
+    effects: HashMap<PathBuf, Option<Arc<Effect>>>,
     /// [`Pins`] of the manifests of a folder, made once for all of them.
     around: HashMap<PathBuf, Arc<Pins>>,
 }
@@ -119,30 +122,23 @@ fn pins_around(dir: &Path) -> Arc<Pins> {
     }
     let mut pins = Pins::new();
     if has_kustomization_above(dir) {
-        let mut seen = Vec::new();
+        let mut lists = Vec::new();
         for above in dir.ancestors().take(LEVELS_UP + 1) {
-            for file in kustomizations_below(above).iter() {
-                if seen.contains(file) {
-                    continue;
-                }
-                seen.push(file.clone());
-                let Some(k) = parse(file) else { continue };
-                let names = images_of(&k, &mut Vec::new());
-                if names.is_empty() {
-                    continue;
-                }
-                let mut built = Vec::new();
-                builds(&k, &mut Vec::new(), &mut built);
-                built.sort_unstable();
-                built.dedup();
-                for target in built {
-                    let entry = pins.entry(target).or_default();
-                    entry.extend(names.iter().map(|name| (name.clone(), file.clone())));
-                }
-            }
+            lists.push(kustomizations_below(above));
             // Not past the repository's root.
             if is_repository_root(above) {
                 break;
+            }
+        }
+        let mut seen = HashSet::new();
+        for file in lists.iter().flat_map(|list| list.iter()) {
+            if !seen.insert(file) {
+                continue;
+            }
+            let Some(effect) = effect(file) else { continue };
+            for target in &effect.built {
+                let entry = pins.entry(target.clone()).or_default();
+                entry.extend(effect.names.iter().map(|name| (name.clone(), file.clone())));
             }
         }
     }
@@ -151,6 +147,37 @@ fn pins_around(dir: &Path) -> Arc<Pins> {
         c.around.insert(dir.to_path_buf(), pins.clone());
     }
     pins
+}
+
+/// What a kustomization does: the image names it pins (its own and its components') and
+/// every file it builds (none when it pins nothing).
+struct Effect {
+    names: Vec<String>,
+    built: Vec<PathBuf>,
+}
+
+fn effect(file: &Path) -> Option<Arc<Effect>> {
+    if let Some(effect) = cache()
+        .lock()
+        .ok()
+        .and_then(|c| c.effects.get(file).cloned())
+    {
+        return effect;
+    }
+    let effect = parse(file).map(|k| {
+        let names = images_of(&k, &mut Vec::new());
+        let mut built = Vec::new();
+        if !names.is_empty() {
+            builds(&k, &mut Vec::new(), &mut built);
+            built.sort_unstable();
+            built.dedup();
+        }
+        Arc::new(Effect { names, built })
+    });
+    if let Ok(mut c) = cache().lock() {
+        c.effects.insert(file.to_path_buf(), effect.clone());
+    }
+    effect
 }
 
 /// What `k` builds: the paths it lists, and what the kustomizations of the folders it lists
@@ -187,15 +214,15 @@ fn images_of(k: &Kustomization, visited: &mut Vec<PathBuf>) -> Vec<String> {
 
 /// Whether `dir` or a folder above it, up to the repository's root, has a kustomization.
 fn has_kustomization_above(dir: &Path) -> bool {
-    for dir in dir.ancestors() {
-        if find_in(dir).is_some() {
-            return true;
-        }
-        if is_repository_root(dir) {
-            break;
-        }
+    if let Some(known) = cache().lock().ok().and_then(|c| c.above.get(dir).copied()) {
+        return known;
     }
-    false
+    let has = find_in(dir).is_some()
+        || (!is_repository_root(dir) && dir.parent().is_some_and(has_kustomization_above));
+    if let Ok(mut c) = cache().lock() {
+        c.above.insert(dir.to_path_buf(), has);
+    }
+    has
 }
 
 fn is_repository_root(dir: &Path) -> bool {
