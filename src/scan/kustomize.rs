@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::{Doc, FileKind, Reference};
+use crate::source::absolute;
 use crate::yaml::{NodeId, Stream};
 
 /// Words one of which a file holds if this scanner can find a reference in it (see
@@ -83,6 +84,7 @@ struct Kustomization {
 struct Cache {
     parsed: HashMap<PathBuf, Option<Arc<Kustomization>>>,
     below: HashMap<PathBuf, Arc<Vec<PathBuf>>>,
+    listed: HashMap<PathBuf, Arc<Listing>>,
     /// [`find_in`]'s answers: every manifest asks about the same folders (three stats each).
     found: HashMap<PathBuf, Option<PathBuf>>,
     roots: HashMap<PathBuf, bool>,
@@ -105,10 +107,7 @@ fn cache() -> &'static Mutex<Cache> {
 /// The image names pinned by kustomizations that build a manifest, with the kustomization
 /// that pins each.
 pub(super) fn overrides(manifest: &Path) -> Vec<(String, PathBuf)> {
-    let Ok(manifest) = std::path::absolute(manifest) else {
-        return Vec::new();
-    };
-    let manifest = normalize(&manifest);
+    let manifest = absolute(cwd(), manifest);
     let Some(dir) = manifest.parent() else {
         return Vec::new();
     };
@@ -264,24 +263,49 @@ fn kustomizations_below(dir: &Path) -> Arc<Vec<PathBuf>> {
 }
 
 /// The kustomizations at most [`DEPTH`] levels below `dir` (entries of `dir` are level 1),
-/// hidden folders left out. Names come from the folder listing and kinds from its entry types,
-/// so no file is opened or stat-ed: on a large tree this walk runs for every manifest's folder.
+/// hidden folders left out.
 fn find_below(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
+    let listing = listing(dir);
+    found.extend(listing.kustomizations.iter().cloned());
+    if depth < DEPTH {
+        for folder in &listing.folders {
+            find_below(folder, depth + 1, found);
+        }
+    }
+}
+
+/// What [`find_below`] needs of a folder's entries.
+#[derive(Default)]
+struct Listing {
+    kustomizations: Vec<PathBuf>,
+    /// Not hidden.
+    folders: Vec<PathBuf>,
+}
+
+/// A folder's [`Listing`], read once however many of its parents are looked below. Names come
+/// from the listing and kinds from its entry types, so no file is opened or stat-ed.
+fn listing(dir: &Path) -> Arc<Listing> {
+    if let Some(listing) = cache().lock().ok().and_then(|c| c.listed.get(dir).cloned()) {
+        return listing;
+    }
+    let mut listing = Listing::default();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
         let Ok(kind) = entry.file_type() else {
             continue;
         };
         if kind.is_file() && NAMES.contains(&name) {
-            found.push(entry.path());
-        } else if kind.is_dir() && depth < DEPTH && !name.starts_with('.') {
-            find_below(&entry.path(), depth + 1, found);
+            listing.kustomizations.push(entry.path());
+        } else if kind.is_dir() && !name.starts_with('.') {
+            listing.folders.push(entry.path());
         }
     }
+    let listing = Arc::new(listing);
+    if let Ok(mut c) = cache().lock() {
+        c.listed.insert(dir.to_path_buf(), listing.clone());
+    }
+    listing
 }
 
 fn parse(file: &Path) -> Option<Arc<Kustomization>> {
@@ -303,7 +327,7 @@ fn read(file: &Path) -> Option<Kustomization> {
     let text = std::fs::read_to_string(file).ok()?;
     let stream = Stream::parse(&text).ok()?;
     let root = stream.documents.first()?.root;
-    let dir = normalize(file.parent()?);
+    let dir = file.parent()?.to_path_buf();
     let mut k = Kustomization {
         dir: dir.clone(),
         component: stream.get(root, "kind").and_then(|id| stream.scalar(id)) == Some("Component"),
@@ -317,7 +341,7 @@ fn read(file: &Path) -> Option<Kustomization> {
                     .iter()
                     .filter_map(|&id| stream.scalar(id))
                     .filter(|r| !r.contains("://"))
-                    .map(|r| normalize(&dir.join(r))),
+                    .map(|r| absolute(&dir, Path::new(r))),
             );
         }
     }
@@ -338,19 +362,10 @@ fn read(file: &Path) -> Option<Kustomization> {
     Some(k)
 }
 
-/// `a/./b/../c` → `a/c`, without touching the file system.
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
+/// The working folder, read once: every manifest's path is made absolute against it.
+fn cwd() -> &'static Path {
+    static CWD: OnceLock<PathBuf> = OnceLock::new();
+    CWD.get_or_init(|| std::env::current_dir().unwrap_or_default())
 }
 
 /// The name of an image reference as kustomize matches it: the text before the tag or digest.
