@@ -13,7 +13,8 @@
 //! so whatever builds a manifest goes through a kustomization in a folder above it: a manifest
 //! with none there is left without a look at the folders around it.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -79,30 +80,51 @@ struct Kustomization {
     component: bool,
 }
 
-/// Parsed kustomizations and folder walks, shared by every file of a run.
+/// The answers of this module's functions, each kept per path for the whole run: every
+/// manifest of a folder asks about the same folders and kustomizations.
 #[derive(Default)]
 struct Cache {
-    parsed: HashMap<PathBuf, Option<Arc<Kustomization>>>,
-    below: HashMap<PathBuf, Arc<Vec<PathBuf>>>,
-    listed: HashMap<PathBuf, Arc<Listing>>,
-    /// [`find_in`]'s answers: every manifest asks about the same folders (three stats each).
-    found: HashMap<PathBuf, Option<PathBuf>>,
-    roots: HashMap<PathBuf, bool>,
-    /// [`has_kustomization_above`]'s answers.
-    above: HashMap<PathBuf, bool>,
-    effects: HashMap<PathBuf, Option<Arc<Effect>>>,
-    /// [`Pins`] of the manifests of a folder, made once for all of them.
-    around: HashMap<PathBuf, Arc<Pins>>,
+    parsed: PathMap<Option<Arc<Kustomization>>>,
+    effects: PathMap<Option<Arc<Effect>>>,
+    around: PathMap<Arc<Pins>>,
+    below: PathMap<Arc<Vec<PathBuf>>>,
+    listed: PathMap<Arc<Listing>>,
+    found: PathMap<Option<PathBuf>>,
+    roots: PathMap<bool>,
+    above: PathMap<bool>,
+}
+
+/// Keyed by the path's bytes: every path here is absolute and normalized, so equal paths are
+/// equal bytes, and hashing them whole is much cheaper than hashing a `Path`'s components.
+type PathMap<T> = FxHashMap<OsString, T>;
+
+/// `answer` for `path`, worked out once per run. The lock is not held while it is worked out
+/// (it may ask other questions), so two threads may both work out the same answer.
+fn remembered<T: Clone>(
+    map: fn(&mut Cache) -> &mut PathMap<T>,
+    path: &Path,
+    answer: impl FnOnce() -> T,
+) -> T {
+    static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Mutex::default);
+    let key = path.as_os_str();
+    if let Some(known) = cache
+        .lock()
+        .ok()
+        .and_then(|mut c| map(&mut c).get(key).cloned())
+    {
+        return known;
+    }
+    let answer = answer();
+    if let Ok(mut c) = cache.lock() {
+        map(&mut c).insert(key.to_owned(), answer.clone());
+    }
+    answer
 }
 
 /// For each file a kustomization builds, the image names it pins there, with the
 /// kustomization that pins each.
-type Pins = HashMap<PathBuf, Vec<(String, PathBuf)>>;
-
-fn cache() -> &'static Mutex<Cache> {
-    static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
-    CACHE.get_or_init(Mutex::default)
-}
+type Pins = PathMap<Vec<(String, PathBuf)>>;
 
 /// The image names pinned by kustomizations that build a manifest, with the kustomization
 /// that pins each.
@@ -111,15 +133,23 @@ pub(super) fn overrides(manifest: &Path) -> Vec<(String, PathBuf)> {
     let Some(dir) = manifest.parent() else {
         return Vec::new();
     };
-    pins_around(dir).get(&manifest).cloned().unwrap_or_default()
+    pins_around(dir)
+        .get(manifest.as_os_str())
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// The [`Pins`] of the kustomizations in `dir`, above it and below those folders.
 fn pins_around(dir: &Path) -> Arc<Pins> {
-    if let Some(pins) = cache().lock().ok().and_then(|c| c.around.get(dir).cloned()) {
-        return pins;
-    }
-    let mut pins = Pins::new();
+    remembered(
+        |c| &mut c.around,
+        dir,
+        || Arc::new(pins_of_folders_around(dir)),
+    )
+}
+
+fn pins_of_folders_around(dir: &Path) -> Pins {
+    let mut pins = Pins::default();
     if has_kustomization_above(dir) {
         let mut lists = Vec::new();
         for above in dir.ancestors().take(LEVELS_UP + 1) {
@@ -129,21 +159,17 @@ fn pins_around(dir: &Path) -> Arc<Pins> {
                 break;
             }
         }
-        let mut seen = HashSet::new();
+        let mut seen = FxHashSet::default();
         for file in lists.iter().flat_map(|list| list.iter()) {
-            if !seen.insert(file) {
+            if !seen.insert(file.as_os_str()) {
                 continue;
             }
             let Some(effect) = effect(file) else { continue };
             for target in &effect.built {
-                let entry = pins.entry(target.clone()).or_default();
+                let entry = pins.entry(target.as_os_str().to_owned()).or_default();
                 entry.extend(effect.names.iter().map(|name| (name.clone(), file.clone())));
             }
         }
-    }
-    let pins = Arc::new(pins);
-    if let Ok(mut c) = cache().lock() {
-        c.around.insert(dir.to_path_buf(), pins.clone());
     }
     pins
 }
@@ -156,27 +182,24 @@ struct Effect {
 }
 
 fn effect(file: &Path) -> Option<Arc<Effect>> {
-    if let Some(effect) = cache()
-        .lock()
-        .ok()
-        .and_then(|c| c.effects.get(file).cloned())
-    {
-        return effect;
-    }
-    let effect = parse(file).map(|k| {
-        let names = images_of(&k, &mut Vec::new());
+    remembered(
+        |c| &mut c.effects,
+        file,
+        || parse(file).map(|k| Arc::new(Effect::of(&k))),
+    )
+}
+
+impl Effect {
+    fn of(k: &Kustomization) -> Effect {
+        let names = images_of(k, &mut Vec::new());
         let mut built = Vec::new();
         if !names.is_empty() {
-            builds(&k, &mut Vec::new(), &mut built);
+            builds(k, &mut Vec::new(), &mut built);
             built.sort_unstable();
             built.dedup();
         }
-        Arc::new(Effect { names, built })
-    });
-    if let Ok(mut c) = cache().lock() {
-        c.effects.insert(file.to_path_buf(), effect.clone());
+        Effect { names, built }
     }
-    effect
 }
 
 /// What `k` builds: the paths it lists, and what the kustomizations of the folders it lists
@@ -213,53 +236,41 @@ fn images_of(k: &Kustomization, visited: &mut Vec<PathBuf>) -> Vec<String> {
 
 /// Whether `dir` or a folder above it, up to the repository's root, has a kustomization.
 fn has_kustomization_above(dir: &Path) -> bool {
-    if let Some(known) = cache().lock().ok().and_then(|c| c.above.get(dir).copied()) {
-        return known;
-    }
-    let has = find_in(dir).is_some()
-        || (!is_repository_root(dir) && dir.parent().is_some_and(has_kustomization_above));
-    if let Ok(mut c) = cache().lock() {
-        c.above.insert(dir.to_path_buf(), has);
-    }
-    has
+    remembered(
+        |c| &mut c.above,
+        dir,
+        || {
+            find_in(dir).is_some()
+                || (!is_repository_root(dir) && dir.parent().is_some_and(has_kustomization_above))
+        },
+    )
 }
 
 fn is_repository_root(dir: &Path) -> bool {
-    if let Some(root) = cache().lock().ok().and_then(|c| c.roots.get(dir).copied()) {
-        return root;
-    }
-    let root = dir.join(".git").exists();
-    if let Ok(mut c) = cache().lock() {
-        c.roots.insert(dir.to_path_buf(), root);
-    }
-    root
+    remembered(|c| &mut c.roots, dir, || dir.join(".git").exists())
 }
 
 /// The kustomization file of a folder.
 fn find_in(dir: &Path) -> Option<PathBuf> {
-    if let Some(found) = cache().lock().ok().and_then(|c| c.found.get(dir).cloned()) {
-        return found;
-    }
-    let found = NAMES.iter().map(|n| dir.join(n)).find(|p| p.is_file());
-    if let Ok(mut c) = cache().lock() {
-        c.found.insert(dir.to_path_buf(), found.clone());
-    }
-    found
+    remembered(
+        |c| &mut c.found,
+        dir,
+        || NAMES.iter().map(|n| dir.join(n)).find(|p| p.is_file()),
+    )
 }
 
 /// Kustomization files in `dir` and up to [`DEPTH`] folders below it.
 fn kustomizations_below(dir: &Path) -> Arc<Vec<PathBuf>> {
-    if let Some(found) = cache().lock().ok().and_then(|c| c.below.get(dir).cloned()) {
-        return found;
-    }
-    let mut found = Vec::new();
-    find_below(dir, 1, &mut found);
-    found.sort();
-    let found = Arc::new(found);
-    if let Ok(mut c) = cache().lock() {
-        c.below.insert(dir.to_path_buf(), found.clone());
-    }
-    found
+    remembered(
+        |c| &mut c.below,
+        dir,
+        || {
+            let mut found = Vec::new();
+            find_below(dir, 1, &mut found);
+            found.sort();
+            Arc::new(found)
+        },
+    )
 }
 
 /// The kustomizations at most [`DEPTH`] levels below `dir` (entries of `dir` are level 1),
@@ -285,9 +296,10 @@ struct Listing {
 /// A folder's [`Listing`], read once however many of its parents are looked below. Names come
 /// from the listing and kinds from its entry types, so no file is opened or stat-ed.
 fn listing(dir: &Path) -> Arc<Listing> {
-    if let Some(listing) = cache().lock().ok().and_then(|c| c.listed.get(dir).cloned()) {
-        return listing;
-    }
+    remembered(|c| &mut c.listed, dir, || Arc::new(read_listing(dir)))
+}
+
+fn read_listing(dir: &Path) -> Listing {
     let mut listing = Listing::default();
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let name = entry.file_name();
@@ -301,26 +313,11 @@ fn listing(dir: &Path) -> Arc<Listing> {
             listing.folders.push(entry.path());
         }
     }
-    let listing = Arc::new(listing);
-    if let Ok(mut c) = cache().lock() {
-        c.listed.insert(dir.to_path_buf(), listing.clone());
-    }
     listing
 }
 
 fn parse(file: &Path) -> Option<Arc<Kustomization>> {
-    if let Some(parsed) = cache()
-        .lock()
-        .ok()
-        .and_then(|c| c.parsed.get(file).cloned())
-    {
-        return parsed;
-    }
-    let parsed = read(file).map(Arc::new);
-    if let Ok(mut c) = cache().lock() {
-        c.parsed.insert(file.to_path_buf(), parsed.clone());
-    }
-    parsed
+    remembered(|c| &mut c.parsed, file, || read(file).map(Arc::new))
 }
 
 fn read(file: &Path) -> Option<Kustomization> {
