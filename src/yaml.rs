@@ -544,7 +544,8 @@ impl<'a> Builder<'a> {
                 (0..i).find(|&j| key(j) == Some(k)).map(|j| [j, i])
             })
         } else {
-            let mut seen = HashMap::with_capacity(pairs.len());
+            let mut seen =
+                rustc_hash::FxHashMap::with_capacity_and_hasher(pairs.len(), Default::default());
             (0..pairs.len()).find_map(|i| {
                 let k = key(i)?;
                 seen.insert(k, i).map(|j| [j, i])
