@@ -53,9 +53,10 @@ pub fn discover(
 ) -> Discovery {
     let mut found = Discovery::default();
     let excludes = Arc::new(Excludes::new(exclude, &mut found));
-    let mut seen = HashSet::new();
-    let mut hand = |candidate: Candidate, found: &mut Discovery| {
-        if seen.insert(identity(&candidate.path)) {
+    let several = paths.len() > 1 || follow;
+    let mut once = Once::default();
+    let mut hand = |candidate: Candidate, found: &mut Discovery, through_link: bool| {
+        if once.first_time(&candidate.path, several || through_link) {
             found.files += 1;
             sink(candidate);
         }
@@ -80,6 +81,7 @@ pub fn discover(
                         kind,
                     },
                     &mut found,
+                    false,
                 );
                 // Compose reads the `.env` beside it: a floating value there is this file's too
                 // (pre-commit names only the compose file that changed).
@@ -92,7 +94,7 @@ pub fn discover(
                         path: env,
                         kind: Kind::Env,
                     };
-                    hand(env, &mut found);
+                    hand(env, &mut found, false);
                 }
             }
             Ok(_) => found.errors.push(not_regular(path)),
@@ -102,10 +104,41 @@ pub fn discover(
     found
 }
 
+/// The files handed on so far, to hand on each file once. Only several paths (which may
+/// overlap) or a symlink can name a file twice, so files are looked up (a `stat` each) only
+/// from the first such case on, and then the files handed on before it too.
+#[derive(Default)]
+struct Once {
+    seen: HashSet<Identity>,
+    not_looked_up: Vec<PathBuf>,
+    looking: bool,
+}
+
+impl Once {
+    fn first_time(&mut self, path: &Path, may_repeat: bool) -> bool {
+        if may_repeat && !self.looking {
+            self.looking = true;
+            let before = std::mem::take(&mut self.not_looked_up);
+            self.seen.extend(before.iter().map(|path| identity(path)));
+        }
+        if self.looking {
+            self.seen.insert(identity(path))
+        } else {
+            self.not_looked_up.push(path.to_path_buf());
+            true
+        }
+    }
+}
+
 /// What makes two paths one file: its device and inode (one `stat`), where there are such;
 /// elsewhere its canonical path. A path that cannot be looked up stands for itself.
 #[cfg(unix)]
-fn identity(path: &Path) -> (u64, u64, PathBuf) {
+type Identity = (u64, u64, PathBuf);
+#[cfg(not(unix))]
+type Identity = PathBuf;
+
+#[cfg(unix)]
+fn identity(path: &Path) -> Identity {
     use std::os::unix::fs::MetadataExt;
     match std::fs::metadata(path) {
         Ok(meta) => (meta.dev(), meta.ino(), PathBuf::new()),
@@ -114,7 +147,7 @@ fn identity(path: &Path) -> (u64, u64, PathBuf) {
 }
 
 #[cfg(not(unix))]
-fn identity(path: &Path) -> PathBuf {
+fn identity(path: &Path) -> Identity {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
@@ -182,7 +215,7 @@ fn walk(
     excludes: &Arc<Excludes>,
     follow: bool,
     found: &mut Discovery,
-    hand: &mut dyn FnMut(Candidate, &mut Discovery),
+    hand: &mut dyn FnMut(Candidate, &mut Discovery, bool),
 ) {
     let excludes = Arc::clone(excludes);
     let inside = (!follow).then(|| Inside::new(root));
@@ -216,6 +249,8 @@ fn walk(
             !vcs && !outside && (entry.depth() == 0 || !excludes.matches(entry.path(), is_dir))
         })
         .build();
+    // From the first symlink on, a file may come again by another path.
+    let mut met_link = false;
     for entry in walker {
         let entry = match entry {
             Ok(entry) => entry,
@@ -224,6 +259,7 @@ fn walk(
                 continue;
             }
         };
+        met_link |= entry.path_is_symlink();
         let Some(file_type) = entry.file_type() else {
             continue;
         };
@@ -235,7 +271,7 @@ fn walk(
             continue;
         };
         if file_type.is_file() {
-            hand(Candidate { path, kind }, found);
+            hand(Candidate { path, kind }, found, met_link);
         } else {
             found.errors.push(not_regular(&path));
         }
@@ -293,7 +329,7 @@ fn walk_error(root: &Path, e: &ignore::Error) -> FileError {
     }
 }
 
-fn not_regular(path: &Path) -> FileError {
+pub(crate) fn not_regular(path: &Path) -> FileError {
     error(
         path,
         "not a regular file (a FIFO, socket or device); skipped".to_string(),

@@ -344,15 +344,26 @@ fn check_source(file: SourceFile, kind: Kind, settings: &Settings) -> FileOutcom
     outcome
 }
 
+/// Discovery handed on only regular files; should a FIFO have taken a file's place since, it is
+/// opened without waiting for a writer, and the check of the open file turns it down.
+fn open_without_waiting(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    options.open(path)
+}
+
 /// Read a regular file as UTF-8 text, refusing what tagpin cannot check: too big, binary
 /// (NUL bytes) or not UTF-8. The size limit holds even if the file grows while being read.
 pub fn read_source(path: &Path, max_size: u64) -> Result<SourceFile, FileError> {
     let fail = |message: String| discover::error(path, message);
-    let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+    let file = open_without_waiting(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| fail(format!("cannot read: {e}")))?;
     if !meta.is_file() {
-        return Err(fail(
-            "not a regular file (a FIFO, socket or device); skipped".into(),
-        ));
+        return Err(discover::not_regular(path));
     }
     let too_big = || {
         fail(format!(
@@ -363,7 +374,6 @@ pub fn read_source(path: &Path, max_size: u64) -> Result<SourceFile, FileError> 
     if meta.len() > max_size {
         return Err(too_big());
     }
-    let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot read: {e}")))?;
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     file.take(max_size + 1)
         .read_to_end(&mut bytes)

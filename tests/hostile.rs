@@ -238,6 +238,42 @@ fn a_symlink_and_its_target_are_checked_and_fixed_once() {
     );
 }
 
+/// A walk meets a file before a symlink to it or after it; either way the file is checked once.
+#[test]
+fn a_file_met_before_its_symlink_is_checked_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for folder in ["a", "b"] {
+        fs::create_dir(root.join(folder)).unwrap();
+    }
+    fs::write(
+        root.join("a/compose.yaml"),
+        "services: {a: {image: x:latest}}
+",
+    )
+    .unwrap();
+    fs::write(
+        root.join("b/first.yaml"),
+        "services: {b: {image: y:latest}}
+",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("../a/compose.yaml", root.join("b/compose.yaml")).unwrap();
+    std::os::unix::fs::symlink("b", root.join("c")).unwrap();
+    let (_, json) = tagpin(
+        root,
+        &["check", "--format", "json", "--no-config", "--offline", "."],
+    );
+    let paths: Vec<&str> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["a/compose.yaml", "b/first.yaml"], "{json:#}");
+    assert_eq!(json["summary"]["files"], 2, "{json:#}");
+}
+
 #[test]
 fn an_unreadable_file_is_an_error_and_the_rest_is_checked() {
     let dir = tempfile::tempdir().unwrap();
