@@ -862,6 +862,7 @@ mod tests {
             "- >\n  p q\n  r\n- |\n  s\n\n   t\n  # u\n",
             "a: |-\n  x\n\n  y\n\n\nb: |\n  z",
             "a: [x, 'y', \"z\"]  # c\nb: []\nc: {}\n",
+            "a:\n  {}\nb:\n    [x, y]  # c\n\nc: 1\n",
         ] {
             assert!(fast_path_agrees(text, text), "{text:?}");
         }
@@ -1115,10 +1116,13 @@ mod tests {
                 self.out.push('\n');
                 self.noise(indent);
                 let step = self.rng.usize(..4);
-                if self.rng.bool() {
-                    self.sequence(indent + step, depth + 1);
-                } else {
-                    self.mapping(indent + step.max(1), depth + 1, None);
+                match self.rng.u8(..5) {
+                    0 => {
+                        let flow = self.flow();
+                        self.line(indent + step, &flow);
+                    }
+                    1 | 2 => self.sequence(indent + step, depth + 1),
+                    _ => self.mapping(indent + step.max(1), depth + 1, None),
                 }
                 return;
             }

@@ -1,6 +1,7 @@
 //! A fast path for the YAML nearly every manifest, chart and compose file is written in: block
-//! mappings and sequences of one-line plain or quoted scalars, one-line flow lists of them,
-//! `{}`, literal and folded block scalars, with comments.
+//! mappings and sequences of one-line plain or quoted scalars, one-line flow lists of them and
+//! `{}` (after their key or on the line below it), literal and folded block scalars, with
+//! comments.
 //!
 //! saphyr-parser is the parser of record, and most of a run's time. This lexer gives the events
 //! saphyr gives, at the bytes saphyr marks, for that subset only, and gives up (the caller then
@@ -133,7 +134,9 @@ impl<'t> Lexer<'t, '_> {
                 self.skip_blank();
                 let next = self.content();
                 if self.in_document() && self.indent > indent {
-                    if self.is_entry(next) {
+                    if matches!(self.bytes[next], b'[' | b'{') {
+                        self.inline(next, indent)?;
+                    } else if self.is_entry(next) {
                         self.sequence(self.indent, next, false, depth + 1)?;
                     } else {
                         self.mapping(self.indent, next, depth + 1)?;
