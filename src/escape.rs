@@ -146,11 +146,8 @@ impl JsonOut<'_> {
         let whole = rest.len();
         // serde_json escaped every C0 control inside strings; the ones left are its line breaks.
         let mut from = 0;
-        while let Some(at) = rest.as_bytes()[from..]
-            .iter()
-            .position(|b| UNSAFE_ABOVE_C0_START.contains(b))
-            .map(|i| from + i)
-        {
+        let [a, b, c] = UNSAFE_ABOVE_C0_START;
+        while let Some(at) = memchr::memchr3(a, b, c, &rest.as_bytes()[from..]).map(|i| from + i) {
             let c = rest[at..].chars().next().unwrap_or_default();
             if unsafe_char(c) {
                 write!(out, "{}\\u{:04x}", &rest[..at], c as u32)?;
@@ -173,6 +170,12 @@ impl Write for JsonOut<'_> {
             self.drain(false)?;
         }
         Ok(buf.len())
+    }
+
+    /// serde_json writes token by token: one call each, without the default's loop.
+    #[inline]
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.write(buf).map(drop)
     }
 
     fn flush(&mut self) -> io::Result<()> {

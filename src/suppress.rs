@@ -48,7 +48,7 @@ pub struct Suppressions {
 impl Suppressions {
     pub fn parse(file: &SourceFile) -> Self {
         let mut all = Vec::new();
-        if !file.text.contains(MARKER) {
+        if memchr::memmem::find(file.text.as_bytes(), MARKER.as_bytes()).is_none() {
             return Self { all };
         }
         for line in 0..file.line_count() {

@@ -133,7 +133,7 @@ pub struct Scan {
 
 /// Go template actions where YAML structure would be: what a Helm template looks like.
 fn looks_like_template(text: &str) -> bool {
-    text.contains("{{")
+    memchr::memmem::find(text.as_bytes(), b"{{").is_some()
 }
 
 /// Scan one file whose kind was classified from its name.
