@@ -400,7 +400,7 @@ impl<'a> Builder<'a> {
         let mut events = std::mem::take(&mut self.events);
         if self.fast && block::events(&text[part.clone()], base, &mut events) {
             for (event, start, end) in events.drain(..) {
-                self.event(event, start, end, || line_column(text, start))?;
+                self.event(event, start..end, true, || line_column(text, start))?;
             }
             self.events = events;
             return Ok(());
@@ -418,7 +418,7 @@ impl<'a> Builder<'a> {
             })?;
             let start = base + offsets.byte(span.start.index());
             let end = (base + offsets.byte(span.end.index())).max(start);
-            self.event(event, start, end, || {
+            self.event(event, start..end, false, || {
                 (
                     lines_before(text, base) + span.start.line(),
                     span.start.col() + 1,
@@ -428,14 +428,16 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    /// Add one event whose bytes are `start..end`; `at` is its line and column for an error.
+    /// Add one event whose bytes are `span`; `at` is its line and column for an error. The
+    /// [`block`] fast path marks a one-line scalar's own bytes (`exact`), saphyr more.
     fn event(
         &mut self,
         event: Event<'_>,
-        start: usize,
-        end: usize,
+        span: Span,
+        exact: bool,
         at: impl Fn() -> (usize, usize),
     ) -> Result<(), FileError> {
+        let (start, end) = (span.start, span.end);
         let error = |message: &str| {
             let (line, column) = at();
             FileError::at(Some(line), Some(column), message)
@@ -444,8 +446,17 @@ impl<'a> Builder<'a> {
             Event::Scalar(value, style, anchor, _) => {
                 let at = self.values.len();
                 self.values.push_str(&value);
+                let one_line = matches!(
+                    style,
+                    ScalarStyle::Plain | ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted
+                );
+                let span = if exact && one_line {
+                    span
+                } else {
+                    scalar_span(self.text, span, style, &value)
+                };
                 let id = self.push(
-                    scalar_span(self.text, start..end, style, &value),
+                    span,
                     NodeKind::Scalar {
                         value: at..self.values.len(),
                         style,
@@ -653,7 +664,7 @@ fn scalar_span(text: &str, span: Span, style: ScalarStyle, value: &str) -> Span 
     let len = match style {
         ScalarStyle::SingleQuoted => closing_quote(body, '\'', None),
         ScalarStyle::DoubleQuoted => closing_quote(body, '"', Some('\\')),
-        ScalarStyle::Plain => Some(body.trim_end().len()),
+        ScalarStyle::Plain => Some(body.trim_end_matches([' ', '\t']).len()),
         _ => None,
     };
     match len {
@@ -704,6 +715,20 @@ mod tests {
             let value = s.get(root, key).unwrap();
             let span = s.verbatim_span(value, text).unwrap();
             assert_eq!(&text[span], expected);
+        }
+    }
+
+    /// A no-break space is no white space to YAML: it ends the value, and its span.
+    #[test]
+    fn a_plain_scalar_ending_in_a_no_break_space_keeps_it() {
+        let text = "n: x\u{a0}\n";
+        for s in [Stream::parse(text), Stream::parse_by_saphyr(text)] {
+            let s = s.unwrap();
+            let value = s.get(s.documents[0].root, "n").unwrap();
+            assert_eq!(
+                s.verbatim_span(value, text).map(|v| &text[v]),
+                Some("x\u{a0}")
+            );
         }
     }
 
