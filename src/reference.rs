@@ -102,6 +102,13 @@ impl Image {
         format!("{}/{}", self.registry, self.repository)
     }
 
+    /// Whether `name` is [`Image::full_name`], without making it.
+    pub fn is_named(&self, name: &str) -> bool {
+        name.strip_prefix(self.registry.as_str())
+            .and_then(|rest| rest.strip_prefix('/'))
+            .is_some_and(|rest| rest == self.repository)
+    }
+
     /// The name as a user would write it: Docker Hub's host and `library/` left out.
     pub fn short_name(&self) -> String {
         if self.registry == DOCKER_HUB {
@@ -118,7 +125,7 @@ impl Image {
 impl fmt::Display for Image {
     /// The normalised reference: `docker.io/library/nginx:1.27`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.full_name())?;
+        write!(f, "{}/{}", self.registry, self.repository)?;
         if let Some(tag) = &self.tag {
             write!(f, ":{tag}")?;
         }
@@ -333,6 +340,9 @@ mod tests {
         ] {
             let image = parsed(text);
             assert_eq!(image.full_name(), "docker.io/kestra/kestra", "{text}");
+            assert!(image.is_named("docker.io/kestra/kestra"));
+            assert!(!image.is_named("docker.io/kestra/kestra-ee"));
+            assert!(!image.is_named("docker.io.kestra/kestra"));
             assert_eq!(image.short_name(), "kestra/kestra");
         }
         assert_eq!(parsed("nginx").full_name(), "docker.io/library/nginx");

@@ -173,10 +173,9 @@ impl RuleData {
 
     /// The rules of the image a reference names, if any file describes it.
     pub fn image_rules(&self, image: &Image) -> Option<&ImageRules> {
-        let name = image.full_name();
         self.images
             .values()
-            .find(|rules| rules.repositories.contains(&name))
+            .find(|rules| rules.repositories.iter().any(|r| image.is_named(r)))
     }
 
     /// Whether an image runs plugins: its name (on any registry or mirror) is the last part of
