@@ -13,7 +13,7 @@ use crate::config::Settings;
 use crate::discover::{self, Candidate};
 use crate::finding::{FileError, Finding, Located};
 use crate::scan::{self, Kind};
-use crate::source::SourceFile;
+use crate::source::{Position, SourceFile};
 
 #[derive(Debug, Default)]
 pub struct Outcome {
@@ -235,9 +235,26 @@ impl Merged {
     }
 }
 
+/// Report order: by path, position and rule, equal ones as they came. Sorted through their
+/// places, since a finding is large to move and a sort moves each many times: then each is
+/// swapped into its place once.
 fn sort_findings(findings: &mut [Finding]) {
-    findings
-        .sort_by(|a, b| (&a.path, a.start, a.rule.code()).cmp(&(&b.path, b.start, b.rule.code())));
+    fn key(f: &Finding) -> (&str, Position, &'static str) {
+        (&f.path, f.start, f.rule.code())
+    }
+    let mut order: Vec<usize> = (0..findings.len()).collect();
+    order.sort_by(|&a, &b| key(&findings[a]).cmp(&key(&findings[b])));
+    let mut place = vec![0; order.len()];
+    for (at, &from) in order.iter().enumerate() {
+        place[from] = at;
+    }
+    for at in 0..findings.len() {
+        while place[at] != at {
+            let to = place[at];
+            findings.swap(at, to);
+            place.swap(at, to);
+        }
+    }
 }
 
 impl FileOutcome {
