@@ -398,10 +398,7 @@ pub fn read_source(path: &Path, max_size: u64) -> Result<SourceFile, FileError> 
     if bytes.len() as u64 > max_size {
         return Err(too_big());
     }
-    // `contains` scans with memchr; the byte-wise search runs only to name the line.
-    if bytes.contains(&0)
-        && let Some(at) = bytes.iter().position(|&b| b == 0)
-    {
+    if let Some(at) = memchr::memchr(0, &bytes) {
         let message = "contains a NUL byte (binary?); skipped".to_string();
         return Err(FileError {
             line: line_of_bytes(&bytes, at),
