@@ -10,8 +10,8 @@
 //!
 //! Kustomize loads a file only from its kustomization's folder or below (the default load
 //! restrictor, <https://kubectl.docs.kubernetes.io/faq/#security-file-foo-is-not-in-or-below-bar>),
-//! so whatever builds a manifest goes through a kustomization in a folder above it: a manifest
-//! with none there is left without a look at the folders around it.
+//! so whatever builds a manifest goes through a kustomization in a folder above it that builds
+//! it: a manifest no such kustomization builds is left without a look at the folders around it.
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::ffi::OsString;
@@ -91,7 +91,7 @@ struct Cache {
     listed: PathMap<Arc<Listing>>,
     found: PathMap<Option<PathBuf>>,
     roots: PathMap<bool>,
-    above: PathMap<bool>,
+    built: PathMap<Arc<FxHashSet<OsString>>>,
 }
 
 /// Keyed by the path's bytes: every path here is absolute and normalized, so equal paths are
@@ -133,6 +133,9 @@ pub(super) fn overrides(manifest: &Path) -> Vec<(String, PathBuf)> {
     let Some(dir) = manifest.parent() else {
         return Vec::new();
     };
+    if !built_from_above(&manifest) {
+        return Vec::new();
+    }
     pins_around(dir)
         .get(manifest.as_os_str())
         .cloned()
@@ -149,26 +152,24 @@ fn pins_around(dir: &Path) -> Arc<Pins> {
 }
 
 fn pins_of_folders_around(dir: &Path) -> Pins {
-    let mut pins = Pins::default();
-    if has_kustomization_above(dir) {
-        let mut lists = Vec::new();
-        for above in dir.ancestors().take(LEVELS_UP + 1) {
-            lists.push(kustomizations_below(above));
-            // Not past the repository's root.
-            if is_repository_root(above) {
-                break;
-            }
+    let mut lists = Vec::new();
+    for above in dir.ancestors().take(LEVELS_UP + 1) {
+        lists.push(kustomizations_below(above));
+        // Not past the repository's root.
+        if is_repository_root(above) {
+            break;
         }
-        let mut seen = FxHashSet::default();
-        for file in lists.iter().flat_map(|list| list.iter()) {
-            if !seen.insert(file.as_os_str()) {
-                continue;
-            }
-            let Some(effect) = effect(file) else { continue };
-            for target in &effect.built {
-                let entry = pins.entry(target.as_os_str().to_owned()).or_default();
-                entry.extend(effect.names.iter().map(|name| (name.clone(), file.clone())));
-            }
+    }
+    let mut pins = Pins::default();
+    let mut seen = FxHashSet::default();
+    for file in lists.iter().flat_map(|list| list.iter()) {
+        if !seen.insert(file.as_os_str()) {
+            continue;
+        }
+        let Some(effect) = effect(file) else { continue };
+        for target in &effect.built {
+            let entry = pins.entry(target.as_os_str().to_owned()).or_default();
+            entry.extend(effect.names.iter().map(|name| (name.clone(), file.clone())));
         }
     }
     pins
@@ -234,14 +235,31 @@ fn images_of(k: &Kustomization, visited: &mut Vec<PathBuf>) -> Vec<String> {
     names
 }
 
-/// Whether `dir` or a folder above it, up to the repository's root, has a kustomization.
-fn has_kustomization_above(dir: &Path) -> bool {
+/// Whether a kustomization in the manifest's folder or above it, up to the repository's root,
+/// builds it.
+fn built_from_above(manifest: &Path) -> bool {
+    for dir in manifest.ancestors().skip(1) {
+        if find_in(dir).is_some_and(|file| built_by(&file).contains(manifest.as_os_str())) {
+            return true;
+        }
+        if is_repository_root(dir) {
+            break;
+        }
+    }
+    false
+}
+
+/// Every file a kustomization builds.
+fn built_by(file: &Path) -> Arc<FxHashSet<OsString>> {
     remembered(
-        |c| &mut c.above,
-        dir,
+        |c| &mut c.built,
+        file,
         || {
-            find_in(dir).is_some()
-                || (!is_repository_root(dir) && dir.parent().is_some_and(has_kustomization_above))
+            let mut built = Vec::new();
+            if let Some(k) = parse(file) {
+                builds(&k, &mut Vec::new(), &mut built);
+            }
+            Arc::new(built.into_iter().map(PathBuf::into_os_string).collect())
         },
     )
 }
