@@ -167,8 +167,11 @@ fn pins_of_folders_around(dir: &Path) -> Pins {
             continue;
         }
         let Some(effect) = effect(file) else { continue };
-        for target in &effect.built {
-            let entry = pins.entry(target.as_os_str().to_owned()).or_default();
+        if effect.names.is_empty() {
+            continue;
+        }
+        for target in effect.built.iter() {
+            let entry = pins.entry(target.clone()).or_default();
             entry.extend(effect.names.iter().map(|name| (name.clone(), file.clone())));
         }
     }
@@ -176,31 +179,24 @@ fn pins_of_folders_around(dir: &Path) -> Pins {
 }
 
 /// What a kustomization does: the image names it pins (its own and its components') and
-/// every file it builds (none when it pins nothing).
+/// every file it builds.
 struct Effect {
     names: Vec<String>,
-    built: Vec<PathBuf>,
+    built: Arc<FxHashSet<OsString>>,
 }
 
 fn effect(file: &Path) -> Option<Arc<Effect>> {
     remembered(
         |c| &mut c.effects,
         file,
-        || parse(file).map(|k| Arc::new(Effect::of(&k))),
+        || {
+            let names = images_of(&*parse(file)?, &mut Vec::new());
+            Some(Arc::new(Effect {
+                names,
+                built: built_by(file),
+            }))
+        },
     )
-}
-
-impl Effect {
-    fn of(k: &Kustomization) -> Effect {
-        let names = images_of(k, &mut Vec::new());
-        let mut built = Vec::new();
-        if !names.is_empty() {
-            builds(k, &mut Vec::new(), &mut built);
-            built.sort_unstable();
-            built.dedup();
-        }
-        Effect { names, built }
-    }
 }
 
 /// What `k` builds: the paths it lists, and what the kustomizations of the folders it lists
