@@ -60,6 +60,16 @@ fn as_nobody(dir: &Path, args: &[&str]) -> (i32, serde_json::Value) {
     (output.status.code().unwrap(), json)
 }
 
+/// One field of each finding.
+fn findings<'a>(json: &'a serde_json::Value, field: &str) -> Vec<&'a str> {
+    json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f[field].as_str().unwrap())
+        .collect()
+}
+
 fn errors(json: &serde_json::Value) -> Vec<(String, String)> {
     json["errors"]
         .as_array()
@@ -140,19 +150,9 @@ fn hostile_files_are_errors_and_the_rest_is_checked() {
         );
     }
     assert_eq!(errors.len(), expect.len(), "{errors:#?}");
-    let images: Vec<&str> = json["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["image"].as_str().unwrap())
-        .collect();
+    let images = findings(&json, "image");
     assert_eq!(images, ["nginx:latest", "nginx:latest"], "{json:#}");
-    let paths: Vec<&str> = json["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["path"].as_str().unwrap())
-        .collect();
+    let paths = findings(&json, "path");
     assert_eq!(paths, ["compose.yaml", "good.compose.yaml"]);
     assert_eq!(
         json["findings"][0]["line"], 1,
@@ -208,12 +208,7 @@ fn a_symlink_and_its_target_are_checked_and_fixed_once() {
         let args: Vec<&str> = check.iter().chain(&day).chain(paths).copied().collect();
         let (_, json) = tagpin(root, &args);
         assert_eq!(json["summary"]["files"], 1, "{paths:?}: {json:#}");
-        let codes: Vec<&str> = json["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["code"].as_str().unwrap())
-            .collect();
+        let codes = findings(&json, "code");
         assert_eq!(codes, ["TP006"], "{paths:?}: {json:#}");
     }
     let fix: Vec<&str> = check
@@ -264,12 +259,7 @@ fn a_file_met_before_its_symlink_is_checked_once() {
         root,
         &["check", "--format", "json", "--no-config", "--offline", "."],
     );
-    let paths: Vec<&str> = json["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["path"].as_str().unwrap())
-        .collect();
+    let paths = findings(&json, "path");
     assert_eq!(paths, ["a/compose.yaml", "b/first.yaml"], "{json:#}");
     assert_eq!(json["summary"]["files"], 2, "{json:#}");
 }
