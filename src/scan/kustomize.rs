@@ -85,7 +85,7 @@ struct Kustomization {
 #[derive(Default)]
 struct Cache {
     parsed: PathMap<Option<Arc<Kustomization>>>,
-    effects: PathMap<Option<Arc<Effect>>>,
+    pinned: PathMap<Arc<Vec<String>>>,
     around: PathMap<Arc<Pins>>,
     below: PathMap<Arc<Vec<PathBuf>>>,
     listed: PathMap<Arc<Listing>>,
@@ -166,36 +166,24 @@ fn pins_of_folders_around(dir: &Path) -> Pins {
         if !seen.insert(file.as_os_str()) {
             continue;
         }
-        let Some(effect) = effect(file) else { continue };
-        if effect.names.is_empty() {
+        let names = pinned_by(file);
+        if names.is_empty() {
             continue;
         }
-        for target in effect.built.iter() {
+        for target in built_by(file).iter() {
             let entry = pins.entry(target.clone()).or_default();
-            entry.extend(effect.names.iter().map(|name| (name.clone(), file.clone())));
+            entry.extend(names.iter().map(|name| (name.clone(), file.clone())));
         }
     }
     pins
 }
 
-/// What a kustomization does: the image names it pins (its own and its components') and
-/// every file it builds.
-struct Effect {
-    names: Vec<String>,
-    built: Arc<FxHashSet<OsString>>,
-}
-
-fn effect(file: &Path) -> Option<Arc<Effect>> {
+/// The image names a kustomization pins: its own and its components'.
+fn pinned_by(file: &Path) -> Arc<Vec<String>> {
     remembered(
-        |c| &mut c.effects,
+        |c| &mut c.pinned,
         file,
-        || {
-            let names = images_of(&*parse(file)?, &mut Vec::new());
-            Some(Arc::new(Effect {
-                names,
-                built: built_by(file),
-            }))
-        },
+        || Arc::new(parse(file).map_or_else(Vec::new, |k| images_of(&k, &mut Vec::new()))),
     )
 }
 
