@@ -96,35 +96,36 @@ struct Cache {
 
 /// Keyed by the path's bytes: every path here is absolute and normalized, so equal paths are
 /// equal bytes, and hashing them whole is much cheaper than hashing a `Path`'s components.
-type PathMap<T> = FxHashMap<OsString, T>;
+/// Each answer has its own cell, so that the lock is held only to find the cell.
+type PathMap<T> = FxHashMap<OsString, Arc<OnceLock<T>>>;
 
-/// `answer` for `path`, worked out once per run. The lock is not held while it is worked out
-/// (it may ask other questions), so two threads may both work out the same answer.
+/// `answer` for `path`, worked out once per run: a thread that asks while another works it
+/// out waits for that answer. An answer asks only questions of other kinds (a folder's pins
+/// ask for listings, a listing asks nothing), so no two threads wait on each other.
 fn remembered<T: Clone>(
     map: fn(&mut Cache) -> &mut PathMap<T>,
     path: &Path,
     answer: impl FnOnce() -> T,
 ) -> T {
     static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
-    let cache = CACHE.get_or_init(Mutex::default);
-    let key = path.as_os_str();
-    if let Some(known) = cache
-        .lock()
-        .ok()
-        .and_then(|mut c| map(&mut c).get(key).cloned())
-    {
-        return known;
-    }
-    let answer = answer();
-    if let Ok(mut c) = cache.lock() {
-        map(&mut c).insert(key.to_owned(), answer.clone());
-    }
-    answer
+    let cell = {
+        let mut cache = CACHE
+            .get_or_init(Mutex::default)
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let cells = map(&mut cache);
+        let key = path.as_os_str();
+        match cells.get(key) {
+            Some(cell) => Arc::clone(cell),
+            None => Arc::clone(cells.entry(key.to_owned()).or_default()),
+        }
+    };
+    cell.get_or_init(answer).clone()
 }
 
 /// For each file a kustomization builds, the image names it pins there, with the
 /// kustomization that pins each.
-type Pins = PathMap<Vec<(String, PathBuf)>>;
+type Pins = FxHashMap<OsString, Vec<(String, PathBuf)>>;
 
 /// The image names pinned by kustomizations that build a manifest, with the kustomization
 /// that pins each.
