@@ -20,7 +20,7 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
 use crate::config::Exclude;
 use crate::finding::FileError;
-use crate::scan::{FileKind, Kind, classify};
+use crate::scan::{Classifier, FileKind, Kind, classify};
 use crate::source::{absolute, display_path};
 
 const VCS_FOLDERS: [&str; 4] = [".git", ".hg", ".svn", ".jj"];
@@ -251,6 +251,7 @@ fn walk(
         .build();
     // From the first symlink on, a file may come again by another path.
     let mut met_link = false;
+    let mut classifier = Classifier::default();
     for entry in walker {
         let entry = match entry {
             Ok(entry) => entry,
@@ -267,7 +268,7 @@ fn walk(
             continue;
         }
         let path = entry.into_path();
-        let Some(kind) = classify(&path) else {
+        let Some(kind) = classifier.classify(&path) else {
             continue;
         };
         if file_type.is_file() {

@@ -1,6 +1,8 @@
 //! What kind a file is, from its name (and, for a YAML file whose name says nothing, the scan
 //! decides from its content).
 
+use rustc_hash::FxHashMap;
+use std::ffi::OsString;
 use std::path::Path;
 
 use serde::Serialize;
@@ -71,49 +73,85 @@ pub enum Kind {
 /// Names follow the tools that read the files, and Renovate's managers for them
 /// (`fileMatch` in lib/modules/manager/*/index.ts).
 pub fn classify(path: &Path) -> Option<Kind> {
-    let name = path.file_name()?.to_str()?;
-    let lower = name.to_ascii_lowercase();
-    if is_dockerfile_name(&lower) {
-        return Some(Kind::Known(FileKind::Dockerfile));
+    Classifier::default().classify(path)
+}
+
+/// Classifies many files: a YAML file's kind may depend on a chart beside it, and every file
+/// of a folder asks about the same folder, so each folder is looked up once.
+#[derive(Default)]
+pub struct Classifier {
+    charts: FxHashMap<OsString, bool>,
+}
+
+impl Classifier {
+    /// See [`classify`].
+    pub fn classify(&mut self, path: &Path) -> Option<Kind> {
+        let name = path.file_name()?.to_str()?;
+        let lower = name.to_ascii_lowercase();
+        if is_dockerfile_name(&lower) {
+            return Some(Kind::Known(FileKind::Dockerfile));
+        }
+        if lower.ends_with(".sh") {
+            return Some(Kind::Known(FileKind::Shell));
+        }
+        if name == "Kustomization" {
+            return Some(Kind::Known(FileKind::Kustomize));
+        }
+        if lower == ".env" {
+            return Some(Kind::Env);
+        }
+        if lower.ends_with(".json") {
+            return Some(Kind::Json);
+        }
+        let stem = lower
+            .strip_suffix(".yaml")
+            .or_else(|| lower.strip_suffix(".yml"))?;
+        if stem == "kustomization" {
+            return Some(Kind::Known(FileKind::Kustomize));
+        }
+        if stem == "chart" {
+            return None;
+        }
+        if self.in_chart_templates(path) {
+            return Some(Kind::HelmTemplate);
+        }
+        if let Some(kind) = ci_kind(path, stem) {
+            return Some(Kind::Known(kind));
+        }
+        if stem == "compose"
+            || stem.starts_with("compose.")
+            || stem.starts_with("docker-compose")
+            || stem.ends_with(".compose")
+        {
+            return Some(Kind::Known(FileKind::Compose));
+        }
+        if stem.starts_with("values") || stem.ends_with("-values") || self.beside_chart(path) {
+            return Some(Kind::Known(FileKind::Helm));
+        }
+        Some(Kind::Yaml)
     }
-    if lower.ends_with(".sh") {
-        return Some(Kind::Known(FileKind::Shell));
+
+    fn beside_chart(&mut self, path: &Path) -> bool {
+        let Some(dir) = path.parent() else {
+            return false;
+        };
+        if let Some(&known) = self.charts.get(dir.as_os_str()) {
+            return known;
+        }
+        let chart = dir.join("Chart.yaml").is_file() || dir.join("Chart.yml").is_file();
+        self.charts.insert(dir.as_os_str().to_owned(), chart);
+        chart
     }
-    if name == "Kustomization" {
-        return Some(Kind::Known(FileKind::Kustomize));
+
+    /// A folder named `templates` that is a chart's (a `Chart.yaml` beside it), at any depth.
+    fn in_chart_templates(&mut self, path: &Path) -> bool {
+        path_mentions(path, "templates")
+            && path
+                .ancestors()
+                .skip(1)
+                .filter(|dir| dir.file_name().is_some_and(|n| n == "templates"))
+                .any(|dir| dir.parent().is_some_and(|chart| self.beside_chart(chart)))
     }
-    if lower == ".env" {
-        return Some(Kind::Env);
-    }
-    if lower.ends_with(".json") {
-        return Some(Kind::Json);
-    }
-    let stem = lower
-        .strip_suffix(".yaml")
-        .or_else(|| lower.strip_suffix(".yml"))?;
-    if stem == "kustomization" {
-        return Some(Kind::Known(FileKind::Kustomize));
-    }
-    if stem == "chart" {
-        return None;
-    }
-    if in_chart_templates(path) {
-        return Some(Kind::HelmTemplate);
-    }
-    if let Some(kind) = ci_kind(path, stem) {
-        return Some(Kind::Known(kind));
-    }
-    if stem == "compose"
-        || stem.starts_with("compose.")
-        || stem.starts_with("docker-compose")
-        || stem.ends_with(".compose")
-    {
-        return Some(Kind::Known(FileKind::Compose));
-    }
-    if stem.starts_with("values") || stem.ends_with("-values") || beside_chart(path) {
-        return Some(Kind::Known(FileKind::Helm));
-    }
-    Some(Kind::Yaml)
 }
 
 /// `Dockerfile`, `Dockerfile.prod`, `Dockerfile-dev`, `app.dockerfile` and the same with
@@ -187,19 +225,4 @@ fn is_azure_pipelines(path: &Path) -> bool {
         || tail
             .find("azure")
             .is_some_and(|at| tail[at..].contains("pipeline"))
-}
-
-fn beside_chart(path: &Path) -> bool {
-    path.parent()
-        .is_some_and(|dir| dir.join("Chart.yaml").is_file() || dir.join("Chart.yml").is_file())
-}
-
-/// A folder named `templates` that is a chart's (a `Chart.yaml` beside it), at any depth.
-fn in_chart_templates(path: &Path) -> bool {
-    path_mentions(path, "templates")
-        && path
-            .ancestors()
-            .skip(1)
-            .filter(|dir| dir.file_name().is_some_and(|n| n == "templates"))
-            .any(|dir| dir.parent().is_some_and(beside_chart))
 }
