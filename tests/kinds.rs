@@ -395,6 +395,41 @@ fn an_overlay_pins_no_file_outside_its_folder() {
     assert_eq!(run.stdout, "No findings in 3 files\n", "{}", run.stderr);
 }
 
+/// A chart's `templates/` (its `Chart.yaml` beside the folder) holds Go templates: one with
+/// template actions is skipped whatever the actions call; one without is YAML that Helm renders
+/// as it is, so it is checked.
+#[test]
+fn a_charts_templates_are_skipped_unless_they_are_plain_yaml() {
+    let cache = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let chart = work.path().join("chart");
+    fs::create_dir_all(chart.join("templates")).unwrap();
+    fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: app\nversion: 1.0.0\n",
+    )
+    .unwrap();
+    let pod = "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - image: app:latest\n";
+    fs::write(chart.join("templates/pod.yaml"), pod).unwrap();
+    let capable = format!(
+        "{{{{- if .Capabilities.APIVersions.Has \"v1\" }}}}\n{}{{{{- end }}}}\n",
+        pod.replace("app:latest", "{{ printf \"app:%s\" \"latest\" }}")
+    );
+    fs::write(chart.join("templates/capable.yaml"), capable).unwrap();
+    let args = ["check", "--offline", "--no-config", "--format", "concise"];
+    let run = tagpin(cache.path(), work.path(), &args);
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (
+            1,
+            "chart/templates/pod.yaml:5:16 TP002 `app:latest` floats\n\
+             1 finding (1 error) in 2 files\n"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
 /// The real files of the new kinds (testdata/corpus/SOURCES.md): each scans without error,
 /// and the findings are the reviewed ones.
 #[test]

@@ -58,7 +58,8 @@ pub enum Kind {
     /// A YAML file whose content decides: a document with `apiVersion` and `kind`, a top-level
     /// `services:` of mappings, or a Kestra flow.
     Yaml,
-    /// A file under a Helm chart's `templates/`: Go templates, not YAML.
+    /// A file under a Helm chart's `templates/`: Go templates, not YAML (one without template
+    /// actions is read as YAML: Helm renders it as it is).
     HelmTemplate,
     /// JSON: read when it is a Kubernetes manifest.
     Json,
@@ -150,7 +151,7 @@ impl Classifier {
                 .ancestors()
                 .skip(1)
                 .filter(|dir| dir.file_name().is_some_and(|n| n == "templates"))
-                .any(|dir| dir.parent().is_some_and(|chart| self.beside_chart(chart)))
+                .any(|dir| self.beside_chart(dir))
     }
 }
 

@@ -145,9 +145,11 @@ pub fn scan(file: &SourceFile, kind: Kind) -> Result<Scan, FileError> {
 fn scan_with(file: &SourceFile, kind: Kind, prefilter: bool) -> Result<Scan, FileError> {
     let text = file.text.as_str();
     match kind {
-        Kind::HelmTemplate => Ok(skipped(
+        Kind::HelmTemplate if looks_like_template(text) => Ok(skipped(
             "Helm template (Go template syntax, rendered by Helm)",
         )),
+        // Helm renders a template without actions as it is.
+        Kind::HelmTemplate => scan_with(file, Kind::Yaml, prefilter),
         Kind::Known(FileKind::Dockerfile) => {
             let (references, plugins) = dockerfile::scan(text);
             Ok(Scan {
