@@ -89,9 +89,8 @@ struct Cache {
     around: PathMap<Arc<Pins>>,
     below: PathMap<Arc<Vec<PathBuf>>>,
     listed: PathMap<Arc<Listing>>,
-    found: PathMap<Option<PathBuf>>,
-    roots: PathMap<bool>,
     built: PathMap<Arc<FxHashSet<OsString>>>,
+    above: PathMap<Arc<Vec<PathBuf>>>,
 }
 
 /// Keyed by the path's bytes: every path here is absolute and normalized, so equal paths are
@@ -101,7 +100,8 @@ type PathMap<T> = FxHashMap<OsString, Arc<OnceLock<T>>>;
 
 /// `answer` for `path`, worked out once per run: a thread that asks while another works it
 /// out waits for that answer. An answer asks only questions of other kinds (a folder's pins
-/// ask for listings, a listing asks nothing), so no two threads wait on each other.
+/// ask for listings, a listing asks nothing) or about the folder above, so no two threads wait
+/// on each other.
 fn remembered<T: Clone>(
     map: fn(&mut Cache) -> &mut PathMap<T>,
     path: &Path,
@@ -223,15 +223,26 @@ fn images_of(k: &Kustomization, visited: &mut Vec<PathBuf>) -> Vec<String> {
 /// Whether a kustomization in the manifest's folder or above it, up to the repository's root,
 /// builds it.
 fn built_from_above(manifest: &Path) -> bool {
-    for dir in manifest.ancestors().skip(1) {
-        if find_in(dir).is_some_and(|file| built_by(&file).contains(manifest.as_os_str())) {
-            return true;
-        }
-        if is_repository_root(dir) {
-            break;
-        }
-    }
-    false
+    manifest.parent().is_some_and(|dir| {
+        kustomizations_above(dir)
+            .iter()
+            .any(|file| built_by(file).contains(manifest.as_os_str()))
+    })
+}
+
+/// The kustomizations of `dir` and of the folders above it, up to the repository's root.
+fn kustomizations_above(dir: &Path) -> Arc<Vec<PathBuf>> {
+    remembered(
+        |c| &mut c.above,
+        dir,
+        || {
+            let mut found: Vec<PathBuf> = find_in(dir).into_iter().collect();
+            if let Some(parent) = dir.parent().filter(|_| !is_repository_root(dir)) {
+                found.extend(kustomizations_above(parent).iter().cloned());
+            }
+            Arc::new(found)
+        },
+    )
 }
 
 /// Every file a kustomization builds.
@@ -250,16 +261,19 @@ fn built_by(file: &Path) -> Arc<FxHashSet<OsString>> {
 }
 
 fn is_repository_root(dir: &Path) -> bool {
-    remembered(|c| &mut c.roots, dir, || dir.join(".git").exists())
+    listing(dir).repository_root
 }
 
-/// The kustomization file of a folder.
+/// The kustomization file of a folder: the first of [`NAMES`] it holds, as kustomize takes it.
 fn find_in(dir: &Path) -> Option<PathBuf> {
-    remembered(
-        |c| &mut c.found,
-        dir,
-        || NAMES.iter().map(|n| dir.join(n)).find(|p| p.is_file()),
-    )
+    let listing = listing(dir);
+    NAMES.iter().find_map(|name| {
+        listing
+            .kustomizations
+            .iter()
+            .find(|file| file.file_name().is_some_and(|n| n == *name))
+            .cloned()
+    })
 }
 
 /// Kustomization files in `dir` and up to [`DEPTH`] folders below it.
@@ -288,16 +302,19 @@ fn find_below(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) {
     }
 }
 
-/// What [`find_below`] needs of a folder's entries.
+/// What this module needs of a folder's entries.
 #[derive(Default)]
 struct Listing {
     kustomizations: Vec<PathBuf>,
     /// Not hidden.
     folders: Vec<PathBuf>,
+    /// It holds `.git`.
+    repository_root: bool,
 }
 
-/// A folder's [`Listing`], read once however many of its parents are looked below. Names come
-/// from the listing and kinds from its entry types, so no file is opened or stat-ed.
+/// A folder's [`Listing`], read once however many questions are asked about it. Kinds come
+/// from the entry types (a linked kustomization's from what it names; linked folders are not
+/// looked into), so no other file is opened or stat-ed.
 fn listing(dir: &Path) -> Arc<Listing> {
     remembered(|c| &mut c.listed, dir, || Arc::new(read_listing(dir)))
 }
@@ -307,12 +324,27 @@ fn read_listing(dir: &Path) -> Listing {
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        let Ok(kind) = entry.file_type() else {
+        if name == ".git" {
+            listing.repository_root = true;
+            continue;
+        }
+        let kustomization = NAMES.contains(&name);
+        let folder = !name.starts_with('.');
+        if !kustomization && !folder {
+            continue;
+        }
+        let Ok(mut kind) = entry.file_type() else {
             continue;
         };
-        if kind.is_file() && NAMES.contains(&name) {
+        if kind.is_symlink() && kustomization {
+            match std::fs::metadata(entry.path()) {
+                Ok(meta) => kind = meta.file_type(),
+                Err(_) => continue,
+            }
+        }
+        if kind.is_file() && kustomization {
             listing.kustomizations.push(entry.path());
-        } else if kind.is_dir() && !name.starts_with('.') {
+        } else if kind.is_dir() && folder {
             listing.folders.push(entry.path());
         }
     }
