@@ -12,7 +12,7 @@ use crate::config::Settings;
 use crate::finding::{Applied, Edit, FileError, Finding, Subject};
 use crate::pin::Applicability;
 use crate::resolve::Known;
-use crate::scan::{self, Kind, Place, Scan};
+use crate::scan::{self, Kind, Overrides, Place, Scan};
 use crate::source::{SourceFile, Span};
 
 /// Passes over one file before giving up on converging.
@@ -82,6 +82,7 @@ pub struct Answers<'a> {
 pub fn fix_file(
     file: &SourceFile,
     kind: Kind,
+    overrides: &Overrides,
     settings: &Settings,
     findings: &[&Finding],
     answers: &Answers,
@@ -93,7 +94,7 @@ pub fn fix_file(
         column: None,
         message,
     };
-    let original = scan::scan(file, kind).map_err(|e| error(e.message))?;
+    let original = rescan(file, kind, overrides).map_err(|e| error(e.message))?;
     let mut text = file.text.clone();
     let mut becomes: HashMap<Subject, String> = HashMap::new();
     let mut first_edits = None;
@@ -146,7 +147,7 @@ pub fn fix_file(
         }
         text = next;
         let rescanned = SourceFile::new(file.path.clone(), text.clone());
-        let scanned = scan::scan(&rescanned, kind).map_err(|e| {
+        let scanned = rescan(&rescanned, kind, overrides).map_err(|e| {
             error(format!(
                 "a fix would break the file ({}); nothing written",
                 e.message
@@ -163,7 +164,7 @@ pub fn fix_file(
     if text == file.text {
         return Ok(None);
     }
-    verify(file, kind, &original, &text, &becomes)
+    verify(file, kind, overrides, &original, &text, &becomes)
         .map_err(|why| error(format!("{why}; nothing written")))?;
     let edits = first_edits.unwrap_or_default();
     Ok(Some(FileFix {
@@ -175,6 +176,13 @@ pub fn fix_file(
         edits,
         applied: applied_fixes,
     }))
+}
+
+/// A scan of the file's text as the run scanned it: with its kustomization pins.
+fn rescan(file: &SourceFile, kind: Kind, overrides: &Overrides) -> Result<Scan, FileError> {
+    let mut scanned = scan::scan(file, kind)?;
+    overrides.apply(&mut scanned.references);
+    Ok(scanned)
 }
 
 /// Where a finding on a subject of a scan is: at a reference's tag (or the whole reference
@@ -195,12 +203,13 @@ fn span_of(scan: &Scan, subject: Option<Subject>) -> Option<Span> {
 fn verify(
     file: &SourceFile,
     kind: Kind,
+    overrides: &Overrides,
     original: &Scan,
     text: &str,
     becomes: &HashMap<Subject, String>,
 ) -> Result<(), String> {
     let fixed = SourceFile::new(file.path.clone(), text.to_string());
-    let scanned = scan::scan(&fixed, kind)
+    let scanned = rescan(&fixed, kind, overrides)
         .map_err(|e| format!("a fix would break the file ({})", e.message))?;
     let counts = |scan: &Scan| (scan.references.len(), scan.plugins.len());
     if counts(&scanned) != counts(original) {
@@ -336,16 +345,37 @@ mod tests {
             HashMap::from([(Subject::Plugin(0), coordinate)])
         };
         assert_eq!(
-            verify(&file, kind, &original, &after, &want("1.3.4")),
+            verify(
+                &file,
+                kind,
+                &Overrides::default(),
+                &original,
+                &after,
+                &want("1.3.4")
+            ),
             Ok(())
         );
-        let wrong = verify(&file, kind, &original, &after, &want("1.3.5"));
+        let wrong = verify(
+            &file,
+            kind,
+            &Overrides::default(),
+            &original,
+            &after,
+            &want("1.3.5"),
+        );
         assert!(
             wrong
                 .unwrap_err()
                 .contains("plugin `io.kestra.plugin:plugin-aws:LATEST`")
         );
-        let unasked = verify(&file, kind, &original, &after, &HashMap::new());
+        let unasked = verify(
+            &file,
+            kind,
+            &Overrides::default(),
+            &original,
+            &after,
+            &HashMap::new(),
+        );
         assert!(unasked.is_err(), "a plugin no fix was for changed");
     }
 

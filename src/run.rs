@@ -12,7 +12,7 @@ use crate::check::{Pinned, Plugins, check_file_with_plugins};
 use crate::config::Settings;
 use crate::discover::{self, Candidate};
 use crate::finding::{FileError, Finding, Located};
-use crate::scan::{self, Kind};
+use crate::scan::{self, Kind, Overrides};
 use crate::source::{Position, SourceFile};
 
 #[derive(Debug, Default)]
@@ -36,6 +36,9 @@ pub struct Outcome {
     pub sources: BTreeMap<String, Arc<SourceFile>>,
     /// The kind of each file in `sources`, for re-scanning a fixed text.
     pub kinds: BTreeMap<String, Kind>,
+    /// The kustomization pins of the files in `sources` that have some, for re-scanning a
+    /// fixed text.
+    pub overrides: BTreeMap<String, Overrides>,
 }
 
 impl Outcome {
@@ -51,9 +54,19 @@ impl Outcome {
         self.plugins.kestra.extend(result.plugins.kestra);
         if let Some(source) = result.source {
             self.kinds.insert(source.display_path(), result.kind);
+            if !result.overrides.is_empty() {
+                self.overrides
+                    .insert(source.display_path(), result.overrides);
+            }
             self.sources.insert(source.display_path(), source);
         }
         self.findings.extend(result.findings);
+    }
+
+    /// The kustomization pins of a file in `sources`.
+    pub fn overrides_of(&self, path: &str) -> &Overrides {
+        static NONE: Overrides = Overrides::NONE;
+        self.overrides.get(path).unwrap_or(&NONE)
     }
 
     /// Findings found after the scan (registry rules), kept in report order.
@@ -76,6 +89,7 @@ struct FileOutcome {
     note: Option<String>,
     notice: Option<String>,
     source: Option<Arc<SourceFile>>,
+    overrides: Overrides,
 }
 
 /// What a run keeps beyond findings and errors, so that a large tree costs only what the output
@@ -272,6 +286,7 @@ impl FileOutcome {
             note: None,
             notice: None,
             source: None,
+            overrides: Overrides::default(),
         }
     }
 }
@@ -283,6 +298,7 @@ impl FileOutcome {
             !self.findings.is_empty() || !self.pinned.is_empty() || !self.plugins.sites.is_empty();
         if !keep.sources || !shown {
             self.source = None;
+            self.overrides = Overrides::default();
         }
         self.reference_count = self.references.len();
         if keep.references {
@@ -320,13 +336,15 @@ fn check_candidate(candidate: &Candidate, settings: &Settings) -> FileOutcome {
 
 fn check_source(file: SourceFile, kind: Kind, settings: &Settings) -> FileOutcome {
     let mut outcome = FileOutcome::new(file.path.clone(), kind);
-    let scanned = match scan::scan(&file, kind) {
+    let mut scanned = match scan::scan(&file, kind) {
         Ok(scanned) => scanned,
         Err(e) => {
             outcome.error = Some(e);
             return outcome;
         }
     };
+    outcome.overrides = scan::overrides(&file.path, &scanned.references);
+    outcome.overrides.apply(&mut scanned.references);
     let note = scanned
         .skipped
         .as_ref()

@@ -354,6 +354,57 @@ fn kustomizations_pin_the_images_of_the_manifests_they_build() {
     );
 }
 
+/// `--fix` rewrites a manifest more than once when one fix leads to another: each pass reads
+/// the file as the check did, so an image its kustomization pins stays as it is, even where the
+/// same image elsewhere is pinned.
+#[test]
+fn a_fix_leaves_the_images_a_kustomization_pins() {
+    let registry = TestRegistry::start(None);
+    registry.push_index("library/nginx", "nginx-1.27.3", &["1.27.3", "latest"]);
+    registry.push_index(
+        "library/redis",
+        "redis-7.4.1-alpine",
+        &["7.4.1-alpine", "alpine"],
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let pod = |images: &[&str]| {
+        let containers: String = images.iter().map(|i| format!("  - image: {i}\n")).collect();
+        format!("apiVersion: v1\nkind: Pod\nspec:\n  containers:\n{containers}")
+    };
+    for dir in ["base", "other"] {
+        fs::create_dir_all(work.path().join(dir)).unwrap();
+    }
+    fs::write(
+        work.path().join("base/kustomization.yaml"),
+        "resources:\n- pod.yaml\nimages:\n- name: redis\n  newTag: 7.4.1-alpine\n",
+    )
+    .unwrap();
+    fs::write(
+        work.path().join("base/pod.yaml"),
+        pod(&["nginx:latest", "redis:alpine"]),
+    )
+    .unwrap();
+    fs::write(work.path().join("other/pod.yaml"), pod(&["redis:alpine"])).unwrap();
+    let mirror = format!("docker.io={}", registry.url);
+    let args = [
+        "check",
+        "--fix",
+        "--no-config",
+        "--registry-mirror",
+        &mirror,
+        ".",
+    ];
+    let fix = tagpin(cache.path(), work.path(), &args);
+    assert_eq!(fix.code, 0, "{}\n{}", fix.stdout, fix.stderr);
+    let read = |name: &str| fs::read_to_string(work.path().join(name)).unwrap();
+    assert_eq!(
+        read("base/pod.yaml"),
+        pod(&["nginx:1.27.3", "redis:alpine"])
+    );
+    assert_eq!(read("other/pod.yaml"), pod(&["redis:7.4.1-alpine"]));
+}
+
 /// Kustomize refuses a file outside the kustomization's folder ("security; file … is not in or
 /// below …"), so an overlay that lists one pins nothing in it.
 #[test]

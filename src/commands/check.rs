@@ -201,6 +201,7 @@ fn plan(
         match fix::fix_file(
             file,
             kind,
+            outcome.overrides_of(path),
             settings,
             &findings,
             &answers,

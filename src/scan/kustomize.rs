@@ -128,19 +128,48 @@ fn remembered<T: Clone>(
 type Pins = FxHashMap<OsString, Vec<(String, PathBuf)>>;
 
 /// The image names pinned by kustomizations that build a manifest, with the kustomization
-/// that pins each.
-pub(super) fn overrides(manifest: &Path) -> Vec<(String, PathBuf)> {
-    let manifest = absolute(cwd(), manifest);
+/// that pins each: where the pins of its references live ([`Reference::kustomized`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides(Vec<(String, PathBuf)>);
+
+impl Overrides {
+    pub const NONE: Overrides = Overrides(Vec::new());
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Mark each reference whose image a kustomization pins.
+    pub fn apply(&self, references: &mut [Reference]) {
+        for reference in references.iter_mut() {
+            let name = image_name(&reference.value.text);
+            if let Some((_, kustomization)) = self.0.iter().find(|(pinned, _)| pinned == name) {
+                let by = crate::source::display_path(kustomization);
+                reference.context = format!("{} (pinned by {by})", reference.context);
+                reference.kustomized = Some(kustomization.clone());
+            }
+        }
+    }
+}
+
+/// The [`Overrides`] of a file's references: only Kubernetes manifests have any.
+pub fn overrides(file: &Path, references: &[Reference]) -> Overrides {
+    if !references.iter().any(|r| r.kind == FileKind::Kubernetes) {
+        return Overrides::default();
+    }
+    let manifest = absolute(cwd(), file);
     let Some(dir) = manifest.parent() else {
-        return Vec::new();
+        return Overrides::default();
     };
     if !built_from_above(&manifest) {
-        return Vec::new();
+        return Overrides::default();
     }
-    pins_around(dir)
-        .get(manifest.as_os_str())
-        .cloned()
-        .unwrap_or_default()
+    Overrides(
+        pins_around(dir)
+            .get(manifest.as_os_str())
+            .cloned()
+            .unwrap_or_default(),
+    )
 }
 
 /// The [`Pins`] of the kustomizations in `dir`, above it and below those folders.
@@ -401,7 +430,7 @@ fn cwd() -> &'static Path {
 }
 
 /// The name of an image reference as kustomize matches it: the text before the tag or digest.
-pub(super) fn image_name(reference: &str) -> &str {
+fn image_name(reference: &str) -> &str {
     let without_digest = reference.split('@').next().unwrap_or(reference);
     match without_digest.rfind(':') {
         Some(colon) if !without_digest[colon..].contains('/') => &without_digest[..colon],

@@ -31,6 +31,7 @@ use crate::yaml::Stream;
 
 pub(crate) use doc::{Doc, Mappings, join};
 pub use kind::{Classifier, FileKind, Kind, classify};
+pub use kustomize::{Overrides, overrides};
 pub use value::{Value, Variable};
 
 /// One image reference found in a file.
@@ -307,17 +308,6 @@ fn scan_yaml(
             }
         }
         plugins::scan_yaml(&doc, root, kind, &mut found);
-    }
-    if references.iter().any(|r| r.kind == FileKind::Kubernetes) {
-        let overrides = kustomize::overrides(&file.path);
-        for reference in references.iter_mut() {
-            let name = kustomize::image_name(&reference.value.text);
-            if let Some((_, kustomization)) = overrides.iter().find(|(pinned, _)| pinned == name) {
-                let by = crate::source::display_path(kustomization);
-                reference.context = format!("{} (pinned by {by})", reference.context);
-                reference.kustomized = Some(kustomization.clone());
-            }
-        }
     }
     if let Some(Some(env)) = env.get() {
         for reference in references.iter_mut().filter(|r| !r.from_env.is_empty()) {
