@@ -10,9 +10,10 @@ use std::path::Path;
 use crate::check::check_file;
 use crate::config::Settings;
 use crate::finding::{Applied, Edit, FileError, Finding, Subject};
+use crate::kustomizations::KustomizePins;
 use crate::pin::Applicability;
 use crate::resolve::Known;
-use crate::scan::{self, Kind, Overrides, Place, Scan};
+use crate::scan::{self, Kind, Place, Scan};
 use crate::source::{SourceFile, Span};
 
 /// Passes over one file before giving up on converging.
@@ -82,7 +83,7 @@ pub struct Answers<'a> {
 pub fn fix_file(
     file: &SourceFile,
     kind: Kind,
-    overrides: &Overrides,
+    kustomize_pins: &KustomizePins,
     settings: &Settings,
     findings: &[&Finding],
     answers: &Answers,
@@ -94,7 +95,7 @@ pub fn fix_file(
         column: None,
         message,
     };
-    let original = rescan(file, kind, overrides).map_err(|e| error(e.message))?;
+    let original = rescan(file, kind, kustomize_pins).map_err(|e| error(e.message))?;
     let mut text = file.text.clone();
     let mut becomes: HashMap<Subject, String> = HashMap::new();
     let mut first_edits = None;
@@ -147,7 +148,7 @@ pub fn fix_file(
         }
         text = next;
         let rescanned = SourceFile::new(file.path.clone(), text.clone());
-        let scanned = rescan(&rescanned, kind, overrides).map_err(|e| {
+        let scanned = rescan(&rescanned, kind, kustomize_pins).map_err(|e| {
             error(format!(
                 "a fix would break the file ({}); nothing written",
                 e.message
@@ -164,7 +165,7 @@ pub fn fix_file(
     if text == file.text {
         return Ok(None);
     }
-    verify(file, kind, overrides, &original, &text, &becomes)
+    verify(file, kind, kustomize_pins, &original, &text, &becomes)
         .map_err(|why| error(format!("{why}; nothing written")))?;
     let edits = first_edits.unwrap_or_default();
     Ok(Some(FileFix {
@@ -179,9 +180,13 @@ pub fn fix_file(
 }
 
 /// A scan of the file's text as the run scanned it: with its kustomization pins.
-fn rescan(file: &SourceFile, kind: Kind, overrides: &Overrides) -> Result<Scan, FileError> {
+fn rescan(
+    file: &SourceFile,
+    kind: Kind,
+    kustomize_pins: &KustomizePins,
+) -> Result<Scan, FileError> {
     let mut scanned = scan::scan(file, kind)?;
-    overrides.apply(&mut scanned.references);
+    kustomize_pins.apply(&mut scanned.references);
     Ok(scanned)
 }
 
@@ -203,13 +208,13 @@ fn span_of(scan: &Scan, subject: Option<Subject>) -> Option<Span> {
 fn verify(
     file: &SourceFile,
     kind: Kind,
-    overrides: &Overrides,
+    kustomize_pins: &KustomizePins,
     original: &Scan,
     text: &str,
     becomes: &HashMap<Subject, String>,
 ) -> Result<(), String> {
     let fixed = SourceFile::new(file.path.clone(), text.to_string());
-    let scanned = rescan(&fixed, kind, overrides)
+    let scanned = rescan(&fixed, kind, kustomize_pins)
         .map_err(|e| format!("a fix would break the file ({})", e.message))?;
     let counts = |scan: &Scan| (scan.references.len(), scan.plugins.len());
     if counts(&scanned) != counts(original) {
@@ -348,7 +353,7 @@ mod tests {
             verify(
                 &file,
                 kind,
-                &Overrides::default(),
+                &KustomizePins::default(),
                 &original,
                 &after,
                 &want("1.3.4")
@@ -358,7 +363,7 @@ mod tests {
         let wrong = verify(
             &file,
             kind,
-            &Overrides::default(),
+            &KustomizePins::default(),
             &original,
             &after,
             &want("1.3.5"),
@@ -371,7 +376,7 @@ mod tests {
         let unasked = verify(
             &file,
             kind,
-            &Overrides::default(),
+            &KustomizePins::default(),
             &original,
             &after,
             &HashMap::new(),

@@ -11,6 +11,7 @@ pub mod discover;
 pub mod escape;
 pub mod finding;
 pub mod fix;
+pub mod kustomizations;
 pub mod maven;
 pub mod pin;
 pub mod plugin;

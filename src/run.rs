@@ -12,7 +12,8 @@ use crate::check::{Pinned, Plugins, check_file_with_plugins};
 use crate::config::Settings;
 use crate::discover::{self, Candidate};
 use crate::finding::{FileError, Finding, Located};
-use crate::scan::{self, Kind, Overrides};
+use crate::kustomizations::{Kustomizations, KustomizePins};
+use crate::scan::{self, Kind};
 use crate::source::{Position, SourceFile};
 
 #[derive(Debug, Default)]
@@ -38,7 +39,7 @@ pub struct Outcome {
     pub kinds: BTreeMap<String, Kind>,
     /// The kustomization pins of the files in `sources` that have some, for re-scanning a
     /// fixed text.
-    pub overrides: BTreeMap<String, Overrides>,
+    pub kustomize_pins: BTreeMap<String, KustomizePins>,
 }
 
 impl Outcome {
@@ -54,9 +55,9 @@ impl Outcome {
         self.plugins.kestra.extend(result.plugins.kestra);
         if let Some(source) = result.source {
             self.kinds.insert(source.display_path(), result.kind);
-            if !result.overrides.is_empty() {
-                self.overrides
-                    .insert(source.display_path(), result.overrides);
+            if !result.kustomize_pins.is_empty() {
+                self.kustomize_pins
+                    .insert(source.display_path(), result.kustomize_pins);
             }
             self.sources.insert(source.display_path(), source);
         }
@@ -64,9 +65,9 @@ impl Outcome {
     }
 
     /// The kustomization pins of a file in `sources`.
-    pub fn overrides_of(&self, path: &str) -> &Overrides {
-        static NONE: Overrides = Overrides::NONE;
-        self.overrides.get(path).unwrap_or(&NONE)
+    pub fn kustomize_pins_of(&self, path: &str) -> &KustomizePins {
+        static NONE: KustomizePins = KustomizePins::NONE;
+        self.kustomize_pins.get(path).unwrap_or(&NONE)
     }
 
     /// Findings found after the scan (registry rules), kept in report order.
@@ -89,7 +90,7 @@ struct FileOutcome {
     note: Option<String>,
     notice: Option<String>,
     source: Option<Arc<SourceFile>>,
-    overrides: Overrides,
+    kustomize_pins: KustomizePins,
 }
 
 /// What a run keeps beyond findings and errors, so that a large tree costs only what the output
@@ -121,10 +122,11 @@ pub fn run_with_stdin(
         return run(paths, settings, keep);
     }
     let files: Vec<PathBuf> = paths.iter().filter(|p| *p != dash).cloned().collect();
+    let kustomizations = Kustomizations::default();
     let mut outcome = if files.is_empty() {
         Outcome::default()
     } else {
-        run(&files, settings, keep)
+        check_all(&files, settings, keep, &kustomizations)
     };
     let name = stdin.name.clone().unwrap_or_else(|| dash.to_path_buf());
     let kind = stdin
@@ -150,7 +152,7 @@ pub fn run_with_stdin(
     outcome.files += 1;
     let result = match file {
         Ok(file) => {
-            let mut result = check_source(file, kind, settings);
+            let mut result = check_source(file, kind, settings, &kustomizations);
             for finding in &mut result.findings {
                 finding.target = None;
                 finding.fix = None;
@@ -170,6 +172,15 @@ pub fn run_with_stdin(
 
 /// Check every file under `paths`.
 pub fn run(paths: &[PathBuf], settings: &Settings, keep: Keep) -> Outcome {
+    check_all(paths, settings, keep, &Kustomizations::default())
+}
+
+fn check_all(
+    paths: &[PathBuf],
+    settings: &Settings,
+    keep: Keep,
+    kustomizations: &Kustomizations,
+) -> Outcome {
     // The walk runs beside the checks: files are read as soon as they are found, and each
     // file's result is merged as soon as it is checked, so that a large tree never holds every
     // file's result at once.
@@ -188,7 +199,7 @@ pub fn run(paths: &[PathBuf], settings: &Settings, keep: Keep) -> Outcome {
             )
         });
         receiver.into_iter().par_bridge().for_each(|c| {
-            let result = check_candidate(&c, settings).kept(keep);
+            let result = check_candidate(&c, settings, kustomizations).kept(keep);
             merged
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -286,7 +297,7 @@ impl FileOutcome {
             note: None,
             notice: None,
             source: None,
-            overrides: Overrides::default(),
+            kustomize_pins: KustomizePins::default(),
         }
     }
 }
@@ -298,7 +309,7 @@ impl FileOutcome {
             !self.findings.is_empty() || !self.pinned.is_empty() || !self.plugins.sites.is_empty();
         if !keep.sources || !shown {
             self.source = None;
-            self.overrides = Overrides::default();
+            self.kustomize_pins = KustomizePins::default();
         }
         self.reference_count = self.references.len();
         if keep.references {
@@ -324,9 +335,13 @@ impl FileOutcome {
     }
 }
 
-fn check_candidate(candidate: &Candidate, settings: &Settings) -> FileOutcome {
+fn check_candidate(
+    candidate: &Candidate,
+    settings: &Settings,
+    kustomizations: &Kustomizations,
+) -> FileOutcome {
     match read_source(&candidate.path, settings.max_file_size) {
-        Ok(file) => check_source(file, candidate.kind, settings),
+        Ok(file) => check_source(file, candidate.kind, settings, kustomizations),
         Err(error) => FileOutcome {
             error: Some(error),
             ..FileOutcome::new(candidate.path.clone(), candidate.kind)
@@ -334,7 +349,12 @@ fn check_candidate(candidate: &Candidate, settings: &Settings) -> FileOutcome {
     }
 }
 
-fn check_source(file: SourceFile, kind: Kind, settings: &Settings) -> FileOutcome {
+fn check_source(
+    file: SourceFile,
+    kind: Kind,
+    settings: &Settings,
+    kustomizations: &Kustomizations,
+) -> FileOutcome {
     let mut outcome = FileOutcome::new(file.path.clone(), kind);
     let mut scanned = match scan::scan(&file, kind) {
         Ok(scanned) => scanned,
@@ -343,8 +363,8 @@ fn check_source(file: SourceFile, kind: Kind, settings: &Settings) -> FileOutcom
             return outcome;
         }
     };
-    outcome.overrides = scan::overrides(&file.path, &scanned.references);
-    outcome.overrides.apply(&mut scanned.references);
+    outcome.kustomize_pins = kustomizations.pins_for(&file.path, &scanned.references);
+    outcome.kustomize_pins.apply(&mut scanned.references);
     let note = scanned
         .skipped
         .as_ref()

@@ -136,7 +136,7 @@ fn fixing_the_whole_corpus_touches_only_reference_bytes() {
             let fixed = fix::fix_file(
                 file,
                 kind,
-                outcome.overrides_of(path),
+                outcome.kustomize_pins_of(path),
                 &settings,
                 &findings,
                 &fix::Answers {

@@ -201,7 +201,7 @@ fn plan(
         match fix::fix_file(
             file,
             kind,
-            outcome.overrides_of(path),
+            outcome.kustomize_pins_of(path),
             settings,
             &findings,
             &answers,

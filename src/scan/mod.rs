@@ -31,7 +31,6 @@ use crate::yaml::Stream;
 
 pub(crate) use doc::{Doc, Mappings, join};
 pub use kind::{Classifier, FileKind, Kind, classify};
-pub use kustomize::{Overrides, overrides};
 pub use value::{Value, Variable};
 
 /// One image reference found in a file.
