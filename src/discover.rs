@@ -20,7 +20,7 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
 use crate::config::Exclude;
 use crate::finding::FileError;
-use crate::scan::{Classifier, FileKind, Kind, classify};
+use crate::scan::{Classifier, FileKind, Kind, classify, is_kustomization};
 use crate::source::{absolute, display_path};
 
 const VCS_FOLDERS: [&str; 4] = [".git", ".hg", ".svn", ".jj"];
@@ -41,8 +41,21 @@ pub struct Discovery {
     pub notes: Vec<String>,
 }
 
-/// A sink for the files to read, as they are found (so that reading starts before the walk ends).
-type Sink<'a> = dyn FnMut(Candidate) + 'a;
+/// What discovery reports as it goes, so that reading starts before the walk ends.
+#[derive(Debug)]
+pub enum Found {
+    /// A file to read, met in a walked folder.
+    Walked(Candidate),
+    /// A file to read, named among the paths.
+    Named(Candidate),
+    /// A walked folder that holds `.git`, a repository's root.
+    Repository(PathBuf),
+}
+
+/// A sink for what is found, as it is found. In a walked folder, its `.git` and kustomization
+/// files come before everything else in it and below it ([`first`]), so a file comes after
+/// what the folders above it hold.
+type Sink<'a> = dyn FnMut(Found) + 'a;
 
 pub fn discover(
     paths: &[PathBuf],
@@ -55,11 +68,14 @@ pub fn discover(
     let excludes = Arc::new(Excludes::new(exclude, &mut found));
     let several = paths.len() > 1 || follow;
     let mut once = Once::default();
-    let mut hand = |candidate: Candidate, found: &mut Discovery, through_link: bool| {
-        if once.first_time(&candidate.path, several || through_link) {
-            found.files += 1;
-            sink(candidate);
+    let mut hand = |report: Found, found: &mut Discovery, through_link: bool| match &report {
+        Found::Walked(candidate) | Found::Named(candidate) => {
+            if once.first_time(&candidate.path, several || through_link) {
+                found.files += 1;
+                sink(report);
+            }
         }
+        Found::Repository(_) => sink(report),
     };
     for path in paths {
         let meta = std::fs::metadata(path);
@@ -75,14 +91,11 @@ pub fn discover(
             // name does not.
             Ok(meta) if meta.is_file() => {
                 let kind = classify(path).unwrap_or(Kind::Unnamed);
-                hand(
-                    Candidate {
-                        path: path.clone(),
-                        kind,
-                    },
-                    &mut found,
-                    false,
-                );
+                let candidate = Candidate {
+                    path: path.clone(),
+                    kind,
+                };
+                hand(Found::Named(candidate), &mut found, false);
                 // Compose reads the `.env` beside it: a floating value there is this file's too
                 // (pre-commit names only the compose file that changed).
                 let env = path.with_file_name(".env");
@@ -94,7 +107,7 @@ pub fn discover(
                         path: env,
                         kind: Kind::Env,
                     };
-                    hand(env, &mut found, false);
+                    hand(Found::Named(env), &mut found, false);
                 }
             }
             Ok(_) => found.errors.push(not_regular(path)),
@@ -215,24 +228,30 @@ fn walk(
     excludes: &Arc<Excludes>,
     follow: bool,
     found: &mut Discovery,
-    hand: &mut dyn FnMut(Candidate, &mut Discovery, bool),
+    hand: &mut dyn FnMut(Found, &mut Discovery, bool),
 ) {
     let excludes = Arc::clone(excludes);
     let inside = (!follow).then(|| Inside::new(root));
     let left = Arc::new(Mutex::new(Vec::new()));
     let notes = Arc::clone(&left);
+    // Met by the filter, handed on before the next entry.
+    let repositories = Arc::new(Mutex::new(Vec::new()));
+    let met = Arc::clone(&repositories);
     let walker = WalkBuilder::new(root)
         .hidden(false)
         .follow_links(true)
         .require_git(false)
-        .sort_by_file_name(|a, b| a.cmp(b))
+        .sort_by_file_name(|a, b| first(b).cmp(&first(a)).then(a.cmp(b)))
         .filter_entry(move |entry| {
             let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
-            let vcs = is_dir
-                && entry
-                    .file_name()
-                    .to_str()
-                    .is_some_and(|name| VCS_FOLDERS.contains(&name));
+            let name = entry.file_name().to_str();
+            if name == Some(".git")
+                && entry.depth() > 0
+                && let (Some(folder), Ok(mut met)) = (entry.path().parent(), met.lock())
+            {
+                met.push(folder.to_path_buf());
+            }
+            let vcs = is_dir && name.is_some_and(|name| VCS_FOLDERS.contains(&name));
             let outside = entry.path_is_symlink()
                 && entry.depth() > 0
                 && inside.as_ref().is_some_and(|inside| {
@@ -253,6 +272,13 @@ fn walk(
     let mut met_link = false;
     let mut classifier = Classifier::default();
     for entry in walker {
+        let met: Vec<PathBuf> = repositories
+            .lock()
+            .map(|mut met| std::mem::take(&mut *met))
+            .unwrap_or_default();
+        for repository in met {
+            hand(Found::Repository(repository), found, false);
+        }
         let entry = match entry {
             Ok(entry) => entry,
             Err(e) => {
@@ -272,7 +298,7 @@ fn walk(
             continue;
         };
         if file_type.is_file() {
-            hand(Candidate { path, kind }, found, met_link);
+            hand(Found::Walked(Candidate { path, kind }), found, met_link);
         } else {
             found.errors.push(not_regular(&path));
         }
@@ -280,6 +306,13 @@ fn walk(
     if let Ok(mut left) = left.lock() {
         found.notes.append(&mut left);
     }
+}
+
+/// Whether a folder's entry comes first in the walk: its `.git` and kustomization files, which
+/// say something about everything else in it.
+fn first(name: &std::ffi::OsStr) -> bool {
+    name.to_str()
+        .is_some_and(|name| name == ".git" || is_kustomization(name))
 }
 
 /// The folder a walk was given, resolved, to tell where a symlink leads.

@@ -12,12 +12,22 @@
 //! restrictor, <https://kubectl.docs.kubernetes.io/faq/#security-file-foo-is-not-in-or-below-bar>),
 //! so whatever builds a manifest goes through a kustomization in a folder above it that builds
 //! it: a manifest no such kustomization builds is left without a look at the folders around it.
+//!
+//! Inside the folders a run walks, the kustomizations are the ones the walk meets (a folder it
+//! leaves out, ignored or excluded, holds none), so no folder is listed twice; elsewhere (above
+//! them, or around files named alone) folders are listed. The walk hands on a folder's
+//! kustomization and `.git` before anything below it, so the kustomizations above a walked file
+//! are known when it is checked; the overlays beside it are known only when the walk has ended,
+//! and a manifest built from above waits for that ([`Kustomizations::pins_for`]).
 
 use rustc_hash::{FxHashMap, FxHashSet};
-use std::ffi::OsString;
+use std::collections::BTreeSet;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
+use crate::discover::Found;
 use crate::scan::{FileKind, Reference};
 use crate::source::absolute;
 use crate::yaml::Stream;
@@ -56,18 +66,22 @@ impl KustomizePins {
 /// What a run finds out about kustomizations, kept for the whole run: every manifest of a
 /// folder asks about the same folders and kustomizations.
 pub struct Kustomizations {
-    /// Every manifest's path is made absolute against it.
+    /// Every path is made absolute against it.
     cwd: PathBuf,
+    /// The folders the run walks.
+    roots: Vec<PathBuf>,
+    walked: RwLock<Walked>,
+    walk_ended: AtomicBool,
     cache: Mutex<Cache>,
 }
 
-impl Default for Kustomizations {
-    fn default() -> Self {
-        Kustomizations {
-            cwd: std::env::current_dir().unwrap_or_default(),
-            cache: Mutex::default(),
-        }
-    }
+/// What the walk has met so far, as absolute paths.
+#[derive(Default)]
+struct Walked {
+    /// Kustomization files (of [`NAMES`]).
+    files: BTreeSet<OsString>,
+    /// Folders that hold `.git`.
+    repositories: FxHashSet<OsString>,
 }
 
 /// What a kustomization says that matters here.
@@ -104,24 +118,89 @@ type PathMap<T> = FxHashMap<OsString, Arc<OnceLock<T>>>;
 type PinsByFile = FxHashMap<OsString, Vec<(String, PathBuf)>>;
 
 impl Kustomizations {
-    /// The [`KustomizePins`] of a file's references: only Kubernetes manifests have any.
-    pub fn pins_for(&self, file: &Path, references: &[Reference]) -> KustomizePins {
+    /// For a run over `paths`: the folders among them are walked.
+    pub fn walking(paths: &[PathBuf]) -> Self {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        Kustomizations {
+            roots: paths
+                .iter()
+                .filter(|path| path.is_dir())
+                .map(|path| absolute(&cwd, path))
+                .collect(),
+            cwd,
+            walked: RwLock::default(),
+            walk_ended: AtomicBool::new(false),
+            cache: Mutex::default(),
+        }
+    }
+
+    /// Takes in what the walk reports, as it reports it (before the walk hands on anything
+    /// after it).
+    pub fn found(&self, found: &Found) {
+        match found {
+            Found::Repository(dir) => {
+                let dir = absolute(&self.cwd, dir).into_os_string();
+                self.write().repositories.insert(dir);
+            }
+            Found::Walked(file) if file.path.file_name().is_some_and(is_name) => {
+                let path = absolute(&self.cwd, &file.path).into_os_string();
+                self.write().files.insert(path);
+            }
+            Found::Walked(_) | Found::Named(_) => {}
+        }
+    }
+
+    /// Every walk of the run has ended: what it met is all there is.
+    pub fn walk_ended(&self) {
+        self.walk_ended.store(true, Ordering::Release);
+    }
+
+    /// The [`KustomizePins`] of a file's references (only Kubernetes manifests have any), or
+    /// `None` while they depend on what the walk has yet to meet: ask again when it has ended.
+    /// `walked`: the walk handed the file on, so it has met what the folders above it hold.
+    pub fn pins_for(
+        &self,
+        file: &Path,
+        walked: bool,
+        references: &[Reference],
+    ) -> Option<KustomizePins> {
         if !references.iter().any(|r| r.kind == FileKind::Kubernetes) {
-            return KustomizePins::default();
+            return Some(KustomizePins::default());
         }
         let manifest = absolute(&self.cwd, file);
         let Some(dir) = manifest.parent() else {
-            return KustomizePins::default();
+            return Some(KustomizePins::default());
         };
-        if !self.built_from_above(&manifest) {
-            return KustomizePins::default();
+        let ended = self.walk_ended.load(Ordering::Acquire);
+        // A file named alone in a walked folder may come before the walk gets there.
+        if !ended && !walked && self.is_walked(dir) {
+            return None;
         }
-        KustomizePins(
-            self.pins_around(dir)
-                .get(manifest.as_os_str())
-                .cloned()
-                .unwrap_or_default(),
-        )
+        if !self.built_from_above(&manifest) {
+            return Some(KustomizePins::default());
+        }
+        if !ended && !self.roots.is_empty() {
+            return None;
+        }
+        let pins = self.pins_around(dir).get(manifest.as_os_str()).cloned();
+        Some(KustomizePins(pins.unwrap_or_default()))
+    }
+
+    /// Whether `dir` is in a folder the run walks: what the walk meets there is the truth.
+    fn is_walked(&self, dir: &Path) -> bool {
+        self.roots.iter().any(|root| dir.starts_with(root))
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Walked> {
+        self.walked
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Walked> {
+        self.walked
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// `answer` for `path`, worked out once per run: a thread that asks while another works it
@@ -247,7 +326,7 @@ impl Kustomizations {
             |c| &mut c.above,
             dir,
             || {
-                let mut found: Vec<PathBuf> = self.find_in(dir).into_iter().collect();
+                let mut found: Vec<PathBuf> = self.kustomization_of(dir).into_iter().collect();
                 if let Some(parent) = dir.parent().filter(|_| !self.is_repository_root(dir)) {
                     found.extend(self.kustomizations_above(parent).iter().cloned());
                 }
@@ -272,11 +351,26 @@ impl Kustomizations {
     }
 
     fn is_repository_root(&self, dir: &Path) -> bool {
+        if self.is_walked(dir) {
+            return self.read().repositories.contains(dir.as_os_str());
+        }
         self.listing(dir).repository_root
     }
 
+    /// The kustomization a folder holds, as discovery sees it: the walk's in a walked folder.
+    fn kustomization_of(&self, dir: &Path) -> Option<PathBuf> {
+        if !self.is_walked(dir) {
+            return self.find_in(dir);
+        }
+        let walked = self.read();
+        NAMES
+            .iter()
+            .map(|name| dir.join(name))
+            .find(|file| walked.files.contains(file.as_os_str()))
+    }
+
     /// The kustomization file of a folder: the first of [`NAMES`] it holds, as kustomize takes
-    /// it.
+    /// it (read from the folder: a kustomization's `resources` name it).
     fn find_in(&self, dir: &Path) -> Option<PathBuf> {
         let listing = self.listing(dir);
         NAMES.iter().find_map(|name| {
@@ -305,6 +399,10 @@ impl Kustomizations {
     /// The kustomizations at most [`DEPTH`] levels below `dir` (entries of `dir` are level 1),
     /// hidden folders left out.
     fn find_below(&self, dir: &Path, depth: usize, found: &mut Vec<PathBuf>) {
+        if self.is_walked(dir) {
+            found.extend(self.walked_below(dir, DEPTH + 1 - depth));
+            return;
+        }
         let listing = self.listing(dir);
         found.extend(listing.kustomizations.iter().cloned());
         if depth < DEPTH {
@@ -312,6 +410,31 @@ impl Kustomizations {
                 self.find_below(folder, depth + 1, found);
             }
         }
+    }
+
+    /// The walked kustomizations at most `levels` below `dir`, not in hidden folders.
+    fn walked_below(&self, dir: &Path, levels: usize) -> Vec<PathBuf> {
+        let mut prefix = dir.as_os_str().to_owned();
+        prefix.push(std::path::MAIN_SEPARATOR_STR);
+        let walked = self.read();
+        let start = std::ops::Bound::Included(prefix.as_os_str());
+        walked
+            .files
+            .range::<OsStr, _>((start, std::ops::Bound::Unbounded))
+            .take_while(|file| {
+                file.as_encoded_bytes()
+                    .starts_with(prefix.as_encoded_bytes())
+            })
+            .filter(|file| {
+                let below = &file.as_encoded_bytes()[prefix.len()..];
+                let mut folders = below
+                    .split(|&b| b == std::path::MAIN_SEPARATOR as u8)
+                    .rev()
+                    .skip(1);
+                folders.clone().count() < levels && !folders.any(|f| f.starts_with(b"."))
+            })
+            .map(PathBuf::from)
+            .collect()
     }
 
     /// A folder's [`Listing`], read once however many questions are asked about it.
@@ -368,6 +491,11 @@ impl Listing {
         }
         listing
     }
+}
+
+/// Whether a file name is one kustomize reads.
+fn is_name(name: &OsStr) -> bool {
+    NAMES.iter().any(|n| name == *n)
 }
 
 fn read(file: &Path) -> Option<Kustomization> {

@@ -10,10 +10,10 @@ use rayon::prelude::*;
 
 use crate::check::{Pinned, Plugins, check_file_with_plugins};
 use crate::config::Settings;
-use crate::discover::{self, Candidate};
+use crate::discover::{self, Candidate, Found};
 use crate::finding::{FileError, Finding, Located};
 use crate::kustomizations::{Kustomizations, KustomizePins};
-use crate::scan::{self, Kind};
+use crate::scan::{self, Kind, Scan};
 use crate::source::{Position, SourceFile};
 
 #[derive(Debug, Default)]
@@ -122,7 +122,7 @@ pub fn run_with_stdin(
         return run(paths, settings, keep);
     }
     let files: Vec<PathBuf> = paths.iter().filter(|p| *p != dash).cloned().collect();
-    let kustomizations = Kustomizations::default();
+    let kustomizations = Kustomizations::walking(&files);
     let mut outcome = if files.is_empty() {
         Outcome::default()
     } else {
@@ -152,7 +152,8 @@ pub fn run_with_stdin(
     outcome.files += 1;
     let result = match file {
         Ok(file) => {
-            let mut result = check_source(file, kind, settings, &kustomizations);
+            let mut result = check_source(file, kind, false, settings, &kustomizations)
+                .when_walked(settings, &kustomizations);
             for finding in &mut result.findings {
                 finding.target = None;
                 finding.fix = None;
@@ -172,7 +173,7 @@ pub fn run_with_stdin(
 
 /// Check every file under `paths`.
 pub fn run(paths: &[PathBuf], settings: &Settings, keep: Keep) -> Outcome {
-    check_all(paths, settings, keep, &Kustomizations::default())
+    check_all(paths, settings, keep, &Kustomizations::walking(paths))
 }
 
 fn check_all(
@@ -183,30 +184,55 @@ fn check_all(
 ) -> Outcome {
     // The walk runs beside the checks: files are read as soon as they are found, and each
     // file's result is merged as soon as it is checked, so that a large tree never holds every
-    // file's result at once.
+    // file's result at once. The few files that wait for the walk to end are checked after it.
     let (sender, receiver) = std::sync::mpsc::channel();
     let merged = Mutex::new(Merged::default());
+    let merge = |result: FileOutcome| {
+        merged
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .add(result.kept(keep));
+    };
+    let waiting = Mutex::new(Vec::new());
     let discovery = std::thread::scope(|scope| {
         let walk = scope.spawn(move || {
-            discover::discover(
+            let discovery = discover::discover(
                 paths,
                 &settings.exclude,
                 settings.force_exclude,
                 settings.follow,
-                &mut |candidate| {
-                    let _ = sender.send(candidate);
+                &mut |found| {
+                    kustomizations.found(&found);
+                    let file = match found {
+                        Found::Walked(candidate) => (candidate, true),
+                        Found::Named(candidate) => (candidate, false),
+                        Found::Repository(_) => return,
+                    };
+                    let _ = sender.send(file);
                 },
-            )
+            );
+            kustomizations.walk_ended();
+            discovery
         });
-        receiver.into_iter().par_bridge().for_each(|c| {
-            let result = check_candidate(&c, settings, kustomizations).kept(keep);
-            merged
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .add(result);
-        });
+        receiver
+            .into_iter()
+            .par_bridge()
+            .for_each(|(candidate, walked)| {
+                match check_candidate(&candidate, walked, settings, kustomizations) {
+                    FileCheck::Done(result) => merge(result),
+                    FileCheck::Waiting(scanned) => waiting
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .push(scanned),
+                }
+            });
         walk.join().expect("the walk does not panic")
     });
+    waiting
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .into_par_iter()
+        .for_each(|scanned| merge(scanned.check(settings, kustomizations)));
     let Merged {
         reference_count,
         findings,
@@ -335,36 +361,87 @@ impl FileOutcome {
     }
 }
 
+/// A file's check: done, or scanned and waiting for the walk to end to know its kustomization
+/// pins ([`Kustomizations::pins_for`]).
+enum FileCheck {
+    Done(FileOutcome),
+    Waiting(Scanned),
+}
+
+impl FileCheck {
+    /// The check done, the walk having ended.
+    fn when_walked(self, settings: &Settings, kustomizations: &Kustomizations) -> FileOutcome {
+        match self {
+            FileCheck::Done(result) => result,
+            FileCheck::Waiting(scanned) => scanned.check(settings, kustomizations),
+        }
+    }
+}
+
+struct Scanned {
+    file: SourceFile,
+    kind: Kind,
+    scan: Scan,
+}
+
+impl Scanned {
+    /// The rest of the check, once the walk has ended.
+    fn check(self, settings: &Settings, kustomizations: &Kustomizations) -> FileOutcome {
+        let pins = kustomizations.pins_for(&self.file.path, false, &self.scan.references);
+        finish(self, pins.unwrap_or_default(), settings)
+    }
+}
+
+/// `walked`: the walk met the file (it was not named alone).
 fn check_candidate(
     candidate: &Candidate,
+    walked: bool,
     settings: &Settings,
     kustomizations: &Kustomizations,
-) -> FileOutcome {
+) -> FileCheck {
     match read_source(&candidate.path, settings.max_file_size) {
-        Ok(file) => check_source(file, candidate.kind, settings, kustomizations),
-        Err(error) => FileOutcome {
+        Ok(file) => check_source(file, candidate.kind, walked, settings, kustomizations),
+        Err(error) => FileCheck::Done(FileOutcome {
             error: Some(error),
             ..FileOutcome::new(candidate.path.clone(), candidate.kind)
-        },
+        }),
     }
 }
 
 fn check_source(
     file: SourceFile,
     kind: Kind,
+    walked: bool,
     settings: &Settings,
     kustomizations: &Kustomizations,
-) -> FileOutcome {
-    let mut outcome = FileOutcome::new(file.path.clone(), kind);
-    let mut scanned = match scan::scan(&file, kind) {
-        Ok(scanned) => scanned,
+) -> FileCheck {
+    let scan = match scan::scan(&file, kind) {
+        Ok(scan) => scan,
         Err(e) => {
-            outcome.error = Some(e);
-            return outcome;
+            return FileCheck::Done(FileOutcome {
+                error: Some(e),
+                ..FileOutcome::new(file.path.clone(), kind)
+            });
         }
     };
-    outcome.kustomize_pins = kustomizations.pins_for(&file.path, &scanned.references);
-    outcome.kustomize_pins.apply(&mut scanned.references);
+    let pins = kustomizations.pins_for(&file.path, walked, &scan.references);
+    let scanned = Scanned { file, kind, scan };
+    match pins {
+        Some(pins) => FileCheck::Done(finish(scanned, pins, settings)),
+        None => FileCheck::Waiting(scanned),
+    }
+}
+
+/// A scanned file checked, its kustomization pins known.
+fn finish(scanned: Scanned, pins: KustomizePins, settings: &Settings) -> FileOutcome {
+    let Scanned {
+        file,
+        kind,
+        scan: mut scanned,
+    } = scanned;
+    let mut outcome = FileOutcome::new(file.path.clone(), kind);
+    pins.apply(&mut scanned.references);
+    outcome.kustomize_pins = pins;
     let note = scanned
         .skipped
         .as_ref()

@@ -405,6 +405,105 @@ fn a_fix_leaves_the_images_a_kustomization_pins() {
     assert_eq!(read("other/pod.yaml"), pod(&["redis:7.4.1-alpine"]));
 }
 
+/// The kustomization of a folder pins the files below it however the walk reaches them: a
+/// folder's kustomization is met before its subfolders, and a file named alone in a walked
+/// folder waits for the walk. Each run is repeated: a race would show as a finding.
+#[test]
+fn a_kustomization_is_known_before_the_files_below_it() {
+    let cache = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    fs::create_dir_all(work.path().join("app/deploy")).unwrap();
+    fs::write(
+        work.path().join("app/kustomization.yaml"),
+        "resources:\n- deploy/pod.yaml\nimages:\n- name: app\n  newTag: \"1.2.3\"\n",
+    )
+    .unwrap();
+    let pod = "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - image: app\n";
+    fs::write(work.path().join("app/deploy/pod.yaml"), pod).unwrap();
+    // Folders the walk goes through after the manifest, in the name order, before the
+    // kustomization were it not read first.
+    for i in 0..300 {
+        fs::create_dir(work.path().join(format!("app/deploy/z{i}"))).unwrap();
+    }
+    let args = ["check", "--offline", "--no-config", "--format", "concise"];
+    for _ in 0..5 {
+        for paths in [&["."][..], &["app/deploy/pod.yaml", "."]] {
+            let run = tagpin(cache.path(), work.path(), &[&args[..], paths].concat());
+            assert_eq!(
+                run.stdout, "No findings in 2 files\n",
+                "{paths:?}: {}",
+                run.stderr
+            );
+        }
+    }
+}
+
+/// Kustomizations are looked for up to a repository's root (a folder with `.git`), not past it:
+/// a repository checked out inside another is its own.
+#[test]
+fn kustomizations_are_looked_for_up_to_the_repository_root() {
+    let cache = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    fs::create_dir_all(work.path().join("inner/.git")).unwrap();
+    fs::create_dir_all(work.path().join("inner/app")).unwrap();
+    let pod = "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - image: app\n";
+    fs::write(work.path().join("inner/app/pod.yaml"), pod).unwrap();
+    fs::write(
+        work.path().join("kustomization.yaml"),
+        "resources:\n- inner/app/pod.yaml\nimages:\n- name: app\n  newTag: \"1.2.3\"\n",
+    )
+    .unwrap();
+    let args = ["check", "--offline", "--no-config", "--format", "concise"];
+    let flagged = "inner/app/pod.yaml:5:12 TP001 `app` has no tag and pulls whatever `latest` is\n\
+                   1 finding (1 error) in 2 files\n";
+    let run = tagpin(cache.path(), work.path(), &args);
+    assert_eq!(run.stdout, flagged, "{}", run.stderr);
+    fs::remove_dir(work.path().join("inner/.git")).unwrap();
+    let run = tagpin(cache.path(), work.path(), &args);
+    assert_eq!(run.stdout, "No findings in 2 files\n", "{}", run.stderr);
+}
+
+/// Inside the folders walked, the kustomizations are the ones tagpin reads: an overlay left out
+/// (excluded, or ignored by git) pins nothing.
+#[test]
+fn an_overlay_left_out_of_the_walk_pins_nothing() {
+    let cache = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    for dir in ["base", "overlays/prod"] {
+        fs::create_dir_all(work.path().join(dir)).unwrap();
+    }
+    let pod = "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - image: app\n";
+    fs::write(work.path().join("base/pod.yaml"), pod).unwrap();
+    fs::write(
+        work.path().join("base/kustomization.yaml"),
+        "resources:\n- pod.yaml\n",
+    )
+    .unwrap();
+    fs::write(
+        work.path().join("overlays/prod/kustomization.yaml"),
+        "resources:\n- ../../base\nimages:\n- name: app\n  newTag: \"1.2.3\"\n",
+    )
+    .unwrap();
+    let args = ["check", "--offline", "--no-config", "--format", "concise"];
+    let run = tagpin(cache.path(), work.path(), &args);
+    assert_eq!(run.stdout, "No findings in 3 files\n", "{}", run.stderr);
+    let excluded = tagpin(
+        cache.path(),
+        work.path(),
+        &[&args[..], &["--exclude", "overlays"]].concat(),
+    );
+    assert_eq!(
+        excluded.stdout,
+        "base/pod.yaml:5:12 TP001 `app` has no tag and pulls whatever `latest` is\n\
+         1 finding (1 error) in 2 files\n",
+        "{}",
+        excluded.stderr
+    );
+    // Walked from `base` alone, the overlay beside it is outside the walk, and read.
+    let base = tagpin(cache.path(), work.path(), &[&args[..], &["base"]].concat());
+    assert_eq!(base.stdout, "No findings in 2 files\n", "{}", base.stderr);
+}
+
 /// Kustomize refuses a file outside the kustomization's folder ("security; file … is not in or
 /// below …"), so an overlay that lists one pins nothing in it.
 #[test]

@@ -95,7 +95,7 @@ impl Classifier {
         if lower.ends_with(".sh") {
             return Some(Kind::Known(FileKind::Shell));
         }
-        if name == "Kustomization" {
+        if is_kustomization(name) {
             return Some(Kind::Known(FileKind::Kustomize));
         }
         if lower == ".env" {
@@ -107,9 +107,6 @@ impl Classifier {
         let stem = lower
             .strip_suffix(".yaml")
             .or_else(|| lower.strip_suffix(".yml"))?;
-        if stem == "kustomization" {
-            return Some(Kind::Known(FileKind::Kustomize));
-        }
         if stem == "chart" {
             return None;
         }
@@ -153,6 +150,14 @@ impl Classifier {
                 .filter(|dir| dir.file_name().is_some_and(|n| n == "templates"))
                 .any(|dir| self.beside_chart(dir))
     }
+}
+
+/// `kustomization.yaml` (`.yml`, in any case) or `Kustomization`.
+pub fn is_kustomization(name: &str) -> bool {
+    name == "Kustomization"
+        || ["kustomization.yaml", "kustomization.yml"]
+            .iter()
+            .any(|n| name.eq_ignore_ascii_case(n))
 }
 
 /// `Dockerfile`, `Dockerfile.prod`, `Dockerfile-dev`, `app.dockerfile` and the same with
