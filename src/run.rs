@@ -152,14 +152,18 @@ pub fn run_with_stdin(
     outcome.files += 1;
     let result = match file {
         Ok(file) => {
-            let mut result = check_source(file, kind, false, settings, &kustomizations)
-                .when_walked(settings, &kustomizations);
+            let checker = Checker {
+                settings,
+                kustomizations: &kustomizations,
+                keep,
+            };
+            let mut result = checker.done(checker.source(file, kind, false));
             for finding in &mut result.findings {
                 finding.target = None;
                 finding.fix = None;
             }
             result.pinned = result.pinned.into_iter().map(Pinned::read_only).collect();
-            result.kept(keep)
+            result
         }
         Err(error) => FileOutcome {
             error: Some(error),
@@ -191,7 +195,12 @@ fn check_all(
         merged
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .add(result.kept(keep));
+            .add(result);
+    };
+    let checker = Checker {
+        settings,
+        kustomizations,
+        keep,
     };
     let waiting = Mutex::new(Vec::new());
     let discovery = std::thread::scope(|scope| {
@@ -217,22 +226,22 @@ fn check_all(
         receiver
             .into_iter()
             .par_bridge()
-            .for_each(|(candidate, walked)| {
-                match check_candidate(&candidate, walked, settings, kustomizations) {
+            .for_each(
+                |(candidate, walked)| match checker.candidate(&candidate, walked) {
                     FileCheck::Done(result) => merge(result),
                     FileCheck::Waiting(scanned) => waiting
                         .lock()
                         .unwrap_or_else(|poisoned| poisoned.into_inner())
                         .push(scanned),
-                }
-            });
+                },
+            );
         walk.join().expect("the walk does not panic")
     });
     waiting
         .into_inner()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
         .into_par_iter()
-        .for_each(|scanned| merge(scanned.check(settings, kustomizations)));
+        .for_each(|scanned| merge(checker.done(FileCheck::Waiting(scanned))));
     let Merged {
         reference_count,
         findings,
@@ -329,23 +338,6 @@ impl FileOutcome {
 }
 
 impl FileOutcome {
-    /// Only what the run keeps (see [`Keep`]): the text only of a file with something to show.
-    fn kept(mut self, keep: Keep) -> Self {
-        let shown =
-            !self.findings.is_empty() || !self.pinned.is_empty() || !self.plugins.sites.is_empty();
-        if !keep.sources || !shown {
-            self.source = None;
-            self.kustomize_pins = KustomizePins::default();
-        }
-        self.reference_count = self.references.len();
-        if keep.references {
-            self.references.shrink_to_fit();
-        } else {
-            self.references = Vec::new();
-        }
-        self
-    }
-
     /// Whether nothing is left to merge beyond findings and the reference count.
     fn is_empty(&self) -> bool {
         self.findings.is_empty()
@@ -361,21 +353,19 @@ impl FileOutcome {
     }
 }
 
+/// What checking a file needs of its run.
+#[derive(Clone, Copy)]
+struct Checker<'a> {
+    settings: &'a Settings,
+    kustomizations: &'a Kustomizations,
+    keep: Keep,
+}
+
 /// A file's check: done, or scanned and waiting for the walk to end to know its kustomization
 /// pins ([`Kustomizations::pins_for`]).
 enum FileCheck {
     Done(FileOutcome),
     Waiting(Scanned),
-}
-
-impl FileCheck {
-    /// The check done, the walk having ended.
-    fn when_walked(self, settings: &Settings, kustomizations: &Kustomizations) -> FileOutcome {
-        match self {
-            FileCheck::Done(result) => result,
-            FileCheck::Waiting(scanned) => scanned.check(settings, kustomizations),
-        }
-    }
 }
 
 struct Scanned {
@@ -384,96 +374,106 @@ struct Scanned {
     scan: Scan,
 }
 
-impl Scanned {
-    /// The rest of the check, once the walk has ended.
-    fn check(self, settings: &Settings, kustomizations: &Kustomizations) -> FileOutcome {
-        let pins = kustomizations.pins_for(&self.file.path, false, &self.scan.references);
-        finish(self, pins.unwrap_or_default(), settings)
-    }
-}
-
-/// `walked`: the walk met the file (it was not named alone).
-fn check_candidate(
-    candidate: &Candidate,
-    walked: bool,
-    settings: &Settings,
-    kustomizations: &Kustomizations,
-) -> FileCheck {
-    match read_source(&candidate.path, settings.max_file_size) {
-        Ok(file) => check_source(file, candidate.kind, walked, settings, kustomizations),
-        Err(error) => FileCheck::Done(FileOutcome {
-            error: Some(error),
-            ..FileOutcome::new(candidate.path.clone(), candidate.kind)
-        }),
-    }
-}
-
-fn check_source(
-    file: SourceFile,
-    kind: Kind,
-    walked: bool,
-    settings: &Settings,
-    kustomizations: &Kustomizations,
-) -> FileCheck {
-    let scan = match scan::scan(&file, kind) {
-        Ok(scan) => scan,
-        Err(e) => {
-            return FileCheck::Done(FileOutcome {
-                error: Some(e),
-                ..FileOutcome::new(file.path.clone(), kind)
-            });
+impl Checker<'_> {
+    /// `walked`: the walk met the file (it was not named alone).
+    fn candidate(&self, candidate: &Candidate, walked: bool) -> FileCheck {
+        match read_source(&candidate.path, self.settings.max_file_size) {
+            Ok(file) => self.source(file, candidate.kind, walked),
+            Err(error) => FileCheck::Done(FileOutcome {
+                error: Some(error),
+                ..FileOutcome::new(candidate.path.clone(), candidate.kind)
+            }),
         }
-    };
-    let pins = kustomizations.pins_for(&file.path, walked, &scan.references);
-    let scanned = Scanned { file, kind, scan };
-    match pins {
-        Some(pins) => FileCheck::Done(finish(scanned, pins, settings)),
-        None => FileCheck::Waiting(scanned),
     }
-}
 
-/// A scanned file checked, its kustomization pins known.
-fn finish(scanned: Scanned, pins: KustomizePins, settings: &Settings) -> FileOutcome {
-    let Scanned {
-        file,
-        kind,
-        scan: mut scanned,
-    } = scanned;
-    let mut outcome = FileOutcome::new(file.path.clone(), kind);
-    pins.apply(&mut scanned.references);
-    outcome.kustomize_pins = pins;
-    let note = scanned
-        .skipped
-        .as_ref()
-        .map(|why| format!("{}: skipped: {why}", file.display_path()));
-    if kind == Kind::Unnamed {
-        outcome.notice = note;
-    } else {
-        outcome.note = note;
+    fn source(&self, file: SourceFile, kind: Kind, walked: bool) -> FileCheck {
+        let scan = match scan::scan(&file, kind) {
+            Ok(scan) => scan,
+            Err(e) => {
+                return FileCheck::Done(FileOutcome {
+                    error: Some(e),
+                    ..FileOutcome::new(file.path.clone(), kind)
+                });
+            }
+        };
+        let pins = self
+            .kustomizations
+            .pins_for(&file.path, walked, &scan.references);
+        let scanned = Scanned { file, kind, scan };
+        match pins {
+            Some(pins) => FileCheck::Done(self.finish(scanned, pins)),
+            None => FileCheck::Waiting(scanned),
+        }
     }
-    let checked = check_file_with_plugins(&file, &scanned, settings);
-    outcome.findings = checked.findings;
-    outcome.pinned = checked.pinned;
-    outcome.plugins = checked.plugins;
-    outcome.warnings = checked.warnings;
-    outcome.references = scanned
-        .references
-        .iter()
-        .map(|r| Located {
-            path: file.display_path(),
-            position: file.position(r.span.start),
-            kind: r.kind,
-            image: r.value.text.clone(),
-            context: r.context.clone(),
-            parsed: r
-                .unresolved
-                .is_none()
-                .then(|| r.image.clone().ok())
-                .flatten(),
-        })
-        .collect();
-    outcome.source = Some(Arc::new(file));
-    outcome
+
+    /// The check done, the walk having ended.
+    fn done(&self, check: FileCheck) -> FileOutcome {
+        match check {
+            FileCheck::Done(result) => result,
+            FileCheck::Waiting(scanned) => {
+                let pins = self.kustomizations.pins_for(
+                    &scanned.file.path,
+                    false,
+                    &scanned.scan.references,
+                );
+                self.finish(scanned, pins.unwrap_or_default())
+            }
+        }
+    }
+
+    /// A scanned file checked, its kustomization pins known; only what the run keeps (see
+    /// [`Keep`]): the text only of a file with something to show.
+    fn finish(&self, scanned: Scanned, pins: KustomizePins) -> FileOutcome {
+        let (settings, keep) = (self.settings, self.keep);
+        let Scanned {
+            file,
+            kind,
+            scan: mut scanned,
+        } = scanned;
+        let mut outcome = FileOutcome::new(file.path.clone(), kind);
+        pins.apply(&mut scanned.references);
+        let note = scanned
+            .skipped
+            .as_ref()
+            .map(|why| format!("{}: skipped: {why}", file.display_path()));
+        if kind == Kind::Unnamed {
+            outcome.notice = note;
+        } else {
+            outcome.note = note;
+        }
+        let checked = check_file_with_plugins(&file, &scanned, settings);
+        outcome.findings = checked.findings;
+        outcome.pinned = checked.pinned;
+        outcome.plugins = checked.plugins;
+        outcome.warnings = checked.warnings;
+        outcome.reference_count = scanned.references.len();
+        if keep.references {
+            outcome.references = scanned
+                .references
+                .iter()
+                .map(|r| Located {
+                    path: file.display_path(),
+                    position: file.position(r.span.start),
+                    kind: r.kind,
+                    image: r.value.text.clone(),
+                    context: r.context.clone(),
+                    parsed: r
+                        .unresolved
+                        .is_none()
+                        .then(|| r.image.clone().ok())
+                        .flatten(),
+                })
+                .collect();
+        }
+        let shown = !outcome.findings.is_empty()
+            || !outcome.pinned.is_empty()
+            || !outcome.plugins.sites.is_empty();
+        if keep.sources && shown {
+            outcome.source = Some(Arc::new(file));
+            outcome.kustomize_pins = pins;
+        }
+        outcome
+    }
 }
 
 /// Discovery handed on only regular files; should a FIFO have taken a file's place since, it is
