@@ -20,7 +20,7 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
 use crate::config::Exclude;
 use crate::finding::FileError;
-use crate::scan::{Classifier, FileKind, Kind, classify, is_kustomization};
+use crate::scan::{Classifier, FileKind, Kind, classify, is_chart, is_kustomization};
 use crate::source::{absolute, display_path};
 
 const VCS_FOLDERS: [&str; 4] = [".git", ".hg", ".svn", ".jj"];
@@ -52,9 +52,9 @@ pub enum Found {
     Repository(PathBuf),
 }
 
-/// A sink for what is found, as it is found. In a walked folder, its `.git` and kustomization
-/// files come before everything else in it and below it ([`first`]), so a file comes after
-/// what the folders above it hold.
+/// A sink for what is found, as it is found. In a walked folder, its `.git`, kustomization and
+/// chart files come before everything else in it and below it ([`first`]), so a file comes
+/// after what the folders above it hold.
 type Sink<'a> = dyn FnMut(Found) + 'a;
 
 pub fn discover(
@@ -270,7 +270,7 @@ fn walk(
         .build();
     // From the first symlink on, a file may come again by another path.
     let mut met_link = false;
-    let mut classifier = Classifier::default();
+    let mut classifier = Classifier::walking();
     for entry in walker {
         let met: Vec<PathBuf> = repositories
             .lock()
@@ -308,11 +308,11 @@ fn walk(
     }
 }
 
-/// Whether a folder's entry comes first in the walk: its `.git` and kustomization files, which
-/// say something about everything else in it.
+/// Whether a folder's entry comes first in the walk: its `.git`, kustomization and `Chart.yaml`,
+/// which say something about everything else in it.
 fn first(name: &std::ffi::OsStr) -> bool {
     name.to_str()
-        .is_some_and(|name| name == ".git" || is_kustomization(name))
+        .is_some_and(|name| name == ".git" || is_kustomization(name) || is_chart(name))
 }
 
 /// The folder a walk was given, resolved, to tell where a symlink leads.

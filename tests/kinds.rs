@@ -567,17 +567,21 @@ fn a_charts_templates_are_skipped_unless_they_are_plain_yaml() {
     );
     fs::write(chart.join("templates/capable.yaml"), capable).unwrap();
     let args = ["check", "--offline", "--no-config", "--format", "concise"];
-    let run = tagpin(cache.path(), work.path(), &args);
-    assert_eq!(
-        (run.code, run.stdout.as_str()),
-        (
-            1,
-            "chart/templates/pod.yaml:5:16 TP002 `app:latest` floats\n\
-             1 finding (1 error) in 2 files\n"
-        ),
-        "{}",
-        run.stderr
-    );
+    // The folder walked, and the files named alone.
+    let named = ["chart/templates/capable.yaml", "chart/templates/pod.yaml"];
+    for paths in [&["."][..], &named] {
+        let run = tagpin(cache.path(), work.path(), &[&args[..], paths].concat());
+        assert_eq!(
+            (run.code, run.stdout.as_str()),
+            (
+                1,
+                "chart/templates/pod.yaml:5:16 TP002 `app:latest` floats\n\
+                 1 finding (1 error) in 2 files\n"
+            ),
+            "{paths:?}: {}",
+            run.stderr
+        );
+    }
 }
 
 /// The real files of the new kinds (testdata/corpus/SOURCES.md): each scans without error,

@@ -82,12 +82,28 @@ pub fn classify(path: &Path) -> Option<Kind> {
 #[derive(Default)]
 pub struct Classifier {
     charts: FxHashMap<OsString, bool>,
+    walking: bool,
 }
 
 impl Classifier {
+    /// For the files of a walk that hands on a folder's `Chart.yaml` before anything else in it
+    /// (see [`is_chart`]): the charts are learned from the files, no folder is looked up.
+    pub fn walking() -> Self {
+        Classifier {
+            walking: true,
+            ..Classifier::default()
+        }
+    }
+
     /// See [`classify`].
     pub fn classify(&mut self, path: &Path) -> Option<Kind> {
         let name = path.file_name()?.to_str()?;
+        if self.walking
+            && is_chart(name)
+            && let Some(dir) = path.parent()
+        {
+            self.charts.insert(dir.as_os_str().to_owned(), true);
+        }
         let lower = name.to_ascii_lowercase();
         if is_dockerfile_name(&lower) {
             return Some(Kind::Known(FileKind::Dockerfile));
@@ -136,7 +152,12 @@ impl Classifier {
         if let Some(&known) = self.charts.get(dir.as_os_str()) {
             return known;
         }
-        let chart = dir.join("Chart.yaml").is_file() || dir.join("Chart.yml").is_file();
+        if self.walking {
+            return false;
+        }
+        let chart = ["Chart.yaml", "Chart.yml"]
+            .iter()
+            .any(|name| dir.join(name).is_file());
         self.charts.insert(dir.as_os_str().to_owned(), chart);
         chart
     }
@@ -160,11 +181,18 @@ pub fn is_kustomization(name: &str) -> bool {
             .any(|n| name.eq_ignore_ascii_case(n))
 }
 
+/// A chart's `Chart.yaml` (or `Chart.yml`): the folder it is in holds a Helm chart.
+pub fn is_chart(name: &str) -> bool {
+    name == "Chart.yaml" || name == "Chart.yml"
+}
+
 /// `Dockerfile`, `Dockerfile.prod`, `Dockerfile-dev`, `app.dockerfile` and the same with
 /// `Containerfile`; not their `.dockerignore` files.
 fn is_dockerfile_name(lower: &str) -> bool {
     ["dockerfile", "containerfile"].iter().any(|base| {
-        lower.ends_with(&format!(".{base}"))
+        lower
+            .strip_suffix(base)
+            .is_some_and(|before| before.ends_with('.'))
             || lower.strip_prefix(base).is_some_and(|rest| {
                 rest.is_empty()
                     || (rest.starts_with(['.', '-', '_'])
@@ -202,10 +230,12 @@ fn ci_kind(path: &Path, stem: &str) -> Option<FileKind> {
 /// Whether `word` (lower case) is in the path, in any case: a cheap test before walking its
 /// folders.
 fn path_mentions(path: &Path, word: &str) -> bool {
-    let bytes = path.as_os_str().as_encoded_bytes();
-    bytes
-        .windows(word.len())
-        .any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
+    let (bytes, word) = (path.as_os_str().as_encoded_bytes(), word.as_bytes());
+    memchr::memchr2_iter(word[0], word[0].to_ascii_uppercase(), bytes).any(|at| {
+        bytes[at..]
+            .get(..word.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(word))
+    })
 }
 
 /// Renovate's patterns for Azure Pipelines: any YAML under `.azuredevops/`, and `azure…pipeline…`

@@ -30,7 +30,7 @@ use crate::source::{FileError, SourceFile, Span};
 use crate::yaml::Stream;
 
 pub(crate) use doc::{Doc, Mappings, join};
-pub use kind::{Classifier, FileKind, Kind, classify, is_kustomization};
+pub use kind::{Classifier, FileKind, Kind, classify, is_chart, is_kustomization};
 pub use value::{Value, Variable};
 
 /// One image reference found in a file.
