@@ -157,7 +157,10 @@ pub fn run_with_stdin(
                 kustomizations: &kustomizations,
                 keep,
             };
-            let mut result = checker.done(checker.source(file, kind, false));
+            // After the walk, if any: no check waits.
+            let mut result = checker
+                .source(file, kind, false)
+                .unwrap_or_else(|| FileOutcome::new(name.clone(), kind));
             for finding in &mut result.findings {
                 finding.target = None;
                 finding.fix = None;
@@ -228,11 +231,11 @@ fn check_all(
             .par_bridge()
             .for_each(
                 |(candidate, walked)| match checker.candidate(&candidate, walked) {
-                    FileCheck::Done(result) => merge(result),
-                    FileCheck::Waiting(scanned) => waiting
+                    Some(result) => merge(result),
+                    None => waiting
                         .lock()
                         .unwrap_or_else(|poisoned| poisoned.into_inner())
-                        .push(scanned),
+                        .push(candidate),
                 },
             );
         walk.join().expect("the walk does not panic")
@@ -241,7 +244,9 @@ fn check_all(
         .into_inner()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
         .into_par_iter()
-        .for_each(|scanned| merge(checker.done(FileCheck::Waiting(scanned))));
+        // The walk has ended: no check waits any more.
+        .filter_map(|candidate| checker.candidate(&candidate, false))
+        .for_each(merge);
     let Merged {
         reference_count,
         findings,
@@ -361,36 +366,26 @@ struct Checker<'a> {
     keep: Keep,
 }
 
-/// A file's check: done, or scanned and waiting for the walk to end to know its kustomization
-/// pins ([`Kustomizations::pins_for`]).
-enum FileCheck {
-    Done(FileOutcome),
-    Waiting(Scanned),
-}
-
-struct Scanned {
-    file: SourceFile,
-    kind: Kind,
-    scan: Scan,
-}
-
 impl Checker<'_> {
-    /// `walked`: the walk met the file (it was not named alone).
-    fn candidate(&self, candidate: &Candidate, walked: bool) -> FileCheck {
+    /// The file's check, or `None` while its kustomization pins wait for the walk to end
+    /// ([`Kustomizations::pins_for`]): it is checked again then (read again rather than held,
+    /// so that a tree of kustomized manifests is not held at once). `walked`: the walk met the
+    /// file (it was not named alone).
+    fn candidate(&self, candidate: &Candidate, walked: bool) -> Option<FileOutcome> {
         match read_source(&candidate.path, self.settings.max_file_size) {
             Ok(file) => self.source(file, candidate.kind, walked),
-            Err(error) => FileCheck::Done(FileOutcome {
+            Err(error) => Some(FileOutcome {
                 error: Some(error),
                 ..FileOutcome::new(candidate.path.clone(), candidate.kind)
             }),
         }
     }
 
-    fn source(&self, file: SourceFile, kind: Kind, walked: bool) -> FileCheck {
-        let scan = match scan::scan(&file, kind) {
-            Ok(scan) => scan,
+    fn source(&self, file: SourceFile, kind: Kind, walked: bool) -> Option<FileOutcome> {
+        let mut scanned = match scan::scan(&file, kind) {
+            Ok(scanned) => scanned,
             Err(e) => {
-                return FileCheck::Done(FileOutcome {
+                return Some(FileOutcome {
                     error: Some(e),
                     ..FileOutcome::new(file.path.clone(), kind)
                 });
@@ -398,40 +393,22 @@ impl Checker<'_> {
         };
         let pins = self
             .kustomizations
-            .pins_for(&file.path, walked, &scan.references);
-        let scanned = Scanned { file, kind, scan };
-        match pins {
-            Some(pins) => FileCheck::Done(self.finish(scanned, pins)),
-            None => FileCheck::Waiting(scanned),
-        }
-    }
-
-    /// The check done, the walk having ended.
-    fn done(&self, check: FileCheck) -> FileOutcome {
-        match check {
-            FileCheck::Done(result) => result,
-            FileCheck::Waiting(scanned) => {
-                let pins = self.kustomizations.pins_for(
-                    &scanned.file.path,
-                    false,
-                    &scanned.scan.references,
-                );
-                self.finish(scanned, pins.unwrap_or_default())
-            }
-        }
-    }
-
-    /// A scanned file checked, its kustomization pins known; only what the run keeps (see
-    /// [`Keep`]): the text only of a file with something to show.
-    fn finish(&self, scanned: Scanned, pins: KustomizePins) -> FileOutcome {
-        let (settings, keep) = (self.settings, self.keep);
-        let Scanned {
-            file,
-            kind,
-            scan: mut scanned,
-        } = scanned;
-        let mut outcome = FileOutcome::new(file.path.clone(), kind);
+            .pins_for(&file.path, walked, &scanned.references)?;
         pins.apply(&mut scanned.references);
+        Some(self.finish(file, kind, scanned, pins))
+    }
+
+    /// A scanned file checked, its kustomization pins applied; only what the run keeps (see
+    /// [`Keep`]): the text only of a file with something to show.
+    fn finish(
+        &self,
+        file: SourceFile,
+        kind: Kind,
+        scanned: Scan,
+        pins: KustomizePins,
+    ) -> FileOutcome {
+        let (settings, keep) = (self.settings, self.keep);
+        let mut outcome = FileOutcome::new(file.path.clone(), kind);
         let note = scanned
             .skipped
             .as_ref()
