@@ -400,7 +400,7 @@ def ratio_of(st: dict[str, Stats | None], a: str, b: str) -> float | None:
     return ratio(sa.median_us, sb.median_us) if sa and sb else None
 
 
-TREE_PAIRS = (("synthetic tree", "tree"), (f"corpus x{COPIES}", "corpus"))
+TREE_PAIRS = (("synthetic tree", "tree"), (f"corpus x{COPIES}", "corpus"), ("kustomized tree", "kustomized"))
 
 
 def ratio_rows(st: dict[str, Stats | None]) -> list[tuple[str, str]]:
@@ -633,25 +633,37 @@ class Bench:
 
     def synthetic_tree(self) -> tuple[Path, str]:
         """The generated monorepo and gentree's statistics line."""
-        tree = self.dir / f"tree-{self.opts.files}"
-        stats_file = tree.with_name(tree.name + ".stats")
-        gen = Path(gentree.__file__)
-
-        def make(out: Path) -> None:
-            cmd = [sys.executable, str(gen), str(out), str(self.opts.files), "--corpus", str(self.corpus)]
-            done = subprocess.run(cmd, capture_output=True, text=True)
-            if done.returncode:
-                raise Fatal(f"gentree.py failed: {done.stderr.strip()}")
-            stats_file.write_text(done.stdout)
-
-        if self.ensure_tree(tree, tree_stamp(gen.read_bytes(), listing(self.corpus)), make):
+        tree, stats, remade = self.generated("tree")
+        if remade:
             for old in self.dir.glob(f"sample-{self.opts.files}-*"):
                 remove(old)
         # The tree sits under target/, which .gitignore ignores: make sure the walkers see it all.
         seen = self.count_rg_files(tree)
         if seen != self.opts.files:
             raise Fatal(f"rg sees {seen} of {self.opts.files} files in the tree (ignore rules?)")
-        return tree, stats_file.read_text().strip()
+        return tree, stats
+
+    def kustomized_tree(self) -> tuple[Path, int, str]:
+        """The generated kustomize monorepo, its file count and gentree's statistics line."""
+        tree, stats, _ = self.generated("kustomized", "--kustomize")
+        return tree, self.count_rg_files(tree), stats
+
+    def generated(self, name: str, *flags: str) -> tuple[Path, str, bool]:
+        """A tree of gentree.py's (`name-N`), its statistics line, and whether it was remade."""
+        tree = self.dir / f"{name}-{self.opts.files}"
+        stats_file = tree.with_name(tree.name + ".stats")
+        gen = Path(gentree.__file__)
+
+        def make(out: Path) -> None:
+            cmd = [sys.executable, str(gen), str(out), str(self.opts.files), "--corpus", str(self.corpus), *flags]
+            done = subprocess.run(cmd, capture_output=True, text=True)
+            if done.returncode:
+                raise Fatal(f"gentree.py failed: {done.stderr.strip()}")
+            stats_file.write_text(done.stdout)
+
+        stamp = tree_stamp(gen.read_bytes() + " ".join(flags).encode(), listing(self.corpus))
+        remade = self.ensure_tree(tree, stamp, make)
+        return tree, stats_file.read_text().strip(), remade
 
     def corpus_copies(self) -> tuple[Path, int, int]:
         """The corpus copied COPIES times (copy-01 …), its file count and size in bytes."""
@@ -1024,10 +1036,12 @@ class Bench:
         log(f"tree: {tree_stats}")
         copies, copies_files, copies_bytes = self.corpus_copies()
         self.facts.corpus_files = copies_files
+        kustomized, kustomized_files, kustomized_stats = self.kustomized_tree()
 
         self.whole_tree("tree", "synthetic tree", tree, self.opts.files)
         # The corpus holds files that write a key twice: errors (exit 2) the corpus test expects.
         self.whole_tree("corpus", f"corpus x{COPIES}", copies, copies_files, ok=(0, 1, 2))
+        self.whole_tree("kustomized", "kustomized tree", kustomized, kustomized_files)
         self.peers(tree)
         self.precommit_offline(tree)
         self.registry()
@@ -1046,7 +1060,8 @@ class Bench:
             f"{version} ({git_revision(self.root)}), {cores} cores, {datetime.now(UTC):%Y-%m-%d}, "
             f"load average {load_start:.2f} at the start and {os.getloadavg()[0]:.2f} at the end; "
             f"synthetic tree: {tree_stats}; corpus x{COPIES}: {copies_files} files "
-            f"({copies_bytes / 1e6:.1f} MB) from {self.rel(self.corpus)}; {self.opts.reps} runs per "
+            f"({copies_bytes / 1e6:.1f} MB) from {self.rel(self.corpus)}; kustomized tree: "
+            f"{kustomized_stats}; {self.opts.reps} runs per "
             f"whole-tree row ({timer}), {PRECOMMIT_RUNS} per pre-commit row ({timer}){peers}; "
             "peak RSS and CPU from GNU time."
         )

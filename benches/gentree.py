@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate the synthetic monorepo that scripts/bench measures.
 
-Usage: gentree.py OUT FILES [--seed N] [--corpus DIR]
+Usage: gentree.py OUT FILES [--seed N] [--corpus DIR] [--kustomize]
 
 Copies and varies the files of the corpus (DIR, by default testdata/corpus) into OUT, FILES files in all, deterministic
 for a given seed:
@@ -17,6 +17,9 @@ Each copy is varied so that no two files are byte-identical: a header comment na
 and image tags rewritten at random (kept, `latest`, dropped, or another version), so the tree
 has a realistic share of floating tags. Helm templates (`{{ }}`) and CRDs are left out: they
 are not what the benchmark is about, and tagpin skips templates anyway.
+
+With `--kustomize`, the tree is apps laid out for kustomize instead, three files each
+(`kustomized`): what a kustomize monorepo holds.
 
 Prints one line of statistics (files and bytes per kind) on stdout.
 """
@@ -163,18 +166,53 @@ def load_corpus(corpus: Path):
     return compose, values, docs, sorted(refs)
 
 
+def kustomized(out: Path, total: int, rng: random.Random, docs: list[tuple[str, str]]) -> dict:
+    """Apps laid out for kustomize, three files each:
+
+      apps/gNNN/app-NNNNN/base/app.yaml                   1-5 Kubernetes documents of the corpus
+      apps/gNNN/app-NNNNN/base/kustomization.yaml         lists app.yaml
+      apps/gNNN/app-NNNNN/overlays/prod/kustomization.yaml  builds the base and pins the tag of
+                                                          its first image
+
+    Returns {"kustomize": (files, bytes)}.
+    """
+    files = size = 0
+    for i in range(max(total // 3, 1)):
+        picked = [rng.choice(docs) for _ in range(rng.randint(1, 5))]
+        label = "bench copy of " + ", ".join(src for src, _ in picked)
+        manifest = vary("---\n".join(doc for _, doc in picked), rng, label)
+        app = out / "apps" / f"g{i // GROUP:03d}" / f"app-{i:05d}"
+        texts = {app / "base" / "app.yaml": manifest, app / "base" / "kustomization.yaml": "resources:\n- app.yaml\n"}
+        first = IMAGE_LINE.search(manifest)
+        overlay = "resources:\n- ../../base\n"
+        if first:
+            name = re.sub(r"(@.*|:[^:/]*)$", "", first["ref"])
+            overlay += f"images:\n- name: {name}\n  newTag: \"1.0.{i}\"\n"
+        texts[app / "overlays" / "prod" / "kustomization.yaml"] = overlay
+        for path, text in texts.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            data = text.encode()
+            path.write_bytes(data)
+            files, size = files + 1, size + len(data)
+    return {"kustomize": (files, size)}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("files", type=int)
     parser.add_argument("--seed", type=int, default=20261124)
     parser.add_argument("--corpus", type=Path, default=default_corpus(Path(__file__).parents[1]))
+    parser.add_argument("--kustomize", action="store_true", help="apps laid out for kustomize")
     args = parser.parse_args()
     corpus, out, total = args.corpus, args.out, args.files
     rng = random.Random(args.seed)
     compose, values, docs, refs = load_corpus(corpus)
     if not (compose and values and docs and refs):
         sys.exit(f"error: {corpus} has too little to copy from")
+    if args.kustomize:
+        print_stats(kustomized(out, total, rng, docs))
+        return
 
     counts = {kind: int(total * share) for kind, share in SHARES}
     counts["k8s"] += total - sum(counts.values())  # rounding remainder
@@ -207,6 +245,10 @@ def main():
             path.write_bytes(data)
             size += len(data)
         stats[kind] = (count, size)
+    print_stats(stats)
+
+
+def print_stats(stats: dict) -> None:
     print(
         " ".join(f"{k}={n} files/{b / 1e6:.1f}MB" for k, (n, b) in stats.items()),
         f"total={sum(n for n, _ in stats.values())} files/"

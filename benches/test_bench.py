@@ -201,6 +201,27 @@ class Trees(unittest.TestCase):
         self.assertEqual(len(files), 5)
         self.assertEqual(sum(text.count("127.0.0.1:5000/bench/app") for text in files.values()), 7)
 
+    def test_kustomized_apps_pin_an_image_of_their_base_in_an_overlay(self):
+        docs = [("a.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - image: ghcr.io/acme/api:1.2\n")]
+        with tempfile.TemporaryDirectory() as out:
+            stats = gentree.kustomized(Path(out), 7, gentree.random.Random(1), docs)
+            files = sorted(p.relative_to(out).as_posix() for p in Path(out).rglob("*") if p.is_file())
+            self.assertEqual(stats["kustomize"][0], 6)
+            self.assertEqual(
+                files[:3],
+                [
+                    "apps/g000/app-00000/base/app.yaml",
+                    "apps/g000/app-00000/base/kustomization.yaml",
+                    "apps/g000/app-00000/overlays/prod/kustomization.yaml",
+                ],
+            )
+            app = Path(out) / "apps/g000/app-00001"
+            self.assertEqual((app / "base/kustomization.yaml").read_text(), "resources:\n- app.yaml\n")
+            self.assertEqual(
+                (app / "overlays/prod/kustomization.yaml").read_text(),
+                'resources:\n- ../../base\nimages:\n- name: ghcr.io/acme/api\n  newTag: "1.0.1"\n',
+            )
+
     def test_default_corpus_is_the_vendored_copy(self):
         root = Path("/repo")
         self.assertEqual(gentree.default_corpus(root), root / "testdata" / "corpus")
