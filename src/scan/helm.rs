@@ -16,12 +16,21 @@ pub(super) fn scan(doc: &Doc<'_>, root: NodeId, out: &mut Vec<Reference>) {
     let stream = doc.stream;
     let mappings = doc.mappings(root);
     for &(frame, mapping) in &mappings.found {
+        let entries = stream.entries(mapping);
+        // Most mappings hold no key of an image: one look at the keys spares the rest.
+        if !entries.iter().any(|&(key, _)| {
+            stream
+                .scalar(key)
+                .is_some_and(|k| k == "repository" || is_image_key(k))
+        }) {
+            continue;
+        }
         let path = || mappings.path(doc, frame);
         if let Some(reference) = split_form(doc, mapping, path) {
             out.push(reference);
             continue;
         }
-        for (key, value) in stream.entries(mapping) {
+        for &(key, value) in entries.iter() {
             let Some(name) = stream.scalar(key).filter(|k| is_image_key(k)) else {
                 continue;
             };
