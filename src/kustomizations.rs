@@ -18,7 +18,7 @@
 //! them, or around files named alone) folders are listed. The walk hands on a folder's
 //! kustomization and `.git` before anything below it, so the kustomizations above a walked file
 //! are known when it is checked; the overlays beside it are known only when the walk has ended,
-//! and a manifest built from above waits for that ([`Kustomizations::pins_for`]).
+//! and a file built from above waits for that ([`Kustomizations::waits`]).
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::BTreeSet;
@@ -101,7 +101,7 @@ struct Kustomization {
 struct Cache {
     parsed: PathMap<Option<Arc<Kustomization>>>,
     pinned: PathMap<Arc<Vec<String>>>,
-    around: PathMap<Arc<PinsByFile>>,
+    around: PathMap<Arc<Vec<PathBuf>>>,
     below: PathMap<Arc<Vec<PathBuf>>>,
     listed: PathMap<Arc<Listing>>,
     built: PathMap<Arc<FxHashSet<OsString>>>,
@@ -112,10 +112,6 @@ struct Cache {
 /// equal bytes, and hashing them whole is much cheaper than hashing a `Path`'s components.
 /// Each answer has its own cell, so that the lock is held only to find the cell.
 type PathMap<T> = FxHashMap<OsString, Arc<OnceLock<T>>>;
-
-/// For each file a kustomization builds, the image names it pins there, with the
-/// kustomization that pins each.
-type PinsByFile = FxHashMap<OsString, Vec<(String, PathBuf)>>;
 
 impl Kustomizations {
     /// For a run over `paths`: the folders among them are walked.
@@ -155,35 +151,42 @@ impl Kustomizations {
         self.walk_ended.store(true, Ordering::Release);
     }
 
-    /// The [`KustomizePins`] of a file's references (only Kubernetes manifests have any), or
-    /// `None` while they depend on what the walk has yet to meet: ask again when it has ended.
-    /// `walked`: the walk handed the file on, so it has met what the folders above it hold.
-    pub fn pins_for(
-        &self,
-        file: &Path,
-        walked: bool,
-        references: &[Reference],
-    ) -> Option<KustomizePins> {
-        if !references.iter().any(|r| r.kind == FileKind::Kubernetes) {
-            return Some(KustomizePins::default());
+    /// Whether a file's check waits for the walk to end (and the file is read only then): an
+    /// overlay the walk has yet to meet may pin a file that a kustomization above it builds,
+    /// and a file named alone in a walked folder may come before the walk has met what the
+    /// folders above it hold. `walked`: the walk handed the file on.
+    pub fn waits(&self, file: &Path, walked: bool) -> bool {
+        if self.roots.is_empty() || self.walk_ended.load(Ordering::Acquire) {
+            return false;
         }
         let manifest = absolute(&self.cwd, file);
         let Some(dir) = manifest.parent() else {
-            return Some(KustomizePins::default());
+            return false;
         };
-        let ended = self.walk_ended.load(Ordering::Acquire);
-        // A file named alone in a walked folder may come before the walk gets there.
-        if !ended && !walked && self.is_walked(dir) {
-            return None;
+        (!walked && self.is_walked(dir)) || self.built_from_above(&manifest)
+    }
+
+    /// The [`KustomizePins`] of a file's references: only Kubernetes manifests have any. Of a
+    /// file that [`waits`](Self::waits), asked once the walk has ended.
+    pub fn pins_for(&self, file: &Path, references: &[Reference]) -> KustomizePins {
+        if !references.iter().any(|r| r.kind == FileKind::Kubernetes) {
+            return KustomizePins::default();
         }
+        let manifest = absolute(&self.cwd, file);
+        let Some(dir) = manifest.parent() else {
+            return KustomizePins::default();
+        };
         if !self.built_from_above(&manifest) {
-            return Some(KustomizePins::default());
+            return KustomizePins::default();
         }
-        if !ended && !self.roots.is_empty() {
-            return None;
+        let mut pins = Vec::new();
+        for file in self.pinning_around(dir).iter() {
+            if self.built_by(file).contains(manifest.as_os_str()) {
+                let names = self.pinned_by(file);
+                pins.extend(names.iter().map(|name| (name.clone(), file.clone())));
+            }
         }
-        let pins = self.pins_around(dir).get(manifest.as_os_str()).cloned();
-        Some(KustomizePins(pins.unwrap_or_default()))
+        KustomizePins(pins)
     }
 
     /// Whether `dir` is in a folder the run walks: what the walk meets there is the truth.
@@ -228,40 +231,29 @@ impl Kustomizations {
         cell.get_or_init(answer).clone()
     }
 
-    /// The [`PinsByFile`] of the kustomizations in `dir`, above it and below those folders.
-    fn pins_around(&self, dir: &Path) -> Arc<PinsByFile> {
+    /// The kustomizations in `dir`, above it and below those folders that pin an image, each
+    /// once.
+    fn pinning_around(&self, dir: &Path) -> Arc<Vec<PathBuf>> {
         self.remembered(
             |c| &mut c.around,
             dir,
-            || Arc::new(self.pins_of_folders_around(dir)),
+            || {
+                let mut lists = Vec::new();
+                for above in dir.ancestors().take(LEVELS_UP + 1) {
+                    lists.push(self.kustomizations_below(above));
+                    // Not past the repository's root.
+                    if self.is_repository_root(above) {
+                        break;
+                    }
+                }
+                let mut seen = FxHashSet::default();
+                let files = lists.iter().flat_map(|list| list.iter());
+                let pinning = files.filter(|file| {
+                    seen.insert(file.as_os_str()) && !self.pinned_by(file).is_empty()
+                });
+                Arc::new(pinning.cloned().collect())
+            },
         )
-    }
-
-    fn pins_of_folders_around(&self, dir: &Path) -> PinsByFile {
-        let mut lists = Vec::new();
-        for above in dir.ancestors().take(LEVELS_UP + 1) {
-            lists.push(self.kustomizations_below(above));
-            // Not past the repository's root.
-            if self.is_repository_root(above) {
-                break;
-            }
-        }
-        let mut pins = PinsByFile::default();
-        let mut seen = FxHashSet::default();
-        for file in lists.iter().flat_map(|list| list.iter()) {
-            if !seen.insert(file.as_os_str()) {
-                continue;
-            }
-            let names = self.pinned_by(file);
-            if names.is_empty() {
-                continue;
-            }
-            for target in self.built_by(file).iter() {
-                let entry = pins.entry(target.clone()).or_default();
-                entry.extend(names.iter().map(|name| (name.clone(), file.clone())));
-            }
-        }
-        pins
     }
 
     /// The image names a kustomization pins: its own and its components'.

@@ -157,10 +157,8 @@ pub fn run_with_stdin(
                 kustomizations: &kustomizations,
                 keep,
             };
-            // After the walk, if any: no check waits.
-            let mut result = checker
-                .source(file, kind, false)
-                .unwrap_or_else(|| FileOutcome::new(name.clone(), kind));
+            // After the walk, if any: stdin waits for nothing.
+            let mut result = checker.source(file, kind);
             for finding in &mut result.findings {
                 finding.target = None;
                 finding.fix = None;
@@ -367,35 +365,39 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    /// The file's check, or `None` while its kustomization pins wait for the walk to end
-    /// ([`Kustomizations::pins_for`]): it is checked again then (read again rather than held,
-    /// so that a tree of kustomized manifests is not held at once). `walked`: the walk met the
-    /// file (it was not named alone).
+    /// The file's check, or `None` while it waits for the walk to end
+    /// ([`Kustomizations::waits`]): it is read only then. `walked`: the walk met the file (it
+    /// was not named alone).
     fn candidate(&self, candidate: &Candidate, walked: bool) -> Option<FileOutcome> {
-        match read_source(&candidate.path, self.settings.max_file_size) {
-            Ok(file) => self.source(file, candidate.kind, walked),
-            Err(error) => Some(FileOutcome {
-                error: Some(error),
-                ..FileOutcome::new(candidate.path.clone(), candidate.kind)
-            }),
+        if self.kustomizations.waits(&candidate.path, walked) {
+            return None;
         }
+        Some(
+            match read_source(&candidate.path, self.settings.max_file_size) {
+                Ok(file) => self.source(file, candidate.kind),
+                Err(error) => FileOutcome {
+                    error: Some(error),
+                    ..FileOutcome::new(candidate.path.clone(), candidate.kind)
+                },
+            },
+        )
     }
 
-    fn source(&self, file: SourceFile, kind: Kind, walked: bool) -> Option<FileOutcome> {
+    fn source(&self, file: SourceFile, kind: Kind) -> FileOutcome {
         let mut scanned = match scan::scan(&file, kind) {
             Ok(scanned) => scanned,
             Err(e) => {
-                return Some(FileOutcome {
+                return FileOutcome {
                     error: Some(e),
                     ..FileOutcome::new(file.path.clone(), kind)
-                });
+                };
             }
         };
         let pins = self
             .kustomizations
-            .pins_for(&file.path, walked, &scanned.references)?;
+            .pins_for(&file.path, &scanned.references);
         pins.apply(&mut scanned.references);
-        Some(self.finish(file, kind, scanned, pins))
+        self.finish(file, kind, scanned, pins)
     }
 
     /// A scanned file checked, its kustomization pins applied; only what the run keeps (see
