@@ -51,11 +51,10 @@ fn resolve_images(ctx: &Context, items: &[String], format: ListFormat) -> Result
             Err(e) => invalid.push(format!("`{text}` is not a valid image reference: {e}")),
         }
     }
-    let parsed: Vec<Image> = images.iter().map(|(_, image)| image.clone()).collect();
     let answers = ctx.runtime()?.block_on(resolve::resolve_all(
         ctx.registry()?,
         &ctx.settings.data,
-        &parsed,
+        images.iter().map(|(_, image)| image),
         io::stderr().is_terminal(),
     ));
     let (mut out, mut err) = (stdout(), io::stderr().lock());

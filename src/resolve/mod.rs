@@ -3,7 +3,8 @@
 
 mod candidates;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use rustc_hash::FxHashMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use futures::StreamExt;
 
@@ -43,13 +44,14 @@ const PROGRESS_FROM: usize = 8;
 
 /// Resolve each distinct image once, concurrently; with `progress`, a bar on stderr when there
 /// are many.
-pub async fn resolve_all(
+pub async fn resolve_all<'i>(
     registry: &Registry,
     rules: &RuleData,
-    images: &[Image],
+    images: impl IntoIterator<Item = &'i Image>,
     progress: bool,
 ) -> BTreeMap<String, Result<Resolution, RegistryError>> {
-    let distinct: BTreeMap<String, &Image> = images.iter().map(|i| (i.to_string(), i)).collect();
+    let distinct: BTreeMap<String, &Image> =
+        images.into_iter().map(|i| (i.to_string(), i)).collect();
     let bar = (progress && distinct.len() >= PROGRESS_FROM).then(|| {
         let bar = indicatif::ProgressBar::new(distinct.len() as u64);
         bar.set_style(
@@ -85,12 +87,11 @@ pub async fn recommend(
     known: Known,
     progress: bool,
 ) -> Recommended {
-    let images: Vec<Image> = findings
+    let images = findings
         .iter()
         .filter(|f| f.rule.pinned_by_registry_answer())
-        .filter_map(|f| f.parsed.clone())
-        .collect();
-    let answers = resolve_all(registry, rules, &images, progress).await;
+        .filter_map(|f| f.parsed.as_ref());
+    let answers = resolve_all(registry, rules, images, progress).await;
     let mut problems = BTreeSet::new();
     let mut offline = 0;
     let mut resolutions = BTreeMap::new();
@@ -135,13 +136,14 @@ pub struct Recommended {
 impl Recommended {
     /// Give a finding the pin its image resolved to.
     pub fn attach(&self, finding: &mut Finding) {
-        if !finding.rule.pinned_by_registry_answer() {
+        if !finding.rule.pinned_by_registry_answer() || self.resolutions.is_empty() {
             return;
         }
-        let Some(image) = finding.parsed.clone() else {
+        let Some(image) = &finding.parsed else {
             return;
         };
         if let Some(resolution) = self.resolutions.get(&image.to_string()) {
+            let image = image.clone();
             attach_pin(finding, &image, resolution, self.style);
         }
     }
@@ -216,7 +218,7 @@ pub async fn verify_pins(
     }
     let mut known = Known::with_tables(registry, rules, pins).await;
     // Each distinct reference is asked once, however many files pin it.
-    let mut asked: HashMap<Question<'_>, usize> = HashMap::new();
+    let mut asked: FxHashMap<Question<'_>, usize> = FxHashMap::default();
     let mut distinct = Vec::new();
     for pin in pins {
         asked.entry(question(&pin.image)).or_insert_with(|| {
