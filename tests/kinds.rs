@@ -354,6 +354,33 @@ fn kustomizations_pin_the_images_of_the_manifests_they_build() {
     );
 }
 
+/// A folder holding `files` (path, text), with the folders they are in.
+fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let path = dir.path().join(path);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+/// A Pod with a container for each image.
+fn pod(images: &[&str]) -> String {
+    let containers: String = images.iter().map(|i| format!("  - image: {i}\n")).collect();
+    format!("apiVersion: v1\nkind: Pod\nspec:\n  containers:\n{containers}")
+}
+
+/// `tagpin check --offline --no-config --format concise`, then `more`, run in `work`.
+fn concise(work: &Path, more: &[&str]) -> support::cli::Run {
+    let cache = tempfile::tempdir().unwrap();
+    let args = ["check", "--offline", "--no-config", "--format", "concise"];
+    tagpin(cache.path(), work, &[&args[..], more].concat())
+}
+
+const FLOATING_APP: &str = "base/pod.yaml:5:12 TP001 `app` has no tag and pulls whatever `latest` is\n\
+                            1 finding (1 error) in 2 files\n";
+
 /// `--fix` rewrites a manifest more than once when one fix leads to another: each pass reads
 /// the file as the check did, so an image its kustomization pins stays as it is, even where the
 /// same image elsewhere is pinned.
@@ -367,25 +394,14 @@ fn a_fix_leaves_the_images_a_kustomization_pins() {
         &["7.4.1-alpine", "alpine"],
     );
     let cache = tempfile::tempdir().unwrap();
-    let work = tempfile::tempdir().unwrap();
-    let pod = |images: &[&str]| {
-        let containers: String = images.iter().map(|i| format!("  - image: {i}\n")).collect();
-        format!("apiVersion: v1\nkind: Pod\nspec:\n  containers:\n{containers}")
-    };
-    for dir in ["base", "other"] {
-        fs::create_dir_all(work.path().join(dir)).unwrap();
-    }
-    fs::write(
-        work.path().join("base/kustomization.yaml"),
-        "resources:\n- pod.yaml\nimages:\n- name: redis\n  newTag: 7.4.1-alpine\n",
-    )
-    .unwrap();
-    fs::write(
-        work.path().join("base/pod.yaml"),
-        pod(&["nginx:latest", "redis:alpine"]),
-    )
-    .unwrap();
-    fs::write(work.path().join("other/pod.yaml"), pod(&["redis:alpine"])).unwrap();
+    let work = folder(&[
+        (
+            "base/kustomization.yaml",
+            "resources:\n- pod.yaml\nimages:\n- name: redis\n  newTag: 7.4.1-alpine\n",
+        ),
+        ("base/pod.yaml", &pod(&["nginx:latest", "redis:alpine"])),
+        ("other/pod.yaml", &pod(&["redis:alpine"])),
+    ]);
     let mirror = format!("docker.io={}", registry.url);
     let args = [
         "check",
@@ -410,25 +426,21 @@ fn a_fix_leaves_the_images_a_kustomization_pins() {
 /// folder waits for the walk. Each run is repeated: a race would show as a finding.
 #[test]
 fn a_kustomization_is_known_before_the_files_below_it() {
-    let cache = tempfile::tempdir().unwrap();
-    let work = tempfile::tempdir().unwrap();
-    fs::create_dir_all(work.path().join("app/deploy")).unwrap();
-    fs::write(
-        work.path().join("app/kustomization.yaml"),
-        "resources:\n- deploy/pod.yaml\nimages:\n- name: app\n  newTag: \"1.2.3\"\n",
-    )
-    .unwrap();
-    let pod = "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - image: app\n";
-    fs::write(work.path().join("app/deploy/pod.yaml"), pod).unwrap();
+    let work = folder(&[
+        (
+            "app/kustomization.yaml",
+            "resources:\n- deploy/pod.yaml\nimages:\n- name: app\n  newTag: \"1.2.3\"\n",
+        ),
+        ("app/deploy/pod.yaml", &pod(&["app"])),
+    ]);
     // Folders the walk goes through after the manifest, in the name order, before the
     // kustomization were it not read first.
     for i in 0..300 {
         fs::create_dir(work.path().join(format!("app/deploy/z{i}"))).unwrap();
     }
-    let args = ["check", "--offline", "--no-config", "--format", "concise"];
     for _ in 0..5 {
         for paths in [&["."][..], &["app/deploy/pod.yaml", "."]] {
-            let run = tagpin(cache.path(), work.path(), &[&args[..], paths].concat());
+            let run = concise(work.path(), paths);
             assert_eq!(
                 run.stdout, "No findings in 2 files\n",
                 "{paths:?}: {}",
@@ -442,65 +454,39 @@ fn a_kustomization_is_known_before_the_files_below_it() {
 /// a repository checked out inside another is its own.
 #[test]
 fn kustomizations_are_looked_for_up_to_the_repository_root() {
-    let cache = tempfile::tempdir().unwrap();
-    let work = tempfile::tempdir().unwrap();
-    fs::create_dir_all(work.path().join("inner/.git")).unwrap();
-    fs::create_dir_all(work.path().join("inner/app")).unwrap();
-    let pod = "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - image: app\n";
-    fs::write(work.path().join("inner/app/pod.yaml"), pod).unwrap();
-    fs::write(
-        work.path().join("kustomization.yaml"),
-        "resources:\n- inner/app/pod.yaml\nimages:\n- name: app\n  newTag: \"1.2.3\"\n",
-    )
-    .unwrap();
-    let args = ["check", "--offline", "--no-config", "--format", "concise"];
-    let flagged = "inner/app/pod.yaml:5:12 TP001 `app` has no tag and pulls whatever `latest` is\n\
-                   1 finding (1 error) in 2 files\n";
-    let run = tagpin(cache.path(), work.path(), &args);
-    assert_eq!(run.stdout, flagged, "{}", run.stderr);
-    fs::remove_dir(work.path().join("inner/.git")).unwrap();
-    let run = tagpin(cache.path(), work.path(), &args);
+    let work = folder(&[
+        ("base/pod.yaml", &pod(&["app"])),
+        (
+            "kustomization.yaml",
+            "resources:\n- base/pod.yaml\nimages:\n- name: app\n  newTag: \"1.2.3\"\n",
+        ),
+    ]);
+    fs::create_dir(work.path().join("base/.git")).unwrap();
+    let run = concise(work.path(), &[]);
+    assert_eq!(run.stdout, FLOATING_APP, "{}", run.stderr);
+    fs::remove_dir(work.path().join("base/.git")).unwrap();
+    let run = concise(work.path(), &[]);
     assert_eq!(run.stdout, "No findings in 2 files\n", "{}", run.stderr);
 }
+
+const BASE: &str = "resources:\n- pod.yaml\n";
+const OVERLAY: &str = "resources:\n- ../../base\nimages:\n- name: app\n  newTag: \"1.2.3\"\n";
 
 /// Inside the folders walked, the kustomizations are the ones tagpin reads: an overlay left out
 /// (excluded, or ignored by git) pins nothing.
 #[test]
 fn an_overlay_left_out_of_the_walk_pins_nothing() {
-    let cache = tempfile::tempdir().unwrap();
-    let work = tempfile::tempdir().unwrap();
-    for dir in ["base", "overlays/prod"] {
-        fs::create_dir_all(work.path().join(dir)).unwrap();
-    }
-    let pod = "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - image: app\n";
-    fs::write(work.path().join("base/pod.yaml"), pod).unwrap();
-    fs::write(
-        work.path().join("base/kustomization.yaml"),
-        "resources:\n- pod.yaml\n",
-    )
-    .unwrap();
-    fs::write(
-        work.path().join("overlays/prod/kustomization.yaml"),
-        "resources:\n- ../../base\nimages:\n- name: app\n  newTag: \"1.2.3\"\n",
-    )
-    .unwrap();
-    let args = ["check", "--offline", "--no-config", "--format", "concise"];
-    let run = tagpin(cache.path(), work.path(), &args);
+    let work = folder(&[
+        ("base/pod.yaml", &pod(&["app"])),
+        ("base/kustomization.yaml", BASE),
+        ("overlays/prod/kustomization.yaml", OVERLAY),
+    ]);
+    let run = concise(work.path(), &[]);
     assert_eq!(run.stdout, "No findings in 3 files\n", "{}", run.stderr);
-    let excluded = tagpin(
-        cache.path(),
-        work.path(),
-        &[&args[..], &["--exclude", "overlays"]].concat(),
-    );
-    assert_eq!(
-        excluded.stdout,
-        "base/pod.yaml:5:12 TP001 `app` has no tag and pulls whatever `latest` is\n\
-         1 finding (1 error) in 2 files\n",
-        "{}",
-        excluded.stderr
-    );
+    let excluded = concise(work.path(), &["--exclude", "overlays"]);
+    assert_eq!(excluded.stdout, FLOATING_APP, "{}", excluded.stderr);
     // Walked from `base` alone, the overlay beside it is outside the walk, and read.
-    let base = tagpin(cache.path(), work.path(), &[&args[..], &["base"]].concat());
+    let base = concise(work.path(), &["base"]);
     assert_eq!(base.stdout, "No findings in 2 files\n", "{}", base.stderr);
 }
 
@@ -508,40 +494,21 @@ fn an_overlay_left_out_of_the_walk_pins_nothing() {
 /// below …"), so an overlay that lists one pins nothing in it.
 #[test]
 fn an_overlay_pins_no_file_outside_its_folder() {
-    let cache = tempfile::tempdir().unwrap();
-    let work = tempfile::tempdir().unwrap();
-    for dir in ["base", "overlays/prod"] {
-        fs::create_dir_all(work.path().join(dir)).unwrap();
-    }
-    let pod = "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - image: app\n";
-    fs::write(work.path().join("base/pod.yaml"), pod).unwrap();
-    let overlay = "resources:\n- ../../base/pod.yaml\nimages:\n- name: app\n  newTag: \"1.2.3\"\n";
-    fs::write(
-        work.path().join("overlays/prod/kustomization.yaml"),
-        overlay,
-    )
-    .unwrap();
-    let args = ["check", "--offline", "--no-config", "--format", "concise"];
-    let run = tagpin(cache.path(), work.path(), &args);
-    assert_eq!(
-        run.stdout,
-        "base/pod.yaml:5:12 TP001 `app` has no tag and pulls whatever `latest` is\n\
-         1 finding (1 error) in 2 files\n",
-        "{}",
-        run.stderr
-    );
+    let overlay = OVERLAY.replace("../../base", "../../base/pod.yaml");
+    let work = folder(&[
+        ("base/pod.yaml", &pod(&["app"])),
+        ("overlays/prod/kustomization.yaml", &overlay),
+    ]);
+    let run = concise(work.path(), &[]);
+    assert_eq!(run.stdout, FLOATING_APP, "{}", run.stderr);
     // With the file in a base of its own, the overlay builds it and pins `app`.
-    fs::write(
-        work.path().join("base/kustomization.yaml"),
-        "resources:\n- pod.yaml\n",
-    )
-    .unwrap();
+    fs::write(work.path().join("base/kustomization.yaml"), BASE).unwrap();
     fs::write(
         work.path().join("overlays/prod/kustomization.yaml"),
-        overlay.replace("/pod.yaml", ""),
+        OVERLAY,
     )
     .unwrap();
-    let run = tagpin(cache.path(), work.path(), &args);
+    let run = concise(work.path(), &[]);
     assert_eq!(run.stdout, "No findings in 3 files\n", "{}", run.stderr);
 }
 
@@ -550,27 +517,23 @@ fn an_overlay_pins_no_file_outside_its_folder() {
 /// as it is, so it is checked.
 #[test]
 fn a_charts_templates_are_skipped_unless_they_are_plain_yaml() {
-    let cache = tempfile::tempdir().unwrap();
-    let work = tempfile::tempdir().unwrap();
-    let chart = work.path().join("chart");
-    fs::create_dir_all(chart.join("templates")).unwrap();
-    fs::write(
-        chart.join("Chart.yaml"),
-        "apiVersion: v2\nname: app\nversion: 1.0.0\n",
-    )
-    .unwrap();
-    let pod = "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - image: app:latest\n";
-    fs::write(chart.join("templates/pod.yaml"), pod).unwrap();
+    let pod = pod(&["app:latest"]);
     let capable = format!(
         "{{{{- if .Capabilities.APIVersions.Has \"v1\" }}}}\n{}{{{{- end }}}}\n",
         pod.replace("app:latest", "{{ printf \"app:%s\" \"latest\" }}")
     );
-    fs::write(chart.join("templates/capable.yaml"), capable).unwrap();
-    let args = ["check", "--offline", "--no-config", "--format", "concise"];
+    let work = folder(&[
+        (
+            "chart/Chart.yaml",
+            "apiVersion: v2\nname: app\nversion: 1.0.0\n",
+        ),
+        ("chart/templates/pod.yaml", &pod),
+        ("chart/templates/capable.yaml", &capable),
+    ]);
     // The folder walked, and the files named alone.
     let named = ["chart/templates/capable.yaml", "chart/templates/pod.yaml"];
     for paths in [&["."][..], &named] {
-        let run = tagpin(cache.path(), work.path(), &[&args[..], paths].concat());
+        let run = concise(work.path(), paths);
         assert_eq!(
             (run.code, run.stdout.as_str()),
             (
