@@ -109,7 +109,7 @@ pub struct RegistryArgs {
     #[arg(long, conflicts_with = "offline")]
     pub refresh: bool,
     /// Send a registry's requests to a mirror, e.g. `docker.io=https://mirror.example.com`.
-    #[arg(long, value_name = "HOST=URL", value_parser = parse_mirror)]
+    #[arg(long, value_name = "HOST=URL", value_parser = Unrepeated(parse_mirror))]
     pub registry_mirror: Vec<(String, String)>,
     /// What a pin writes [default: version].
     #[arg(long, value_enum)]
@@ -122,8 +122,36 @@ pub struct RegistryArgs {
     pub timeout: Option<Duration>,
     /// Look Kestra plugin versions up in this Maven repository (a Nexus or Artifactory proxy)
     /// instead of the configured ones.
-    #[arg(long, value_name = "URL", value_parser = parse_url)]
+    #[arg(long, value_name = "URL", value_parser = Unrepeated(parse_url))]
     pub maven_mirror: Option<String>,
+}
+
+/// A parser for a value that may hold a password (a URL's user info): where clap's error would
+/// repeat a value it turns down, this one says what is wrong without it, as a config file's
+/// errors do.
+#[derive(Clone)]
+struct Unrepeated<T>(fn(&str) -> Result<T, String>);
+
+impl<T: Clone + Send + Sync + 'static> clap::builder::TypedValueParser for Unrepeated<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<T, clap::Error> {
+        let problem = match value.to_str().map(self.0) {
+            Some(Ok(parsed)) => return Ok(parsed),
+            Some(Err(problem)) => problem,
+            None => "is not UTF-8".to_string(),
+        };
+        let name = arg.map(ToString::to_string).unwrap_or_default();
+        let message = format!(
+            "invalid value for '{name}': {problem}\n\nFor more information, try '--help'.\n"
+        );
+        Err(clap::Error::raw(clap::error::ErrorKind::ValueValidation, message).with_cmd(cmd))
+    }
 }
 
 fn parse_url(text: &str) -> Result<String, String> {
