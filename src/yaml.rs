@@ -407,14 +407,16 @@ impl<'a> Builder<'a> {
         }
         events.clear();
         self.events = events;
+        let upto = &text[..part.end];
         let mut offsets = Offsets::new(&text[part]);
         for event in Parser::new_from_str(offsets.text) {
             let (event, span) = event.map_err(|e| {
-                FileError::at(
-                    Some(lines_before(text, base) + e.marker().line()),
-                    Some(e.marker().col() + 1),
-                    e.info(),
-                )
+                let at = (
+                    lines_before(text, base) + e.marker().line(),
+                    e.marker().col() + 1,
+                );
+                let (line, column) = on_a_line(upto, at);
+                FileError::at(Some(line), Some(column), e.info())
             })?;
             let start = base + offsets.byte(span.start.index());
             let end = (base + offsets.byte(span.end.index())).max(start);
@@ -612,6 +614,17 @@ fn lines_before(text: &str, at: usize) -> usize {
     text[..at].matches('\n').count()
 }
 
+/// `at` (a 1-based line and column), or the end of the last line for the end of a text that
+/// ends with a line break: saphyr puts it on the line after, which the text does not have (or
+/// which is the next document's).
+fn on_a_line(text: &str, at: (usize, usize)) -> (usize, usize) {
+    let lines = text.lines().count().max(1);
+    if at.0 <= lines {
+        return at;
+    }
+    line_column(text, text.trim_end_matches(['\n', '\r']).len())
+}
+
 /// The 1-based line and character column of a byte of `text`.
 fn line_column(text: &str, at: usize) -> (usize, usize) {
     let before = &text[..at.min(text.len())];
@@ -783,6 +796,17 @@ mod tests {
         assert_eq!(stream("a: 1\n---\nb: 2\n---\n").documents.len(), 3);
         let error = Stream::parse("a: 1\n  b: [\n").unwrap_err();
         assert!(error.line >= Some(2), "{error:?}");
+    }
+
+    #[test]
+    fn an_error_at_the_end_of_the_text_is_on_its_last_line() {
+        for text in ["a:\n  b: [c\n", "a:\n  b: [c\n\n", "a:\n  b: [c"] {
+            let error = Stream::parse(text).unwrap_err();
+            assert_eq!((error.line, error.column), (Some(2), Some(8)), "{text:?}");
+        }
+        let text = "a:\n  b: [c\n---\nd: 1\n";
+        let next = Stream::parse_wanted(text, |doc| doc.contains('b')).unwrap_err();
+        assert_eq!((next.line, next.column), (Some(2), Some(8)));
     }
 
     #[test]
