@@ -205,7 +205,7 @@ fn every_format_carries_file_errors_and_stderr_names_them() {
         assert_eq!(output.status.code(), Some(2), "{format}");
         let stderr = String::from_utf8(output.stderr).unwrap();
         for name in [
-            "compose.yaml:6: invalid YAML",
+            "compose.yaml:5: invalid YAML",
             "docker-compose.yml:3: not valid UTF-8",
         ] {
             assert!(stderr.contains(name), "{format}: {stderr}");
